@@ -1,0 +1,18 @@
+"""classsim: how a large classifier organises its classes, from its prediction scores alone.
+
+The public API::
+
+    import classsim_spark as cs
+    res = cs.similarity("scores.parquet", layout="array", transforms=["logit", "rank"], out="res")
+    res.matrix("rank")                 # m x m Pearson correlation of per-sample class ranks
+    cs.load_results("res")             # reopen a results directory without Spark
+"""
+
+__version__ = "0.1.0"
+
+from classsim_spark.api import similarity  # noqa: E402
+from classsim_spark.results import SimilarityResult  # noqa: E402
+
+load_results = SimilarityResult.load
+
+__all__ = ["SimilarityResult", "__version__", "load_results", "similarity"]

@@ -1,0 +1,215 @@
+"""Public Python API: class-similarity matrices from a score table in one Spark pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import platform
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow
+import scipy
+from pyspark.sql import DataFrame, SparkSession
+
+from classsim_spark import __version__
+from classsim_spark.moments import ZERO_VARIANCE_POLICIES
+from classsim_spark.progress import PhaseTimer
+from classsim_spark.results import SimilarityResult, check_writable
+from classsim_spark.scan import ScanPlan, choose_tile_size, scan_statistics
+from classsim_spark.session import get_spark, is_connect, ship_package
+from classsim_spark.sources import InputSpec, read_scores, resolve_layout
+from classsim_spark.transforms import ScoreSpec, validate_transforms
+
+log = logging.getLogger("classsim")
+
+DEFAULT_TRANSFORMS: tuple[str, ...] = ("logit", "probability", "rank")
+# Driver memory per class pair and transform: co-moment + correlation, plus one assembly buffer.
+_DRIVER_BYTES_PER_CELL = 8 * 3
+
+
+class DriverCapacityError(MemoryError):
+    """The m x m matrices would not fit the driver's memory budget."""
+
+
+def driver_bytes_needed(m: int, n_transforms: int) -> int:
+    """Bytes the driver needs to assemble and hold the matrices of ``n_transforms`` transforms."""
+    return _DRIVER_BYTES_PER_CELL * m * m * n_transforms
+
+
+def default_driver_memory_limit() -> int:
+    """Half of this machine's physical memory: the budget for driver-side matrices."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def check_driver_capacity(m: int, n_transforms: int, limit_bytes: int | None = None) -> None:
+    """Refuse, before scanning, a class count whose matrices would not fit the driver."""
+    limit = limit_bytes or default_driver_memory_limit()
+    need = driver_bytes_needed(m, n_transforms)
+    if need > limit:
+        raise DriverCapacityError(
+            f"{m} classes x {n_transforms} transforms need about {need / 2**30:.1f} GiB of driver "
+            f"memory for the m x m matrices, over the limit of {limit / 2**30:.1f} GiB. Compute "
+            "fewer transforms, select fewer classes, or raise --driver-memory-limit."
+        )
+
+
+def similarity(
+    data: DataFrame | str,
+    *,
+    layout: str = "array",
+    scores_col: str = "scores",
+    classes: list[str] | tuple[str, ...] | str | None = None,
+    prefix: str | None = None,
+    regex: str | None = None,
+    class_col: str = "class",
+    id_col: str | None = "sample_id",
+    fill_value: float | None = None,
+    transforms: list[str] | tuple[str, ...] = DEFAULT_TRANSFORMS,
+    scores: str = "logits",
+    activation: str = "softmax",
+    eps: float = 1e-12,
+    where: str | None = None,
+    fmt: str = "parquet",
+    drop_invalid: bool = False,
+    zero_variance: str = "zero",
+    tile_size: int | None = None,
+    driver_memory_limit: int | None = None,
+    spark: SparkSession | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    run_info: dict | None = None,
+) -> SimilarityResult:
+    """Class-similarity matrices (Pearson correlation of class scores over samples).
+
+    One distributed scan computes exact mergeable statistics for every transform; the driver turns
+    them into m x m correlation matrices.
+
+    Parameters
+    ----------
+    data : DataFrame or str
+        A DataFrame, Parquet path(s)/glob(s), or a table name (``catalog.schema.table``).
+    layout : {"array", "wide", "long"}
+        See :mod:`classsim_spark.sources`; ``scores_col``, ``classes``, ``prefix``, ``regex``,
+        ``class_col``, ``id_col`` and ``fill_value`` describe it.
+    transforms : sequence of {"logit", "probability", "rank"}
+        Per-sample views of the scores, all computed in the same scan.
+    scores, activation, eps
+        What the input holds (:class:`~classsim_spark.transforms.ScoreSpec`).
+    where : str, optional
+        SQL filter applied to the input (e.g. a date range).
+    fmt : str
+        Format of path inputs.
+    drop_invalid : bool
+        Drop (and count) invalid rows instead of failing.
+    zero_variance : {"zero", "error"}
+        What to do with classes whose scores are constant (see :meth:`Moments.correlation`).
+    tile_size : int, optional
+        Side of the co-moment tiles reduced on the executors (default: 8 MiB tiles).
+    driver_memory_limit : int, optional
+        Bytes the driver may use for matrices (default: half of physical memory).
+    spark : SparkSession, optional
+        Defaults to the active session, or a new local one.
+    out : path, optional
+        Write the results directory here (atomically); refused if it exists unless ``overwrite``.
+    run_info : dict, optional
+        Extra entries for ``run.json`` (the CLI records its configuration here).
+
+    Returns
+    -------
+    SimilarityResult
+
+    Examples
+    --------
+    >>> res = similarity("demo/scores", transforms=["logit", "rank"])  # doctest: +SKIP
+    >>> res.matrix("rank").shape  # doctest: +SKIP
+    (300, 300)
+    """
+    if zero_variance not in ZERO_VARIANCE_POLICIES:
+        raise ValueError(f"zero_variance must be one of {ZERO_VARIANCE_POLICIES}")
+    transforms = validate_transforms(list(transforms))
+    score_spec = ScoreSpec(scores, activation, eps)
+    spec = InputSpec(
+        layout=layout, scores_col=scores_col, class_col=class_col, id_col=id_col,
+        classes=tuple(classes) if isinstance(classes, list | tuple) else classes,
+        prefix=prefix, regex=regex, fill_value=fill_value,
+    )
+    if out is not None:
+        check_writable(out, overwrite)
+    timer = PhaseTimer()
+    spark = spark or get_spark()
+    connect = is_connect(spark)
+    if connect:
+        ship_package(spark)
+    with timer.phase("resolve input") as info:
+        df = read_scores(spark, data, fmt=fmt, where=where)
+        df, batch_layout, class_names = resolve_layout(spark, df, spec)
+        m = len(class_names)
+        check_driver_capacity(m, len(transforms), driver_memory_limit)
+        info["note"] = f"{m} classes, layout {layout}"
+    tile = tile_size or choose_tile_size(m)
+    plan = ScanPlan(batch_layout, transforms, score_spec, tile)
+    with timer.phase("scan") as info:
+        moments, report = scan_statistics(df, plan)
+        k = plan.tiles_per_side
+        info["note"] = (
+            f"read {report.rows_read} rows, kept {report.rows_kept}, "
+            f"{len(transforms)} transforms, {k * (k + 1) // 2} tiles of {tile}"
+        )
+    id_label = batch_layout.id_column or "row positions within a task"
+    report.raise_if_invalid(drop_invalid, id_label)
+    with timer.phase("similarity") as info:
+        matrices, zero = {}, {}
+        for t in transforms:
+            corr = moments[t].correlation(zero_variance)
+            matrices[t] = corr.matrix
+            zero[t] = [class_names[i] for i in corr.zero_variance]
+            if zero[t]:
+                log.warning(
+                    "%s: %d classes have constant scores and correlate 0 with all others: %s",
+                    t, len(zero[t]), ", ".join(zero[t][:10]),
+                )
+        info["note"] = f"{len(transforms)} matrices of {m} x {m}"
+    run = {
+        "classsim_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "input": data if isinstance(data, str) else "DataFrame",
+        "format": fmt,
+        "where": where,
+        "layout": layout,
+        "input_spec": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in asdict(spec).items()},
+        "scores": asdict(score_spec),
+        "transforms": list(transforms),
+        "n": report.rows_kept,
+        "m": m,
+        "rows_read": report.rows_read,
+        "rows_dropped": report.rows_dropped,
+        "problems": report.counts,
+        "problem_examples": report.examples,
+        "drop_invalid": drop_invalid,
+        "zero_variance_policy": zero_variance,
+        "zero_variance": zero,
+        "tile_size": tile,
+        "timings_s": timer.seconds,
+        "spark": {"version": spark.version, "connect": connect},
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "pyarrow": pyarrow.__version__,
+            "executable": sys.executable,
+        },
+        **(run_info or {}),
+    }
+    result = SimilarityResult(class_names, moments, matrices, zero, run)
+    if out is not None:
+        with timer.phase("write results"):
+            result.save(out, overwrite=overwrite)
+    return result

@@ -1,0 +1,221 @@
+"""Command line: ``classsim similarity | make-demo | demo``.
+
+Every ``similarity`` option can also come from a TOML file (``--config``); options given on the
+command line win. Errors about the input are printed as one clear message (exit status 2), not as
+a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from classsim_spark.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
+
+log = logging.getLogger("classsim")
+
+DEMO_DATA, DEMO_RESULTS = "data", "results"
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _classes(text: str) -> str | list[str]:
+    """A class file path, or a comma-separated list of names."""
+    return text if os.path.exists(text) else _csv_list(text)
+
+
+def _spark_conf(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    conf = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--conf expects KEY=VALUE, got {pair!r}")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def _add_similarity_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML file with defaults for every option (conf/*.toml)")
+    p.add_argument("--input", help="Parquet path(s)/glob(s), comma-separated, or a table name")
+    p.add_argument("--format", help="data source format of path inputs (default parquet)")
+    p.add_argument("--where", help="SQL filter, e.g. \"date >= '2026-01-01'\"")
+    p.add_argument("--layout", choices=["array", "wide", "long"])
+    p.add_argument("--scores-col", help="array layout: score column; long: score column")
+    p.add_argument("--class-col", help="long layout: class column (default 'class')")
+    p.add_argument("--id-col", help="sample id column (default 'sample_id')")
+    p.add_argument("--classes", type=_classes,
+                   help="class file (CSV with 'name', JSON, or text) or comma-separated names")
+    p.add_argument("--prefix", help="wide layout: class columns start with this prefix")
+    p.add_argument("--regex", help="wide layout: class columns match this regex (group 1 = name)")
+    p.add_argument("--fill-value", type=float,
+                   help="long layout: score of classes not logged for a sample (top-k logs)")
+    p.add_argument("--scores", choices=SCORE_KINDS, help="what the input holds (default logits)")
+    p.add_argument("--activation", choices=ACTIVATIONS,
+                   help="output activation: softmax (single-label) or sigmoid (multi-label)")
+    p.add_argument("--eps", type=float, help="probability clip for logs (default 1e-12)")
+    p.add_argument("--transform", type=_csv_list,
+                   help=f"comma-separated subset of {','.join(TRANSFORMS)} (default all)")
+    p.add_argument("--drop-invalid", action="store_const", const=True,
+                   help="drop and count invalid rows instead of failing")
+    p.add_argument("--zero-variance", choices=["zero", "error"],
+                   help="constant classes: correlate 0 with all (default) or fail")
+    p.add_argument("--tile-size", type=int, help="side of the co-moment tiles reduced on executors")
+    p.add_argument("--driver-memory-limit", type=float, metavar="GIB",
+                   help="driver memory budget for the matrices (default half of RAM)")
+    p.add_argument("--out", help="results directory to create")
+    p.add_argument("--overwrite", action="store_const", const=True,
+                   help="replace an existing results directory")
+    _add_spark_options(p)
+
+
+def _add_spark_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--master", help="Spark master URL (default: active session or local[*])")
+    p.add_argument("--remote", help="Spark Connect URL, e.g. sc://host:15002")
+    p.add_argument("--conf", action="append", metavar="KEY=VALUE", help="extra Spark setting")
+
+
+def _similarity_overrides(args: argparse.Namespace) -> dict:
+    limit = args.driver_memory_limit
+    return {
+        "input.source": args.input, "input.format": args.format, "input.where": args.where,
+        "input.layout": args.layout, "input.scores_col": args.scores_col,
+        "input.class_col": args.class_col, "input.id_col": args.id_col,
+        "input.classes": args.classes, "input.prefix": args.prefix, "input.regex": args.regex,
+        "input.fill_value": args.fill_value,
+        "scores.kind": args.scores, "scores.activation": args.activation, "scores.eps": args.eps,
+        "similarity.transforms": args.transform, "similarity.drop_invalid": args.drop_invalid,
+        "similarity.zero_variance": args.zero_variance, "similarity.tile_size": args.tile_size,
+        "similarity.driver_memory_limit_gib": limit,
+        "output.dir": args.out, "output.overwrite": args.overwrite,
+        "spark.master": args.master, "spark.remote": args.remote,
+        "spark.conf": _spark_conf(args.conf),
+    }
+
+
+def _spark_from(config: dict):
+    from classsim_spark.session import get_spark
+
+    spark_cfg = config["spark"]
+    return get_spark(spark_cfg["master"], spark_cfg["remote"], conf=spark_cfg["conf"])
+
+
+def run_similarity(config: dict):
+    """Run the similarity job described by a merged configuration; return the result."""
+    from classsim_spark.api import similarity
+
+    kwargs = similarity_kwargs(config)
+    spark = _spark_from(config)
+    return similarity(**kwargs, spark=spark, run_info={"config": config})
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    config = load_config(args.config, _similarity_overrides(args))
+    if not config["output"]["dir"]:
+        raise ConfigError("no output directory: give --out (or output.dir in the config file)")
+    result = run_similarity(config)
+    print(result.path)
+    return 0
+
+
+def cmd_make_demo(args: argparse.Namespace) -> int:
+    from classsim_spark.demo_data import DemoSpec, write_demo
+
+    spec = DemoSpec(
+        samples=args.samples, classes=args.classes, top_groups=args.top_groups,
+        mid_groups=args.mid_groups, multi_label=args.multi_label, seed=args.seed, days=args.days,
+    )
+    start = time.perf_counter()
+    path = write_demo(spec, args.out, layout=args.layout, top_k=args.top_k,
+                      overwrite=args.overwrite)
+    log.info("wrote %d x %d demo scores (%s layout) in %.1f s", spec.samples, spec.classes,
+             args.layout, time.perf_counter() - start)
+    print(path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from classsim_spark.demo_data import DemoSpec, write_demo
+
+    base = Path(args.dir)
+    data = base / DEMO_DATA
+    if not (data / "answers.json").is_file():
+        log.info("generating demo data in %s", data)
+        write_demo(DemoSpec(seed=args.seed), data, overwrite=True)
+    overrides = {
+        "input.source": str(data / "scores"), "input.classes": str(data / "classes.csv"),
+        "output.dir": str(base / DEMO_RESULTS), "output.overwrite": args.overwrite,
+        "spark.master": args.master, "spark.remote": args.remote,
+        "spark.conf": _spark_conf(args.conf),
+    }
+    result = run_similarity(load_config(args.config, overrides))
+    log.info("demo: %d samples x %d classes; transforms %s", result.run["n"], result.m,
+             ", ".join(result.transforms))
+    print(f"results: {result.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="classsim",
+        description="How a classifier organises its classes, from its prediction scores.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("similarity", help="compute class-similarity matrices (one Spark scan)")
+    _add_similarity_options(p)
+    p.set_defaults(func=cmd_similarity)
+
+    p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
+    p.add_argument("--out", required=True, help="directory to create")
+    p.add_argument("--samples", type=int, default=20_000)
+    p.add_argument("--classes", type=int, default=300)
+    p.add_argument("--top-groups", type=int, default=6)
+    p.add_argument("--mid-groups", type=int, default=25)
+    p.add_argument("--multi-label", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--days", type=int, default=4, help="number of date partitions")
+    p.add_argument("--layout", choices=["array", "wide", "long"], default="array")
+    p.add_argument("--top-k", type=int, help="long layout: keep only the top-k classes per sample")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_make_demo)
+
+    p = sub.add_parser("demo", help="generate the demo data and run everything on it")
+    p.add_argument("--dir", default="demo", help="demo folder (data/ and results/ inside)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", help="TOML file with defaults for the run")
+    p.add_argument("--overwrite", action="store_const", const=True,
+                   help="replace the results of an earlier demo run")
+    _add_spark_options(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="classsim: %(message)s", stream=sys.stderr,
+    )
+    for noisy in ("py4j", "pyspark"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from classsim_spark.errors import USER_ERRORS
+
+    try:
+        return args.func(args)
+    except USER_ERRORS as err:
+        print(f"classsim: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

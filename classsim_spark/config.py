@@ -1,0 +1,107 @@
+"""Run configuration: built-in defaults < a TOML file < command-line overrides.
+
+The TOML file has the sections of :data:`DEFAULTS` (see ``conf/class_similarity.toml``). TOML has
+no null, so an empty string means "not set" for optional values. Unknown sections or keys are an
+error, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "input": {
+        "source": None,
+        "format": "parquet",
+        "where": None,
+        "layout": "array",
+        "scores_col": "scores",
+        "class_col": "class",
+        "id_col": "sample_id",
+        "classes": None,
+        "prefix": None,
+        "regex": None,
+        "fill_value": None,
+    },
+    "scores": {"kind": "logits", "activation": "softmax", "eps": 1e-12},
+    "similarity": {
+        "transforms": ["logit", "probability", "rank"],
+        "drop_invalid": False,
+        "zero_variance": "zero",
+        "tile_size": None,
+        "driver_memory_limit_gib": None,
+    },
+    "output": {"dir": None, "overwrite": False},
+    "spark": {"master": None, "remote": None, "conf": {}},
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that does not fit the schema."""
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict:
+    """Merge defaults, an optional TOML file and ``"section.key" -> value`` overrides.
+
+    Overrides whose value is ``None`` are ignored (an option the user did not give).
+    """
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        with open(path, "rb") as fh:
+            try:
+                data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as err:
+                raise ConfigError(f"{path}: {err}") from None
+        for section, values in data.items():
+            if section not in config or not isinstance(values, dict):
+                raise ConfigError(f"{path}: unknown section [{section}]; known: {list(config)}")
+            for key, value in values.items():
+                _set(config, section, key, value, str(path))
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            section, _, key = dotted.partition(".")
+            _set(config, section, key, value, "command line")
+    return config
+
+
+def _set(config: dict, section: str, key: str, value: Any, origin: str) -> None:
+    if section not in config or key not in config[section]:
+        raise ConfigError(f"{origin}: unknown setting {section}.{key}")
+    config[section][key] = None if value == "" else value
+
+
+def similarity_kwargs(config: dict) -> dict[str, Any]:
+    """Keyword arguments of :func:`classsim_spark.similarity` from a merged configuration."""
+    inp, scores, sim, out = (config[s] for s in ("input", "scores", "similarity", "output"))
+    if not inp["source"]:
+        raise ConfigError("no input: give --input (or input.source in the config file)")
+    limit = sim["driver_memory_limit_gib"]
+    return {
+        "data": inp["source"],
+        "layout": inp["layout"],
+        "scores_col": inp["scores_col"],
+        "classes": inp["classes"],
+        "prefix": inp["prefix"],
+        "regex": inp["regex"],
+        "class_col": inp["class_col"],
+        "id_col": inp["id_col"],
+        "fill_value": inp["fill_value"],
+        "where": inp["where"],
+        "fmt": inp["format"],
+        "transforms": sim["transforms"],
+        "scores": scores["kind"],
+        "activation": scores["activation"],
+        "eps": scores["eps"],
+        "drop_invalid": sim["drop_invalid"],
+        "zero_variance": sim["zero_variance"],
+        "tile_size": sim["tile_size"],
+        "driver_memory_limit": int(limit * 2**30) if limit else None,
+        "out": out["dir"],
+        "overwrite": out["overwrite"],
+    }

@@ -1,0 +1,27 @@
+"""The errors that mean "the input or the options are wrong", as opposed to bugs.
+
+The CLI prints these as one message and exits with status 2; anything else keeps its traceback.
+"""
+
+from pyspark.errors import AnalysisException
+
+from classsim_spark.api import DriverCapacityError
+from classsim_spark.classes import ClassListError
+from classsim_spark.config import ConfigError
+from classsim_spark.moments import ZeroVarianceError
+from classsim_spark.results import ResultsExistError
+from classsim_spark.session import JavaNotFoundError
+from classsim_spark.sources import InputError
+from classsim_spark.validation import InvalidInputError
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    AnalysisException,
+    ClassListError,
+    ConfigError,
+    DriverCapacityError,
+    InputError,
+    InvalidInputError,
+    JavaNotFoundError,
+    ResultsExistError,
+    ZeroVarianceError,
+)

@@ -1,0 +1,143 @@
+"""The results directory: the contract between a similarity run and everything after it.
+
+Layout (all readable without Spark)::
+
+    run.json                  inputs, filter, layout, transforms, n, m, rows dropped, timings,
+                              versions, configuration
+    classes.csv               index,name  (class order of every matrix)
+    similarity-<t>.npy        float64 m x m Pearson correlation for transform t
+    moments-<t>.npz           n, mean, comoment for transform t (no pickled objects)
+
+A directory is written under a temporary name beside its destination and renamed into place only
+when complete, so a failed run never leaves something that looks like a result. An existing
+directory is replaced only when the caller asks (``overwrite=True``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from classsim_spark.classes import write_classes_csv
+from classsim_spark.moments import Moments
+
+RUN_FILE = "run.json"
+CLASSES_FILE = "classes.csv"
+
+
+class ResultsExistError(FileExistsError):
+    """The results directory exists and overwriting was not requested."""
+
+
+@dataclass
+class SimilarityResult:
+    """Class-similarity matrices of one run, with what is needed to reproduce or extend them.
+
+    Attributes
+    ----------
+    classes : list of str
+        Class names, in the order of every matrix.
+    moments : dict
+        Transform -> :class:`~classsim_spark.moments.Moments` (mergeable with later data).
+    matrices : dict
+        Transform -> float64 (m, m) correlation matrix.
+    zero_variance : dict
+        Transform -> names of classes with constant scores (their rows/columns are 0 off the
+        diagonal).
+    run : dict
+        The content of ``run.json``.
+    path : Path or None
+        The results directory, once saved or when loaded.
+    """
+
+    classes: list[str]
+    moments: dict[str, Moments]
+    matrices: dict[str, np.ndarray]
+    zero_variance: dict[str, list[str]] = field(default_factory=dict)
+    run: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def transforms(self) -> list[str]:
+        return list(self.matrices)
+
+    @property
+    def m(self) -> int:
+        return len(self.classes)
+
+    def matrix(self, transform: str | None = None) -> np.ndarray:
+        """The similarity matrix of ``transform`` (the first computed one by default)."""
+        transform = transform or self.transforms[0]
+        if transform not in self.matrices:
+            raise KeyError(f"transform {transform!r} not computed; have {self.transforms}")
+        return self.matrices[transform]
+
+    def save(self, out: str | Path, overwrite: bool = False) -> Path:
+        """Write the results directory atomically and return its path."""
+        out = Path(out)
+        with atomic_directory(out, overwrite) as tmp:
+            write_classes_csv(self.classes, tmp / CLASSES_FILE)
+            for t, matrix in self.matrices.items():
+                np.save(tmp / f"similarity-{t}.npy", matrix, allow_pickle=False)
+                self.moments[t].save(tmp / f"moments-{t}.npz")
+            (tmp / RUN_FILE).write_text(json.dumps(self.run, indent=2, sort_keys=False) + "\n")
+        self.path = out
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimilarityResult:
+        """Open a results directory written by :meth:`save` (no Spark needed)."""
+        path = Path(path)
+        run_file = path / RUN_FILE
+        if not run_file.is_file():
+            raise FileNotFoundError(f"{path} is not a classsim results directory (no {RUN_FILE})")
+        run = json.loads(run_file.read_text())
+        with open(path / CLASSES_FILE, newline="", encoding="utf-8") as fh:
+            classes = [row["name"] for row in csv.DictReader(fh)]
+        matrices, moments = {}, {}
+        for t in run["transforms"]:
+            matrices[t] = np.load(path / f"similarity-{t}.npy", allow_pickle=False)
+            moments[t] = Moments.load(path / f"moments-{t}.npz")
+        zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
+        return cls(classes, moments, matrices, zero, run, path)
+
+
+def check_writable(out: str | Path, overwrite: bool) -> None:
+    """Raise :class:`ResultsExistError` early, before any work, if ``out`` may not be written."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ResultsExistError(
+            f"results directory {out} already exists; pass --overwrite to replace it"
+        )
+    if out.exists() and not out.is_dir():
+        raise ResultsExistError(f"{out} exists and is not a directory")
+
+
+@contextlib.contextmanager
+def atomic_directory(out: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary sibling of ``out``; rename it to ``out`` only if the block succeeds."""
+    check_writable(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,212 @@
+"""The one distributed pass: partial statistics per task, reduced in tiles on the executors.
+
+Each task turns its Arrow batches into dense score blocks (:mod:`classsim_spark.batches`), checks
+them (:mod:`classsim_spark.validation`), applies every requested transform and folds the block
+into one :class:`~classsim_spark.moments.Moments` per transform. At the end of its partition it
+emits the upper-triangle tiles of each co-moment matrix, plus one row with its
+:class:`~classsim_spark.validation.RowReport`. A ``groupBy(tile).applyInArrow`` merges the tiles
+of all tasks with the exact parallel formula, streaming them so no executor holds more than one
+tile per task at once, and the driver collects one finished tile per position: never one m x m
+matrix per partition.
+
+Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toLocalIterator``), so
+the same code runs on classic clusters and over Spark Connect. This module deliberately does not
+use ``from __future__ import annotations``: PySpark reads the grouped function's type hints to pick
+its streaming (iterator) form.
+"""
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame
+
+from classsim_spark.batches import BatchLayout, decode_batch
+from classsim_spark.moments import Moments, merge_tiles
+from classsim_spark.transforms import ScoreSpec, transform_block
+from classsim_spark.validation import RowReport, check_scores
+
+PARTIAL_SCHEMA = (
+    "kind string, transform string, tile_row int, tile_col int, n long, "
+    "row_mean binary, col_mean binary, data binary"
+)
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("transform", pa.string()),
+        ("tile_row", pa.int32()),
+        ("tile_col", pa.int32()),
+        ("n", pa.int64()),
+        ("row_mean", pa.binary()),
+        ("col_mean", pa.binary()),
+        ("data", pa.binary()),
+    ]
+)
+TILE, REPORT = "tile", "report"
+# Elements of float64 work per task chunk: bounds executor memory to a few hundred MB at any m.
+CHUNK_ELEMENTS = 8_000_000
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """Everything a task needs, captured by closure and shipped with the function.
+
+    Attributes
+    ----------
+    layout : BatchLayout
+    transforms : tuple of str
+    score_spec : ScoreSpec
+    tile_size : int
+        Side of the square co-moment tiles that are reduced independently.
+    """
+
+    layout: BatchLayout
+    transforms: tuple[str, ...]
+    score_spec: ScoreSpec
+    tile_size: int
+
+    @property
+    def tiles_per_side(self) -> int:
+        return math.ceil(self.layout.m / self.tile_size)
+
+    def tile_range(self, t: int) -> slice:
+        return slice(t * self.tile_size, min((t + 1) * self.tile_size, self.layout.m))
+
+
+def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
+    """Largest tile side whose float64 square stays within ``target_bytes`` (at least 64)."""
+    side = int(math.sqrt(target_bytes / 8))
+    return max(64, min(m, side))
+
+
+def partial_statistics(plan: ScanPlan):
+    """The ``mapInArrow`` function: Arrow batches of one partition -> tiles and one report."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        report = RowReport()
+        acc = {t: Moments.empty(plan.layout.m) for t in plan.transforms}
+        chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
+        for batch in batches:
+            for start in range(0, batch.num_rows, chunk_rows):
+                piece = batch.slice(start, chunk_rows)
+                _accumulate(piece, plan, report, acc, first_row=report.rows_read)
+                report.rows_read += piece.num_rows
+        yield _report_batch(report)
+        for transform, moments in acc.items():
+            if moments.n:
+                yield _tile_batch(transform, moments, plan)
+
+    return run
+
+
+def _accumulate(batch, plan, report, acc, first_row):
+    scores, ids = decode_batch(batch, plan.layout, report, first_row)
+    keep = check_scores(scores, ids, plan.score_spec.bounded, report)
+    if not keep.all():
+        scores = scores[keep]
+    report.rows_kept += scores.shape[0]
+    if scores.shape[0] == 0:
+        return
+    for transform in plan.transforms:
+        block = transform_block(scores, transform, plan.score_spec)
+        acc[transform] = acc[transform].merge(Moments.from_block(block))
+
+
+def _report_batch(report: RowReport) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist(
+        [{"kind": REPORT, "transform": "", "tile_row": 0, "tile_col": 0, "n": report.rows_kept,
+          "row_mean": b"", "col_mean": b"", "data": report.to_json().encode()}],
+        schema=_ARROW_SCHEMA,
+    )
+
+
+def _tile_batch(transform: str, moments: Moments, plan: ScanPlan) -> pa.RecordBatch:
+    rows = []
+    k = plan.tiles_per_side
+    for i in range(k):
+        ri = plan.tile_range(i)
+        for j in range(i, k):
+            rj = plan.tile_range(j)
+            rows.append(
+                {"kind": TILE, "transform": transform, "tile_row": i, "tile_col": j,
+                 "n": moments.n, "row_mean": moments.mean[ri].tobytes(),
+                 "col_mean": moments.mean[rj].tobytes(),
+                 "data": np.ascontiguousarray(moments.comoment[ri, rj]).tobytes()}
+            )
+    return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
+
+
+def merge_group(
+    key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """The grouped ``applyInArrow`` function: all tasks' partials of one tile -> one row."""
+    kind = key[0].as_py()
+    if kind == REPORT:
+        merged = RowReport()
+        for batch in batches:
+            for text in batch.column("data").to_pylist():
+                merged = merged.merge(RowReport.from_json(text))
+        yield _report_batch(merged)
+        return
+    partials = []
+    for batch in batches:
+        for row in batch.to_pylist():
+            r = np.frombuffer(row["row_mean"], dtype=np.float64)
+            c = np.frombuffer(row["col_mean"], dtype=np.float64)
+            tile = np.frombuffer(row["data"], dtype=np.float64).reshape(r.size, c.size)
+            partials.append((row["n"], r, c, tile))
+        partials = [merge_tiles(partials)]
+    n, r, c, tile = merge_tiles(partials)
+    yield pa.RecordBatch.from_pylist(
+        [{"kind": TILE, "transform": key[1].as_py(), "tile_row": key[2].as_py(),
+          "tile_col": key[3].as_py(), "n": n, "row_mean": r.tobytes(), "col_mean": c.tobytes(),
+          "data": np.ascontiguousarray(tile).tobytes()}],
+        schema=_ARROW_SCHEMA,
+    )
+
+
+def scan_statistics(df: DataFrame, plan: ScanPlan) -> tuple[dict[str, Moments], RowReport]:
+    """Run the distributed pass and assemble the statistics on the driver.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        Holds the columns named by ``plan.layout`` (and its id column, if any).
+    plan : ScanPlan
+
+    Returns
+    -------
+    moments : dict
+        Transform name -> :class:`Moments` over all kept rows (absent when no row was kept).
+    report : RowReport
+        What was read, kept and found wrong, over all tasks.
+    """
+    columns = list(dict.fromkeys(
+        [*plan.layout.columns, *([plan.layout.id_column] if plan.layout.id_column else [])]
+    ))
+    partials = df.select(*columns).mapInArrow(partial_statistics(plan), PARTIAL_SCHEMA)
+    merged = partials.groupBy("kind", "transform", "tile_row", "tile_col").applyInArrow(
+        merge_group, PARTIAL_SCHEMA
+    )
+    m = plan.layout.m
+    report = RowReport()
+    n = {t: 0 for t in plan.transforms}
+    mean = {t: np.zeros(m) for t in plan.transforms}
+    comoment: dict[str, np.ndarray] = {}
+    for row in merged.toLocalIterator():
+        if row.kind == REPORT:
+            report = report.merge(RowReport.from_json(bytes(row.data)))
+            continue
+        t = row.transform
+        ri, rj = plan.tile_range(row.tile_row), plan.tile_range(row.tile_col)
+        block = np.frombuffer(bytes(row.data), dtype=np.float64).reshape(
+            ri.stop - ri.start, rj.stop - rj.start
+        )
+        target = comoment.setdefault(t, np.empty((m, m)))
+        target[ri, rj] = block
+        target[rj, ri] = block.T
+        n[t] = row.n
+        mean[t][ri] = np.frombuffer(bytes(row.row_mean), dtype=np.float64)
+    return {t: Moments(n[t], mean[t], comoment[t]) for t in comoment}, report

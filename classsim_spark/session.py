@@ -1,0 +1,144 @@
+"""Spark sessions for classsim: local, cluster master, or Spark Connect.
+
+The analysis itself only needs *a* SparkSession; this module makes one that works on a laptop,
+under spark-submit and over Spark Connect, with the settings that bite otherwise:
+
+- Python workers must run this interpreter (``PYSPARK_PYTHON``), or they import a Python without
+  numpy/pyarrow.
+- A local session binds to 127.0.0.1 and has no UI, so tests never listen on outside addresses.
+- Classic sessions need Java 17+; the check fails with a message instead of a JVM stack trace.
+- Over Spark Connect the server's Python may not have classsim installed: :func:`ship_package`
+  sends the package as a zip artifact so the tasks can import it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+MIN_JAVA = 17
+LOCAL_CONF: dict[str, str] = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+class JavaNotFoundError(RuntimeError):
+    """No usable Java runtime for a classic (JVM) Spark session."""
+
+
+def set_python_env() -> None:
+    """Point Spark's Python workers at this interpreter unless the user already chose one."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+
+def check_java(min_version: int = MIN_JAVA) -> str:
+    """Return the Java version string, or raise :class:`JavaNotFoundError` explaining the fix."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = shutil.which(os.path.join(java_home, "bin", "java") if java_home else "java")
+    hint = (
+        f"PySpark 4 needs Java {min_version} or newer: install it (Debian: "
+        f"`apt-get install openjdk-{min_version}-jre-headless`) and put `java` on PATH or set "
+        "JAVA_HOME; or run against a remote cluster with --remote sc://HOST:PORT."
+    )
+    if java is None:
+        raise JavaNotFoundError(f"no `java` found. {hint}")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    text = out.stderr + out.stdout
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
+    if not match:
+        raise JavaNotFoundError(f"could not read the Java version from {java}: {text!r}. {hint}")
+    major = int(match.group(1))
+    if major == 1 and match.group(2):  # "1.8.0" style
+        major = int(match.group(2))
+    if major < min_version:
+        raise JavaNotFoundError(f"{java} is Java {major}. {hint}")
+    return text.splitlines()[0]
+
+
+def get_spark(
+    master: str | None = None,
+    remote: str | None = None,
+    app_name: str = "classsim",
+    conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """Return the active session, or create one for ``master`` / ``remote``.
+
+    Parameters
+    ----------
+    master : str, optional
+        Spark master URL for a classic session (``local[2]``, ``spark://host:7077``). When neither
+        ``master`` nor ``remote`` is given, an active session is reused, else ``local[*]`` starts.
+    remote : str, optional
+        Spark Connect URL (``sc://host:15002``); no local JVM is needed.
+    app_name : str
+    conf : dict, optional
+        Extra Spark settings.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+    """
+    set_python_env()
+    conf = dict(conf or {})
+    if remote:
+        builder = SparkSession.builder.remote(remote)
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    check_java()
+    master = master or "local[*]"
+    builder = SparkSession.builder.master(master).appName(app_name)
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        conf = {**LOCAL_CONF, **conf}
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True for a Spark Connect session."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def package_zip(dest_dir: str | Path) -> Path:
+    """Zip the installed ``classsim_spark`` package (sources only) into ``dest_dir``."""
+    package = Path(__file__).resolve().parent
+    target = Path(dest_dir) / "classsim_spark.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, Path("classsim_spark") / path.relative_to(package))
+    return target
+
+
+def ship_package(spark: SparkSession) -> None:
+    """Make ``classsim_spark`` importable by the tasks of a Spark Connect session.
+
+    Classic sessions rely on the package being installed where the executors run (or on
+    ``spark-submit --py-files``); a Connect server gets it as a Python-file artifact.
+    """
+    if not is_connect(spark):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        spark.addArtifacts(str(package_zip(tmp)), pyfile=True)
+    log.info("shipped classsim_spark to the Spark Connect session as an artifact")

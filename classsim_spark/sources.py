@@ -1,0 +1,238 @@
+"""Where scores come from and how they are laid out: Spark-side input resolution.
+
+:func:`read_scores` opens Parquet paths (or globs), catalog tables or a DataFrame the caller
+already has, and applies an optional SQL filter. :func:`resolve_layout` then finds the classes and
+turns the three user-facing layouts into what the tasks decode (:class:`BatchLayout`):
+
+``wide``
+    One numeric column per class, chosen by an explicit list, a name prefix (stripped to give the
+    class name) or a regular expression (its first group, if any, is the class name).
+``array``
+    One ``array<float|double>`` or ML vector column; class names from a file or list, else
+    ``class_0 .. class_{m-1}`` with m read from the first row.
+``long``
+    Rows ``(sample_id, class, score)``; Spark groups them by sample into (class index, score)
+    entries. Class names are given, or the sorted distinct values of the class column. When only
+    the top-k classes are logged per sample, the others take ``fill_value``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from classsim_spark.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
+from classsim_spark.classes import check_class_names, default_class_names, read_class_names
+
+LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
+DEFAULT_ID_COLUMN = "sample_id"
+ENTRIES_COLUMN = "__classsim_entries"
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/")
+
+
+class InputError(ValueError):
+    """The input cannot be read as described (missing columns, wrong types, unknown table...)."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How to find the classes and their scores in the input.
+
+    Attributes
+    ----------
+    layout : {"wide", "array", "long"}
+    scores_col : str
+        ``array``: the score column. ``long``: the score column of each row.
+    class_col : str
+        ``long``: the column naming the class of each row.
+    id_col : str or None
+        Sample id column; used in error reports and, for ``long``, to group rows. When it is the
+        default ``sample_id`` and absent, reports use row positions instead.
+    classes : list of str, str or None
+        Class names, or the path of a class file (:mod:`classsim_spark.classes`). For ``wide``, a
+        list names the class columns.
+    prefix, regex : str or None
+        ``wide``: choose class columns by name prefix or regular expression.
+    fill_value : float or None
+        ``long``: score of classes missing for a sample (top-k logs). ``None``: a missing class
+        is an error for that row.
+    """
+
+    layout: str = "array"
+    scores_col: str = "scores"
+    class_col: str = "class"
+    id_col: str | None = DEFAULT_ID_COLUMN
+    classes: tuple[str, ...] | str | None = None
+    prefix: str | None = None
+    regex: str | None = None
+    fill_value: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if self.layout == "long" and not self.id_col:
+            raise ValueError("the long layout needs a sample id column (id_col)")
+
+
+def read_scores(
+    spark: SparkSession, source: str | DataFrame, fmt: str = "parquet", where: str | None = None
+) -> DataFrame:
+    """Open the score table.
+
+    Parameters
+    ----------
+    spark : SparkSession
+    source : str or DataFrame
+        A DataFrame; one or more comma-separated paths or globs (anything with ``/``, a URI
+        scheme, a ``*`` or an existing local path); otherwise a table name such as
+        ``catalog.schema.table``.
+    fmt : str
+        Data source format for paths (``parquet``, ``delta``, ``orc``, ...).
+    where : str, optional
+        SQL predicate applied before anything else, e.g. ``date >= '2026-01-01'`` (partition
+        pruning applies).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+    """
+    if isinstance(source, DataFrame) or hasattr(source, "sparkSession"):
+        df = source
+    elif _looks_like_path(source):
+        paths = [p.strip() for p in source.split(",") if p.strip()]
+        missing = [p for p in paths if not _URI.match(p) and not _local_exists(p)]
+        if missing:
+            raise InputError(f"input path not found: {', '.join(missing)}")
+        df = spark.read.format(fmt).load(paths if len(paths) > 1 else paths[0])
+    else:
+        df = spark.read.table(source)
+    return df.where(where) if where else df
+
+
+def _looks_like_path(source: str) -> bool:
+    return "/" in source or "*" in source or bool(_URI.match(source)) or os.path.exists(source)
+
+
+def _local_exists(path: str) -> bool:
+    return bool(glob.glob(path)) if any(ch in path for ch in "*?[") else os.path.exists(path)
+
+
+def resolve_layout(
+    spark: SparkSession, df: DataFrame, spec: InputSpec
+) -> tuple[DataFrame, BatchLayout, list[str]]:
+    """Find the classes and prepare ``df`` for the scan.
+
+    Returns
+    -------
+    df : DataFrame
+        What the tasks read (for ``long``: one row per sample with an entries column).
+    layout : BatchLayout
+    classes : list of str
+    """
+    dupes = [c for c, k in Counter(df.columns).items() if k > 1]
+    if dupes:
+        raise InputError(f"the input has duplicate column names: {', '.join(dupes[:10])}")
+    id_col = spec.id_col if spec.id_col in df.columns else None
+    if spec.id_col and id_col is None and spec.id_col != DEFAULT_ID_COLUMN:
+        raise InputError(f"id column {spec.id_col!r} not in the input columns {df.columns}")
+    if spec.layout == "wide":
+        columns, names = _wide_columns(df, spec)
+        return df, BatchLayout("wide", tuple(columns), len(columns), id_col), names
+    if spec.layout == "array":
+        names = _array_classes(df, spec)
+        return df, BatchLayout("array", (spec.scores_col,), len(names), id_col), names
+    return _long_layout(spark, df, spec, id_col)
+
+
+def _given_classes(spec: InputSpec) -> list[str] | None:
+    if spec.classes is None:
+        return None
+    if isinstance(spec.classes, str):
+        return read_class_names(spec.classes)
+    return check_class_names(list(spec.classes))
+
+
+def _wide_columns(df: DataFrame, spec: InputSpec) -> tuple[list[str], list[str]]:
+    given = _given_classes(spec)
+    if given is not None:
+        missing = [c for c in given if c not in df.columns]
+        if missing:
+            raise InputError(
+                f"{len(missing)} of {len(given)} class columns are not in the input, e.g. "
+                f"{', '.join(map(repr, missing[:5]))}"
+            )
+        columns, names = given, given
+    elif spec.prefix:
+        columns = [c for c in df.columns if c.startswith(spec.prefix)]
+        names = [c[len(spec.prefix):] for c in columns]
+    elif spec.regex:
+        pattern = re.compile(spec.regex)
+        matches = [(c, pattern.fullmatch(c)) for c in df.columns]
+        columns = [c for c, hit in matches if hit]
+        names = [hit.group(1) if hit.groups() else c for c, hit in matches if hit]
+    else:
+        raise InputError("the wide layout needs the class columns: --classes, --prefix or --regex")
+    if not columns:
+        raise InputError(f"no input column matches the class selection; columns: {df.columns}")
+    types = dict(df.dtypes)
+    bad = [f"{c} ({types[c]})" for c in columns if not isinstance(df.schema[c].dataType,
+                                                                   T.NumericType)]
+    if bad:
+        raise InputError(f"{len(bad)} class columns are not numeric, e.g. {', '.join(bad[:5])}")
+    return columns, check_class_names(names, source="wide class columns")
+
+
+def _array_classes(df: DataFrame, spec: InputSpec) -> list[str]:
+    if spec.scores_col not in df.columns:
+        raise InputError(f"score column {spec.scores_col!r} not in the input columns {df.columns}")
+    dtype = df.schema[spec.scores_col].dataType
+    is_vector = type(dtype).__name__ == "VectorUDT"
+    if not is_vector and not (
+        isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, T.NumericType)
+    ):
+        raise InputError(
+            f"score column {spec.scores_col!r} must be array<float|double> or an ML vector, "
+            f"got {dtype.simpleString()}"
+        )
+    given = _given_classes(spec)
+    if given is not None:
+        return given
+    first = df.where(F.col(spec.scores_col).isNotNull()).select(spec.scores_col).first()
+    if first is None:
+        raise InputError("no rows with scores in the input (after the filter)")
+    return default_class_names(len(first[0]))
+
+
+def _long_layout(
+    spark: SparkSession, df: DataFrame, spec: InputSpec, id_col: str | None
+) -> tuple[DataFrame, BatchLayout, list[str]]:
+    needed = [spec.id_col, spec.class_col, spec.scores_col]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(f"the long layout needs columns {needed}; missing: {missing}")
+    names = _given_classes(spec)
+    if names is None:
+        values = [r[0] for r in df.select(spec.class_col).distinct().collect() if r[0] is not None]
+        names = [str(v) for v in sorted(values)]
+    index = spark.createDataFrame(
+        list(zip(names, range(len(names)), strict=True)),
+        f"`{ENTRY_INDEX}_name` string, {ENTRY_INDEX} int",
+    )
+    entries = (
+        df.select(
+            F.col(spec.id_col), F.col(spec.class_col).cast("string").alias(f"{ENTRY_INDEX}_name"),
+            F.col(spec.scores_col).cast("double").alias(ENTRY_SCORE),
+        )
+        .join(F.broadcast(index), on=f"{ENTRY_INDEX}_name", how="left")
+        .groupBy(spec.id_col)
+        .agg(F.collect_list(F.struct(ENTRY_INDEX, ENTRY_SCORE)).alias(ENTRIES_COLUMN))
+    )
+    layout = BatchLayout("entries", (ENTRIES_COLUMN,), len(names), id_col, spec.fill_value)
+    return entries, layout, check_class_names(names)

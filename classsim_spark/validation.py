@@ -1,0 +1,137 @@
+"""Row-level input checks and the report that carries their findings to the driver (pure numpy).
+
+Every Spark task checks its own rows and returns a :class:`RowReport`: how many rows it read, how
+many it kept, and for each problem the number of rows affected plus a few example sample ids.
+Reports merge by addition, so the driver can name the problem, the total count and examples after
+one scan — instead of failing on the first bad row with a stack trace from deep inside Spark.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_EXAMPLES = 5
+
+# Problem keys, in the order they are reported, with the sentence that explains each.
+PROBLEMS: dict[str, str] = {
+    "null_scores": "have a null score array or null class scores",
+    "wrong_length": "have a score array whose length differs from the number of classes",
+    "non_finite": "have NaN or infinite scores",
+    "out_of_range": "have probabilities outside [0, 1]",
+    "missing_classes": "lack a score for some classes and no fill value was given (long layout)",
+    "duplicate_classes": "have more than one score for the same class (long layout)",
+    "unknown_classes": "have scores for classes that are not in the class list (long layout)",
+}
+
+
+class InvalidInputError(ValueError):
+    """Input data that cannot be analysed as it is; the message says what, how many, and where."""
+
+
+@dataclass
+class RowReport:
+    """Counts of rows read, rows kept, and rows per problem, with example sample ids."""
+
+    rows_read: int = 0
+    rows_kept: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, problem: str, ids: np.ndarray | list) -> None:
+        """Record that the rows with these ids have ``problem``."""
+        if problem not in PROBLEMS:
+            raise KeyError(f"unknown problem {problem!r}")
+        count = len(ids)
+        if not count:
+            return
+        self.counts[problem] = self.counts.get(problem, 0) + count
+        kept = self.examples.setdefault(problem, [])
+        kept.extend(str(i) for i in list(ids[: MAX_EXAMPLES - len(kept)]))
+
+    def merge(self, other: RowReport) -> RowReport:
+        """The report of both sets of rows."""
+        merged = RowReport(self.rows_read + other.rows_read, self.rows_kept + other.rows_kept)
+        for report in (self, other):
+            for problem, count in report.counts.items():
+                merged.counts[problem] = merged.counts.get(problem, 0) + count
+                kept = merged.examples.setdefault(problem, [])
+                kept.extend(report.examples.get(problem, [])[: MAX_EXAMPLES - len(kept)])
+        return merged
+
+    @property
+    def rows_dropped(self) -> int:
+        return self.rows_read - self.rows_kept
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "rows_read": self.rows_read,
+                "rows_kept": self.rows_kept,
+                "counts": self.counts,
+                "examples": self.examples,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RowReport:
+        data = json.loads(text)
+        return cls(data["rows_read"], data["rows_kept"], data["counts"], data["examples"])
+
+    def describe(self, id_label: str = "sample ids") -> list[str]:
+        """One sentence per problem found, most important first."""
+        lines = []
+        for problem, sentence in PROBLEMS.items():
+            count = self.counts.get(problem, 0)
+            if count:
+                examples = ", ".join(self.examples.get(problem, []))
+                lines.append(
+                    f"{count} of {self.rows_read} rows {sentence} (e.g. {id_label}: {examples})"
+                )
+        return lines
+
+    def raise_if_invalid(self, drop_invalid: bool, id_label: str = "sample ids") -> None:
+        """Raise :class:`InvalidInputError` for bad rows unless they may be dropped."""
+        problems = self.describe(id_label)
+        if problems and not drop_invalid:
+            raise InvalidInputError(
+                "invalid input rows:\n  - "
+                + "\n  - ".join(problems)
+                + "\nFix the data, or pass --drop-invalid to skip these rows (they are counted)."
+            )
+        if self.rows_kept == 0:
+            detail = f"; {self.rows_dropped} rows were dropped as invalid" if problems else ""
+            raise InvalidInputError(f"no rows to analyse: the input has no valid rows{detail}")
+
+
+def check_scores(
+    scores: np.ndarray, ids: np.ndarray, bounded: bool, report: RowReport
+) -> np.ndarray:
+    """Flag rows with non-finite scores, or probabilities outside [0, 1] when ``bounded``.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n, m)
+    ids : ndarray, shape (n,)
+        Sample ids used as examples in the report.
+    bounded : bool
+        Whether the scores are probabilities.
+    report : RowReport
+        Updated in place.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True for the rows that passed.
+    """
+    finite = np.isfinite(scores).all(axis=1)
+    report.add("non_finite", ids[~finite])
+    keep = finite
+    if bounded:
+        with np.errstate(invalid="ignore"):
+            in_range = ((scores >= 0.0) & (scores <= 1.0)).all(axis=1)
+        report.add("out_of_range", ids[finite & ~in_range])
+        keep = keep & in_range
+    return keep
