@@ -1,0 +1,254 @@
+"""The Spark pipeline end to end on local[2]: every layout against numpy, and every input error."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import scipy.stats as ss
+
+from classsim_spark import load_results, similarity
+from classsim_spark.api import DriverCapacityError
+from classsim_spark.classes import ClassListError
+from classsim_spark.results import ResultsExistError
+from classsim_spark.sources import InputError
+from classsim_spark.transforms import ScoreSpec, transform_block
+from classsim_spark.validation import InvalidInputError
+
+ALL = ("logit", "probability", "rank")
+
+
+def expected(x: np.ndarray, transform: str, spec: ScoreSpec = ScoreSpec()) -> np.ndarray:
+    return np.corrcoef(transform_block(x, transform, spec), rowvar=False)
+
+
+def array_df(spark, x, ids=None, partitions=3):
+    ids = np.arange(len(x)) if ids is None else ids
+    table = pa.table({"sample_id": ids, "scores": pa.array(list(x), pa.list_(pa.float64()))})
+    return spark.createDataFrame(table).repartition(partitions)
+
+
+def wide_df(spark, x, names):
+    cols = {"sample_id": np.arange(len(x))} | {n: x[:, j] for j, n in enumerate(names)}
+    return spark.createDataFrame(pa.table(cols)).repartition(2)
+
+
+def long_df(spark, x, names, keep=None):
+    rows = [(i, names[j], float(x[i, j])) for i in range(len(x)) for j in range(x.shape[1])
+            if keep is None or keep[i, j]]
+    return spark.createDataFrame(rows, "sample_id long, class string, score double")
+
+
+def test_tiny_hand_checked_case_all_layouts(spark):
+    x = np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 0.1], [3.0, 5.0, 0.7], [4.0, 4.5, 0.2]])
+    names = ["cat", "dog", "car"]
+    r01 = np.corrcoef(x[:, 0], x[:, 1])[0, 1]
+    for df, kw in [
+        (array_df(spark, x), {"layout": "array", "classes": names}),
+        (wide_df(spark, x, names), {"layout": "wide", "classes": names}),
+        (long_df(spark, x, names), {"layout": "long", "scores_col": "score"}),
+    ]:
+        res = similarity(df, transforms=["logit"], spark=spark, **kw)
+        order = [res.classes.index(n) for n in names]
+        m = res.matrix("logit")[np.ix_(order, order)]
+        assert m[0, 1] == pytest.approx(r01, abs=1e-12)
+        np.testing.assert_allclose(m, np.corrcoef(x, rowvar=False), atol=1e-12)
+        assert res.run["n"] == 4
+
+
+def test_generated_case_all_layouts_and_transforms_equal_numpy(spark, planted_scores):
+    x = planted_scores[:300]
+    names = [f"c{j:02d}" for j in range(x.shape[1])]
+    results = [
+        similarity(array_df(spark, x), classes=names, transforms=ALL, spark=spark),
+        similarity(wide_df(spark, x, names), layout="wide", prefix="c", transforms=ALL,
+                   spark=spark),
+        similarity(long_df(spark, x, names), layout="long", scores_col="score", transforms=ALL,
+                   spark=spark),
+    ]
+    assert results[1].classes == [n[1:] for n in names]  # prefix stripped
+    for res in results:
+        for t in ALL:
+            assert np.abs(res.matrix(t) - expected(x, t)).max() < 1e-9, t
+    np.testing.assert_allclose(results[0].matrix("rank"),
+                               np.corrcoef(ss.rankdata(x, axis=1), rowvar=False), atol=1e-12)
+
+
+def test_result_does_not_depend_on_partitioning_or_tiles(spark, planted_scores):
+    x = planted_scores
+    one = similarity(array_df(spark, x, partitions=1), transforms=["logit"], spark=spark)
+    many = similarity(array_df(spark, x, partitions=9), transforms=["logit"], spark=spark,
+                      tile_size=5)
+    assert many.run["tile_size"] == 5
+    assert np.abs(one.matrix() - many.matrix()).max() < 1e-12
+    assert np.abs(many.matrix() - expected(x, "logit")).max() < 1e-9
+
+
+def test_float32_array_and_ml_vectors(spark):
+    from pyspark.ml.linalg import SparseVector, Vectors
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 5)).astype(np.float32) + 100
+    table = pa.table({"sample_id": np.arange(80), "scores": pa.array(list(x),
+                                                                     pa.list_(pa.float32()))})
+    res = similarity(spark.createDataFrame(table), transforms=["logit"], spark=spark)
+    assert res.classes == [f"class_{j}" for j in range(5)]
+    assert np.abs(res.matrix() - expected(x, "logit")).max() < 1e-9
+
+    y = rng.normal(size=(40, 4))
+    y[::2, 1:3] = 0.0
+    vectors = [(i, SparseVector(4, {j: v for j, v in enumerate(row) if v != 0}) if i % 2 == 0
+                else Vectors.dense(row)) for i, row in enumerate(y)]
+    df = spark.createDataFrame(vectors, ["sample_id", "features"])
+    res = similarity(df, scores_col="features", transforms=["logit"], spark=spark)
+    assert np.abs(res.matrix() - expected(y, "logit")).max() < 1e-12
+
+
+def test_long_layout_top_k_takes_the_fill_value(spark):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 6))
+    names = [f"k{j}" for j in range(6)]
+    top3 = np.argsort(-x, axis=1)[:, :3]
+    keep = np.zeros_like(x, dtype=bool)
+    np.put_along_axis(keep, top3, True, axis=1)
+    dense = np.where(keep, x, -9.0)
+    df = long_df(spark, x, names, keep)
+    res = similarity(df, layout="long", scores_col="score", classes=names, fill_value=-9.0,
+                     transforms=["logit", "rank"], spark=spark)
+    for t in ("logit", "rank"):
+        assert np.abs(res.matrix(t) - expected(dense, t)).max() < 1e-9
+    with pytest.raises(InvalidInputError, match=r"60 of 60 rows lack a score for some classes"):
+        similarity(df, layout="long", scores_col="score", classes=names, spark=spark)
+
+
+def test_long_layout_duplicates_and_unknown_classes(spark):
+    rows = [(0, "a", 1.0), (0, "b", 2.0), (1, "a", 0.5), (1, "b", 0.1), (1, "b", 0.2),
+            (2, "a", 0.3), (2, "zzz", 1.0), (3, "a", 3.0), (3, "b", 1.0), (4, "a", 2.0),
+            (4, "b", 2.5)]
+    df = spark.createDataFrame(rows, "sample_id long, class string, score double")
+    with pytest.raises(InvalidInputError) as err:
+        similarity(df, layout="long", scores_col="score", classes=["a", "b"], spark=spark)
+    text = str(err.value)
+    assert "1 of 5 rows have more than one score for the same class" in text
+    assert "1 of 5 rows have scores for classes that are not in the class list" in text
+    assert "sample_id: 1" in text and "sample_id: 2" in text
+    res = similarity(df, layout="long", scores_col="score", classes=["a", "b"],
+                     drop_invalid=True, transforms=["logit"], spark=spark)
+    assert res.run["rows_dropped"] == 2 and res.run["n"] == 3
+    x = np.array([[1.0, 2.0], [3.0, 1.0], [2.0, 2.5]])
+    assert res.matrix()[0, 1] == pytest.approx(np.corrcoef(x, rowvar=False)[0, 1], abs=1e-12)
+
+
+def test_nan_and_inf_rows_fail_by_default_and_are_dropped_on_request(spark, planted_scores):
+    x = planted_scores[:100].copy()
+    x[[3, 50, 77], [0, 4, 11]] = [np.nan, np.inf, -np.inf]
+    df = array_df(spark, x, ids=np.arange(1000, 1100))
+    with pytest.raises(InvalidInputError) as err:
+        similarity(df, transforms=["logit"], spark=spark)
+    msg = str(err.value)
+    assert "3 of 100 rows have NaN or infinite scores" in msg
+    for sid in ("1003", "1050", "1077"):
+        assert sid in msg
+    assert "--drop-invalid" in msg
+    res = similarity(df, transforms=["logit"], drop_invalid=True, spark=spark)
+    assert (res.run["rows_read"], res.run["n"], res.run["rows_dropped"]) == (100, 97, 3)
+    assert res.run["problems"] == {"non_finite": 3}
+    keep = np.setdiff1d(np.arange(100), [3, 50, 77])
+    assert np.abs(res.matrix() - expected(x[keep], "logit")).max() < 1e-9
+
+
+def test_wrong_length_and_null_arrays(spark):
+    table = pa.table({
+        "sample_id": [10, 11, 12, 13, 14, 15],
+        "scores": pa.array([[1.0, 2.0, 3.0], [1.0, 2.0], None, [2.0, 1.0, 0.0],
+                            [0.5, 0.5, 1.5], [1.0, 2.0, 3.0, 4.0]]),
+    })
+    df = spark.createDataFrame(table)
+    with pytest.raises(InvalidInputError) as err:
+        similarity(df, classes=["a", "b", "c"], transforms=["logit"], spark=spark)
+    msg = str(err.value)
+    assert "2 of 6 rows have a score array whose length differs" in msg
+    assert "11" in msg and "15" in msg
+    assert "1 of 6 rows have a null score array" in msg
+
+
+def test_probabilities_outside_unit_interval(spark):
+    p = np.array([[0.2, 0.8], [0.5, 0.5], [1.2, -0.2], [0.9, 0.1]])
+    with pytest.raises(InvalidInputError, match=r"1 of 4 rows have probabilities outside \[0, 1\]"):
+        similarity(array_df(spark, p), scores="probabilities", transforms=["logit"], spark=spark)
+
+
+def test_wide_layout_errors(spark):
+    x = np.ones((3, 2))
+    df = wide_df(spark, x, ["a", "b"])
+    with pytest.raises(InputError, match="1 of 3 class columns are not in the input.*'zz'"):
+        similarity(df, layout="wide", classes=["a", "b", "zz"], spark=spark)
+    with pytest.raises(InputError, match="needs the class columns"):
+        similarity(df, layout="wide", spark=spark)
+    with pytest.raises(ClassListError, match="duplicate class names.*'a'"):
+        similarity(array_df(spark, x), classes=["a", "a"], spark=spark)
+    with pytest.raises(InputError, match="must be array<float|double>"):
+        similarity(df, layout="array", scores_col="a", spark=spark)
+
+
+def test_empty_input_after_filter(spark, planted_scores):
+    df = array_df(spark, planted_scores[:50])
+    with pytest.raises(InvalidInputError, match="no rows to analyse"):
+        similarity(df, where="sample_id < 0", classes=[f"c{j}" for j in range(12)], spark=spark)
+
+
+def test_too_many_classes_refused_before_scanning(spark):
+    """A DataFrame whose scan raises proves the capacity check comes first."""
+
+    def explode(batches):
+        raise RuntimeError("the scan must not start")
+        yield  # pragma: no cover
+
+    df = spark.range(5).mapInArrow(explode, "sample_id long, scores array<double>")
+    with pytest.raises(DriverCapacityError, match=r"20000 classes x 3 transforms need about 26.8 GiB"):
+        similarity(df, classes=[f"c{j}" for j in range(20000)], driver_memory_limit=1 << 30,
+                   spark=spark)
+
+
+def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, planted_scores):
+    x = planted_scores[:240]
+    dates = np.repeat(["2026-01-01", "2026-01-02", "2026-01-03"], 80)
+    table = pa.table({"sample_id": np.arange(240), "scores": pa.array(list(x)), "date": dates})
+    pq.write_to_dataset(table, tmp_path / "scores", partition_cols=["date"])
+    (tmp_path / "classes.json").write_text(json.dumps([f"k{j}" for j in range(12)]))
+    out = tmp_path / "res"
+    res = similarity(str(tmp_path / "scores"), where="date >= '2026-01-02'",
+                     classes=str(tmp_path / "classes.json"), transforms=["logit", "rank"],
+                     spark=spark, out=out)
+    assert res.run["n"] == 160
+    assert np.abs(res.matrix("logit") - expected(x[80:], "logit")).max() < 1e-9
+    assert sorted(p.name for p in out.iterdir()) == [
+        "classes.csv", "moments-logit.npz", "moments-rank.npz", "run.json",
+        "similarity-logit.npy", "similarity-rank.npy"]
+    assert (out / "classes.csv").read_text().splitlines()[:2] == ["index,name", "0,k0"]
+    back = load_results(out)
+    np.testing.assert_array_equal(back.matrix("rank"), res.matrix("rank"))
+    assert back.moments["logit"].n == 160
+    run = json.loads((out / "run.json").read_text())
+    assert run["where"] == "date >= '2026-01-02'" and run["m"] == 12
+    assert set(run["timings_s"]) >= {"resolve input", "scan", "similarity"}
+    with pytest.raises(ResultsExistError, match="--overwrite"):
+        similarity(str(tmp_path / "scores"), classes=str(tmp_path / "classes.json"),
+                   spark=spark, out=out)
+    np.testing.assert_array_equal(np.load(out / "similarity-rank.npy"), res.matrix("rank"))
+    similarity(str(tmp_path / "scores"), classes=str(tmp_path / "classes.json"),
+               transforms=["probability"], spark=spark, out=out, overwrite=True)
+    assert load_results(out).transforms == ["probability"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.json", "res", "scores"]
+
+
+def test_failed_run_leaves_no_results_directory(spark, tmp_path, planted_scores):
+    x = planted_scores[:20].copy()
+    x[0, 0] = np.nan
+    out = tmp_path / "res"
+    with pytest.raises(InvalidInputError):
+        similarity(array_df(spark, x), spark=spark, out=out)
+    assert list(tmp_path.iterdir()) == []
