@@ -1,0 +1,83 @@
+"""The command line, in process (sharing the test session) and once as a real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from classsim_spark.cli import main
+
+
+@pytest.fixture()
+def score_file(tmp_path, planted_scores):
+    x = planted_scores[:200]
+    table = pa.table({"sample_id": np.arange(200), "scores": pa.array(list(x))})
+    pq.write_table(table, tmp_path / "scores.parquet")
+    (tmp_path / "classes.txt").write_text("\n".join(f"k{j}" for j in range(12)))
+    return tmp_path, x
+
+
+def test_similarity_command_with_config_and_overrides(spark, score_file, capsys):
+    tmp, x = score_file
+    conf = tmp / "job.toml"
+    conf.write_text(f'[input]\nsource = "{tmp / "scores.parquet"}"\nclasses = "{tmp / "classes.txt"}"\n'
+                    '[similarity]\ntransforms = ["probability"]\n')
+    out = tmp / "res"
+    code = main(["similarity", "--config", str(conf), "--transform", "logit,rank",
+                 "--out", str(out)])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    run = json.loads((out / "run.json").read_text())
+    assert run["transforms"] == ["logit", "rank"]  # the command line wins over the file
+    assert run["config"]["input"]["classes"] == str(tmp / "classes.txt")
+    m = np.load(out / "similarity-logit.npy")
+    assert np.abs(m - np.corrcoef(x, rowvar=False)).max() < 1e-9
+
+
+def test_errors_are_one_message_and_exit_status_2(spark, score_file, capsys):
+    tmp, x = score_file
+    bad = x.copy()
+    bad[[5, 9], 0] = np.nan
+    pq.write_table(pa.table({"sample_id": np.arange(200), "scores": pa.array(list(bad))}),
+                   tmp / "bad.parquet")
+    out = tmp / "res"
+    assert main(["similarity", "--input", str(tmp / "bad.parquet"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "2 of 200 rows have NaN or infinite scores (e.g. sample_id: 5, 9)" in err
+    assert "Traceback" not in err and not out.exists()
+    assert main(["similarity", "--input", str(tmp / "nope.parquet"), "--out", str(out)]) == 2
+    assert "input path not found" in capsys.readouterr().err
+    out.mkdir()
+    assert main(["similarity", "--input", str(tmp / "scores.parquet"), "--out", str(out)]) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+
+
+def test_console_script_runs_its_own_spark(score_file):
+    """`classsim` as users run it: a new process, its own local session, output on stdout."""
+    tmp, x = score_file
+    exe = Path(sys.executable).with_name("classsim")
+    if not exe.exists():
+        exe = shutil.which("classsim")
+    out = tmp / "res"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    proc = subprocess.run(
+        [str(exe), "similarity", "--input", str(tmp / "scores.parquet"), "--transform", "rank",
+         "--master", "local[2]", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == str(out)
+    assert "scan done in" in proc.stderr and "read 200 rows, kept 200" in proc.stderr
+    import scipy.stats as ss
+
+    expected = np.corrcoef(ss.rankdata(x, axis=1), rowvar=False)
+    assert np.abs(np.load(out / "similarity-rank.npy") - expected).max() < 1e-9
