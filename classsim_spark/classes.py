@@ -46,9 +46,11 @@ def _names_from_json(data, path: Path) -> list[str]:
         try:
             keyed = {int(k): str(v) for k, v in data.items()}
         except ValueError as err:
-            raise ClassListError(f"{path}: JSON object keys must be class indices ({err})") from None
+            raise ClassListError(f"{path}: JSON keys must be class indices ({err})") from None
         return _ordered(keyed, path)
-    raise ClassListError(f"{path}: expected a list of names or an object, got {type(data).__name__}")
+    raise ClassListError(
+        f"{path}: expected a list of names or an object, got {type(data).__name__}"
+    )
 
 
 def _names_from_csv(text: str, path: Path, delimiter: str) -> list[str]:

@@ -29,7 +29,8 @@ def score_file(tmp_path, planted_scores):
 def test_similarity_command_with_config_and_overrides(spark, score_file, capsys):
     tmp, x = score_file
     conf = tmp / "job.toml"
-    conf.write_text(f'[input]\nsource = "{tmp / "scores.parquet"}"\nclasses = "{tmp / "classes.txt"}"\n'
+    conf.write_text(f'[input]\nsource = "{tmp / "scores.parquet"}"\n'
+                    f'classes = "{tmp / "classes.txt"}"\n'
                     '[similarity]\ntransforms = ["probability"]\n')
     out = tmp / "res"
     code = main(["similarity", "--config", str(conf), "--transform", "logit,rank",
