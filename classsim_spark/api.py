@@ -21,7 +21,7 @@ from classsim_spark.progress import PhaseTimer
 from classsim_spark.results import SimilarityResult, check_writable
 from classsim_spark.scan import ScanPlan, choose_tile_size, scan_statistics
 from classsim_spark.session import get_spark, is_connect, ship_package
-from classsim_spark.sources import InputSpec, read_scores, resolve_layout
+from classsim_spark.sources import InputSpec, direct_read_units, read_scores, resolve_layout
 from classsim_spark.transforms import ScoreSpec, validate_transforms
 
 log = logging.getLogger("classsim")
@@ -77,6 +77,7 @@ def similarity(
     eps: float = 1e-12,
     where: str | None = None,
     fmt: str = "parquet",
+    reader: str = "auto",
     drop_invalid: bool = False,
     zero_variance: str = "zero",
     tile_size: int | None = None,
@@ -106,6 +107,10 @@ def similarity(
         SQL filter applied to the input (e.g. a date range).
     fmt : str
         Format of path inputs.
+    reader : {"auto", "spark", "arrow"}
+        ``arrow``: the tasks read Parquet files with pyarrow, skipping the JVM's row conversion
+        (:mod:`classsim_spark.parquet_reader`); ``auto`` does so for local or mounted Parquet
+        paths without ``where``.
     drop_invalid : bool
         Drop (and count) invalid rows instead of failing.
     zero_variance : {"zero", "error"}
@@ -149,14 +154,18 @@ def similarity(
         ship_package(spark)
     with timer.phase("resolve input") as info:
         df = read_scores(spark, data, fmt=fmt, where=where)
+        units, reader_reason = direct_read_units(df, data, spec, fmt, where, reader)
         df, batch_layout, class_names = resolve_layout(spark, df, spec)
         m = len(class_names)
         check_driver_capacity(m, len(transforms), driver_memory_limit)
-        info["note"] = f"{m} classes, layout {layout}"
+        info["note"] = (
+            f"{m} classes, layout {layout}, "
+            f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
+        )
     tile = tile_size or choose_tile_size(m)
     plan = ScanPlan(batch_layout, transforms, score_spec, tile)
     with timer.phase("scan") as info:
-        moments, report = scan_statistics(df, plan)
+        moments, report = scan_statistics(df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
@@ -181,6 +190,8 @@ def similarity(
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "input": data if isinstance(data, str) else "DataFrame",
         "format": fmt,
+        "reader": {"requested": reader, "used": "arrow" if units else "spark",
+                   "reason": reader_reason},
         "where": where,
         "layout": layout,
         "input_spec": {k: (list(v) if isinstance(v, tuple) else v)

@@ -82,7 +82,7 @@ def decode_batch(
     ids : ndarray, shape (k,)
         Ids of the returned rows, for reporting value problems.
     """
-    if layout.id_column is not None:
+    if layout.id_column is not None and layout.id_column in batch.schema.names:
         ids = batch.column(layout.id_column).to_numpy(zero_copy_only=False)
     else:
         ids = np.arange(first_row, first_row + batch.num_rows)

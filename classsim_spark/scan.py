@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame
 
 from classsim_spark.batches import BatchLayout, decode_batch
 from classsim_spark.moments import Moments, merge_tiles
+from classsim_spark.parquet_reader import ReadUnit, read_units
 from classsim_spark.transforms import ScoreSpec, transform_block
 from classsim_spark.validation import RowReport, check_scores
 
@@ -68,6 +69,12 @@ class ScanPlan:
     tile_size: int
 
     @property
+    def columns(self) -> list[str]:
+        """The input columns the tasks read."""
+        id_column = [self.layout.id_column] if self.layout.id_column else []
+        return list(dict.fromkeys([*self.layout.columns, *id_column]))
+
+    @property
     def tiles_per_side(self) -> int:
         return math.ceil(self.layout.m / self.tile_size)
 
@@ -81,10 +88,17 @@ def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
     return max(64, min(m, side))
 
 
-def partial_statistics(plan: ScanPlan):
-    """The ``mapInArrow`` function: Arrow batches of one partition -> tiles and one report."""
+def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
+    """The ``mapInArrow`` function: Arrow batches of one partition -> tiles and one report.
+
+    With ``units``, the partition holds read-unit numbers and the task reads those Parquet row
+    groups itself (:mod:`classsim_spark.parquet_reader`).
+    """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        if units is not None:
+            mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
+            batches = read_units(mine, plan.columns)
         report = RowReport()
         acc = {t: Moments.empty(plan.layout.m) for t in plan.transforms}
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
@@ -167,7 +181,9 @@ def merge_group(
     )
 
 
-def scan_statistics(df: DataFrame, plan: ScanPlan) -> tuple[dict[str, Moments], RowReport]:
+def scan_statistics(
+    df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
+) -> tuple[dict[str, Moments], RowReport]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
@@ -175,6 +191,8 @@ def scan_statistics(df: DataFrame, plan: ScanPlan) -> tuple[dict[str, Moments], 
     df : pyspark.sql.DataFrame
         Holds the columns named by ``plan.layout`` (and its id column, if any).
     plan : ScanPlan
+    units : list of ReadUnit, optional
+        Read these Parquet row groups with pyarrow inside the tasks instead of reading ``df``.
 
     Returns
     -------
@@ -183,10 +201,11 @@ def scan_statistics(df: DataFrame, plan: ScanPlan) -> tuple[dict[str, Moments], 
     report : RowReport
         What was read, kept and found wrong, over all tasks.
     """
-    columns = list(dict.fromkeys(
-        [*plan.layout.columns, *([plan.layout.id_column] if plan.layout.id_column else [])]
-    ))
-    partials = df.select(*columns).mapInArrow(partial_statistics(plan), PARTIAL_SCHEMA)
+    if units is None:
+        source = df.select(*plan.columns)
+    else:
+        source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
+    partials = source.mapInArrow(partial_statistics(plan, units), PARTIAL_SCHEMA)
     merged = partials.groupBy("kind", "transform", "tile_row", "tile_col").applyInArrow(
         merge_group, PARTIAL_SCHEMA
     )

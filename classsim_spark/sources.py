@@ -30,6 +30,7 @@ from pyspark.sql import types as T
 
 from classsim_spark.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
 from classsim_spark.classes import check_class_names, default_class_names, read_class_names
+from classsim_spark.parquet_reader import READERS, ReadUnit, local_path, plan_units
 
 LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
 DEFAULT_ID_COLUMN = "sample_id"
@@ -114,6 +115,46 @@ def read_scores(
     else:
         df = spark.read.table(source)
     return df.where(where) if where else df
+
+
+def direct_read_units(
+    df: DataFrame, source: str | DataFrame, spec: InputSpec, fmt: str, where: str | None,
+    reader: str,
+) -> tuple[list[ReadUnit] | None, str]:
+    """Decide between Spark's reader and direct pyarrow reads (:mod:`parquet_reader`).
+
+    Returns
+    -------
+    units : list of ReadUnit or None
+        The read units, or ``None`` for Spark's reader.
+    reason : str
+        Why that reader was chosen, for ``run.json``.
+    """
+    if reader not in READERS:
+        raise InputError(f"reader must be one of {READERS}, got {reader!r}")
+    if reader == "spark":
+        return None, "requested"
+    why_not = None
+    if not isinstance(source, str):
+        why_not = "the input is a DataFrame"
+    elif fmt != "parquet":
+        why_not = f"the input format is {fmt}, not parquet"
+    elif not _looks_like_path(source):
+        why_not = "the input is a table"
+    elif where:
+        why_not = "a SQL filter (--where) is evaluated by Spark"
+    elif spec.layout == "long":
+        why_not = "the long layout is grouped by Spark"
+    files: list[str] = []
+    if why_not is None:
+        files = df.inputFiles()
+        if reader == "auto" and any(local_path(f) is None for f in files):
+            why_not = "the files are not on a local or mounted filesystem"
+    if why_not is not None:
+        if reader == "arrow":
+            raise InputError(f"--reader arrow cannot read this input: {why_not}")
+        return None, why_not
+    return plan_units(files), f"{len(files)} Parquet files read by the tasks with pyarrow"
 
 
 def _looks_like_path(source: str) -> bool:

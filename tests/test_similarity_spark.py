@@ -252,3 +252,36 @@ def test_failed_run_leaves_no_results_directory(spark, tmp_path, planted_scores)
     with pytest.raises(InvalidInputError):
         similarity(array_df(spark, x), spark=spark, out=out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scores):
+    x = planted_scores.astype(np.float32)
+    table = pa.table({"sample_id": np.arange(len(x)), "scores": pa.array(list(x))})
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=100)  # 6 row groups
+    pq.write_table(table.slice(0, 50), tmp_path / "b.parquet")
+    src = f"{tmp_path}/*.parquet"
+    both = np.concatenate([x, x[:50]])
+    runs = {r: similarity(src, reader=r, transforms=["logit", "rank"], spark=spark)
+            for r in ("spark", "arrow", "auto")}
+    assert runs["arrow"].run["reader"]["used"] == "arrow"
+    assert runs["auto"].run["reader"]["used"] == "arrow"
+    assert runs["spark"].run["reader"]["used"] == "spark"
+    for res in runs.values():
+        assert res.run["n"] == 650
+        for t in ("logit", "rank"):
+            assert np.abs(res.matrix(t) - expected(both, t)).max() < 1e-9
+    filtered = similarity(src, where="sample_id < 100", transforms=["logit"], spark=spark)
+    assert filtered.run["reader"] == {"requested": "auto", "used": "spark",
+                                      "reason": "a SQL filter (--where) is evaluated by Spark"}
+    assert filtered.run["n"] == 150
+    with pytest.raises(InputError, match="--reader arrow cannot read this input: a SQL filter"):
+        similarity(src, where="sample_id < 100", reader="arrow", spark=spark)
+
+
+def test_direct_reader_reports_bad_rows_with_ids(spark, tmp_path, planted_scores):
+    x = planted_scores[:100].copy()
+    x[42, 3] = np.nan
+    pq.write_table(pa.table({"sample_id": np.arange(100) + 7000, "scores": pa.array(list(x))}),
+                   tmp_path / "a.parquet", row_group_size=30)
+    with pytest.raises(InvalidInputError, match=r"1 of 100 rows have NaN.*7042"):
+        similarity(str(tmp_path / "a.parquet"), reader="arrow", spark=spark)
