@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/classsim demo --dir $(DEMO_DIR)
+	$(BIN)/classsim demo --dir $(DEMO_DIR) --overwrite
 
 test: $(STAMP)
 	$(BIN)/ruff check classsim_spark jobs tests benchmarks

@@ -48,6 +48,9 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", help="Parquet path(s)/glob(s), comma-separated, or a table name")
     p.add_argument("--format", help="data source format of path inputs (default parquet)")
     p.add_argument("--where", help="SQL filter, e.g. \"date >= '2026-01-01'\"")
+    p.add_argument("--reader", choices=["auto", "spark", "arrow"],
+                   help="arrow: tasks read Parquet with pyarrow; auto (default): arrow for local "
+                   "or mounted Parquet paths without --where, else Spark's reader")
     p.add_argument("--layout", choices=["array", "wide", "long"])
     p.add_argument("--scores-col", help="array layout: score column; long: score column")
     p.add_argument("--class-col", help="long layout: class column (default 'class')")
@@ -87,6 +90,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
     limit = args.driver_memory_limit
     return {
         "input.source": args.input, "input.format": args.format, "input.where": args.where,
+        "input.reader": args.reader,
         "input.layout": args.layout, "input.scores_col": args.scores_col,
         "input.class_col": args.class_col, "input.id_col": args.id_col,
         "input.classes": args.classes, "input.prefix": args.prefix, "input.regex": args.regex,

@@ -17,6 +17,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "input": {
         "source": None,
         "format": "parquet",
+        "reader": "auto",
         "where": None,
         "layout": "array",
         "scores_col": "scores",
@@ -95,6 +96,7 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "fill_value": inp["fill_value"],
         "where": inp["where"],
         "fmt": inp["format"],
+        "reader": inp["reader"],
         "transforms": sim["transforms"],
         "scores": scores["kind"],
         "activation": scores["activation"],
