@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("classsim")
 
 MIN_JAVA = 17
 LOCAL_CONF: dict[str, str] = {
