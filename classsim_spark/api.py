@@ -169,7 +169,7 @@ def similarity(
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
-            f"{len(transforms)} transforms, {k * (k + 1) // 2} tiles of {tile}"
+            f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
         )
     id_label = batch_layout.id_column or "row positions within a task"
     report.raise_if_invalid(drop_invalid, id_label)
@@ -184,7 +184,7 @@ def similarity(
                     "%s: %d classes have constant scores and correlate 0 with all others: %s",
                     t, len(zero[t]), ", ".join(zero[t][:10]),
                 )
-        info["note"] = f"{len(transforms)} matrices of {m} x {m}"
+        info["note"] = f"{len(transforms)} matri{'ces' if len(transforms) > 1 else 'x'} of {m} x {m}"
     run = {
         "classsim_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

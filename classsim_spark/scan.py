@@ -83,9 +83,9 @@ class ScanPlan:
 
 
 def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
-    """Largest tile side whose float64 square stays within ``target_bytes`` (at least 64)."""
+    """Largest tile side whose float64 square stays within ``target_bytes`` (64 to m)."""
     side = int(math.sqrt(target_bytes / 8))
-    return max(64, min(m, side))
+    return max(1, min(m, max(64, side)))
 
 
 def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
