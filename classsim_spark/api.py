@@ -184,7 +184,7 @@ def similarity(
                     "%s: %d classes have constant scores and correlate 0 with all others: %s",
                     t, len(zero[t]), ", ".join(zero[t][:10]),
                 )
-        info["note"] = f"{len(transforms)} matri{'ces' if len(transforms) > 1 else 'x'} of {m} x {m}"
+        info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
     run = {
         "classsim_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
