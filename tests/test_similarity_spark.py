@@ -38,8 +38,12 @@ def wide_df(spark, x, names):
 
 
 def long_df(spark, x, names, keep=None):
-    rows = [(i, names[j], float(x[i, j])) for i in range(len(x)) for j in range(x.shape[1])
-            if keep is None or keep[i, j]]
+    rows = [
+        (i, names[j], float(x[i, j]))
+        for i in range(len(x))
+        for j in range(x.shape[1])
+        if keep is None or keep[i, j]
+    ]
     return spark.createDataFrame(rows, "sample_id long, class string, score double")
 
 
@@ -65,24 +69,28 @@ def test_generated_case_all_layouts_and_transforms_equal_numpy(spark, planted_sc
     names = [f"c{j:02d}" for j in range(x.shape[1])]
     results = [
         similarity(array_df(spark, x), classes=names, transforms=ALL, spark=spark),
-        similarity(wide_df(spark, x, names), layout="wide", prefix="c", transforms=ALL,
-                   spark=spark),
-        similarity(long_df(spark, x, names), layout="long", scores_col="score", transforms=ALL,
-                   spark=spark),
+        similarity(
+            wide_df(spark, x, names), layout="wide", prefix="c", transforms=ALL, spark=spark
+        ),
+        similarity(
+            long_df(spark, x, names), layout="long", scores_col="score", transforms=ALL, spark=spark
+        ),
     ]
     assert results[1].classes == [n[1:] for n in names]  # prefix stripped
     for res in results:
         for t in ALL:
             assert np.abs(res.matrix(t) - expected(x, t)).max() < 1e-9, t
-    np.testing.assert_allclose(results[0].matrix("rank"),
-                               np.corrcoef(ss.rankdata(x, axis=1), rowvar=False), atol=1e-12)
+    np.testing.assert_allclose(
+        results[0].matrix("rank"), np.corrcoef(ss.rankdata(x, axis=1), rowvar=False), atol=1e-12
+    )
 
 
 def test_result_does_not_depend_on_partitioning_or_tiles(spark, planted_scores):
     x = planted_scores
     one = similarity(array_df(spark, x, partitions=1), transforms=["logit"], spark=spark)
-    many = similarity(array_df(spark, x, partitions=9), transforms=["logit"], spark=spark,
-                      tile_size=5)
+    many = similarity(
+        array_df(spark, x, partitions=9), transforms=["logit"], spark=spark, tile_size=5
+    )
     assert many.run["tile_size"] == 5
     assert np.abs(one.matrix() - many.matrix()).max() < 1e-12
     assert np.abs(many.matrix() - expected(x, "logit")).max() < 1e-9
@@ -93,16 +101,24 @@ def test_float32_array_and_ml_vectors(spark):
 
     rng = np.random.default_rng(2)
     x = rng.normal(size=(80, 5)).astype(np.float32) + 100
-    table = pa.table({"sample_id": np.arange(80), "scores": pa.array(list(x),
-                                                                     pa.list_(pa.float32()))})
+    table = pa.table(
+        {"sample_id": np.arange(80), "scores": pa.array(list(x), pa.list_(pa.float32()))}
+    )
     res = similarity(spark.createDataFrame(table), transforms=["logit"], spark=spark)
     assert res.classes == [f"class_{j}" for j in range(5)]
     assert np.abs(res.matrix() - expected(x, "logit")).max() < 1e-9
 
     y = rng.normal(size=(40, 4))
     y[::2, 1:3] = 0.0
-    vectors = [(i, SparseVector(4, {j: v for j, v in enumerate(row) if v != 0}) if i % 2 == 0
-                else Vectors.dense(row)) for i, row in enumerate(y)]
+    vectors = [
+        (
+            i,
+            SparseVector(4, {j: v for j, v in enumerate(row) if v != 0})
+            if i % 2 == 0
+            else Vectors.dense(row),
+        )
+        for i, row in enumerate(y)
+    ]
     df = spark.createDataFrame(vectors, ["sample_id", "features"])
     res = similarity(df, scores_col="features", transforms=["logit"], spark=spark)
     assert np.abs(res.matrix() - expected(y, "logit")).max() < 1e-12
@@ -117,8 +133,15 @@ def test_long_layout_top_k_takes_the_fill_value(spark):
     np.put_along_axis(keep, top3, True, axis=1)
     dense = np.where(keep, x, -9.0)
     df = long_df(spark, x, names, keep)
-    res = similarity(df, layout="long", scores_col="score", classes=names, fill_value=-9.0,
-                     transforms=["logit", "rank"], spark=spark)
+    res = similarity(
+        df,
+        layout="long",
+        scores_col="score",
+        classes=names,
+        fill_value=-9.0,
+        transforms=["logit", "rank"],
+        spark=spark,
+    )
     for t in ("logit", "rank"):
         assert np.abs(res.matrix(t) - expected(dense, t)).max() < 1e-9
     with pytest.raises(InvalidInputError, match=r"60 of 60 rows lack a score for some classes"):
@@ -126,9 +149,19 @@ def test_long_layout_top_k_takes_the_fill_value(spark):
 
 
 def test_long_layout_duplicates_and_unknown_classes(spark):
-    rows = [(0, "a", 1.0), (0, "b", 2.0), (1, "a", 0.5), (1, "b", 0.1), (1, "b", 0.2),
-            (2, "a", 0.3), (2, "zzz", 1.0), (3, "a", 3.0), (3, "b", 1.0), (4, "a", 2.0),
-            (4, "b", 2.5)]
+    rows = [
+        (0, "a", 1.0),
+        (0, "b", 2.0),
+        (1, "a", 0.5),
+        (1, "b", 0.1),
+        (1, "b", 0.2),
+        (2, "a", 0.3),
+        (2, "zzz", 1.0),
+        (3, "a", 3.0),
+        (3, "b", 1.0),
+        (4, "a", 2.0),
+        (4, "b", 2.5),
+    ]
     df = spark.createDataFrame(rows, "sample_id long, class string, score double")
     with pytest.raises(InvalidInputError) as err:
         similarity(df, layout="long", scores_col="score", classes=["a", "b"], spark=spark)
@@ -136,8 +169,15 @@ def test_long_layout_duplicates_and_unknown_classes(spark):
     assert "1 of 5 rows have more than one score for the same class" in text
     assert "1 of 5 rows have scores for classes that are not in the class list" in text
     assert "sample_id: 1" in text and "sample_id: 2" in text
-    res = similarity(df, layout="long", scores_col="score", classes=["a", "b"],
-                     drop_invalid=True, transforms=["logit"], spark=spark)
+    res = similarity(
+        df,
+        layout="long",
+        scores_col="score",
+        classes=["a", "b"],
+        drop_invalid=True,
+        transforms=["logit"],
+        spark=spark,
+    )
     assert res.run["rows_dropped"] == 2 and res.run["n"] == 3
     x = np.array([[1.0, 2.0], [3.0, 1.0], [2.0, 2.5]])
     assert res.matrix()[0, 1] == pytest.approx(np.corrcoef(x, rowvar=False)[0, 1], abs=1e-12)
@@ -162,11 +202,21 @@ def test_nan_and_inf_rows_fail_by_default_and_are_dropped_on_request(spark, plan
 
 
 def test_wrong_length_and_null_arrays(spark):
-    table = pa.table({
-        "sample_id": [10, 11, 12, 13, 14, 15],
-        "scores": pa.array([[1.0, 2.0, 3.0], [1.0, 2.0], None, [2.0, 1.0, 0.0],
-                            [0.5, 0.5, 1.5], [1.0, 2.0, 3.0, 4.0]]),
-    })
+    table = pa.table(
+        {
+            "sample_id": [10, 11, 12, 13, 14, 15],
+            "scores": pa.array(
+                [
+                    [1.0, 2.0, 3.0],
+                    [1.0, 2.0],
+                    None,
+                    [2.0, 1.0, 0.0],
+                    [0.5, 0.5, 1.5],
+                    [1.0, 2.0, 3.0, 4.0],
+                ]
+            ),
+        }
+    )
     df = spark.createDataFrame(table)
     with pytest.raises(InvalidInputError) as err:
         similarity(df, classes=["a", "b", "c"], transforms=["logit"], spark=spark)
@@ -210,8 +260,9 @@ def test_too_many_classes_refused_before_scanning(spark):
 
     df = spark.range(5).mapInArrow(explode, "sample_id long, scores array<double>")
     with pytest.raises(DriverCapacityError, match=r"20000 classes x 3 transforms need about 26.8"):
-        similarity(df, classes=[f"c{j}" for j in range(20000)], driver_memory_limit=1 << 30,
-                   spark=spark)
+        similarity(
+            df, classes=[f"c{j}" for j in range(20000)], driver_memory_limit=1 << 30, spark=spark
+        )
 
 
 def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, planted_scores):
@@ -221,14 +272,24 @@ def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, plante
     pq.write_to_dataset(table, tmp_path / "scores", partition_cols=["date"])
     (tmp_path / "classes.json").write_text(json.dumps([f"k{j}" for j in range(12)]))
     out = tmp_path / "res"
-    res = similarity(str(tmp_path / "scores"), where="date >= '2026-01-02'",
-                     classes=str(tmp_path / "classes.json"), transforms=["logit", "rank"],
-                     spark=spark, out=out)
+    res = similarity(
+        str(tmp_path / "scores"),
+        where="date >= '2026-01-02'",
+        classes=str(tmp_path / "classes.json"),
+        transforms=["logit", "rank"],
+        spark=spark,
+        out=out,
+    )
     assert res.run["n"] == 160
     assert np.abs(res.matrix("logit") - expected(x[80:], "logit")).max() < 1e-9
     assert sorted(p.name for p in out.iterdir()) == [
-        "classes.csv", "moments-logit.npz", "moments-rank.npz", "run.json",
-        "similarity-logit.npy", "similarity-rank.npy"]
+        "classes.csv",
+        "moments-logit.npz",
+        "moments-rank.npz",
+        "run.json",
+        "similarity-logit.npy",
+        "similarity-rank.npy",
+    ]
     assert (out / "classes.csv").read_text().splitlines()[:2] == ["index,name", "0,k0"]
     back = load_results(out)
     np.testing.assert_array_equal(back.matrix("rank"), res.matrix("rank"))
@@ -237,11 +298,18 @@ def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, plante
     assert run["where"] == "date >= '2026-01-02'" and run["m"] == 12
     assert set(run["timings_s"]) >= {"resolve input", "scan", "similarity"}
     with pytest.raises(ResultsExistError, match="--overwrite"):
-        similarity(str(tmp_path / "scores"), classes=str(tmp_path / "classes.json"),
-                   spark=spark, out=out)
+        similarity(
+            str(tmp_path / "scores"), classes=str(tmp_path / "classes.json"), spark=spark, out=out
+        )
     np.testing.assert_array_equal(np.load(out / "similarity-rank.npy"), res.matrix("rank"))
-    similarity(str(tmp_path / "scores"), classes=str(tmp_path / "classes.json"),
-               transforms=["probability"], spark=spark, out=out, overwrite=True)
+    similarity(
+        str(tmp_path / "scores"),
+        classes=str(tmp_path / "classes.json"),
+        transforms=["probability"],
+        spark=spark,
+        out=out,
+        overwrite=True,
+    )
     assert load_results(out).transforms == ["probability"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.json", "res", "scores"]
 
@@ -262,8 +330,10 @@ def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scor
     pq.write_table(table.slice(0, 50), tmp_path / "b.parquet")
     src = f"{tmp_path}/*.parquet"
     both = np.concatenate([x, x[:50]])
-    runs = {r: similarity(src, reader=r, transforms=["logit", "rank"], spark=spark)
-            for r in ("spark", "arrow", "auto")}
+    runs = {
+        r: similarity(src, reader=r, transforms=["logit", "rank"], spark=spark)
+        for r in ("spark", "arrow", "auto")
+    }
     assert runs["arrow"].run["reader"]["used"] == "arrow"
     assert runs["auto"].run["reader"]["used"] == "arrow"
     assert runs["spark"].run["reader"]["used"] == "spark"
@@ -272,8 +342,11 @@ def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scor
         for t in ("logit", "rank"):
             assert np.abs(res.matrix(t) - expected(both, t)).max() < 1e-9
     filtered = similarity(src, where="sample_id < 100", transforms=["logit"], spark=spark)
-    assert filtered.run["reader"] == {"requested": "auto", "used": "spark",
-                                      "reason": "a SQL filter (--where) is evaluated by Spark"}
+    assert filtered.run["reader"] == {
+        "requested": "auto",
+        "used": "spark",
+        "reason": "a SQL filter (--where) is evaluated by Spark",
+    }
     assert filtered.run["n"] == 150
     with pytest.raises(InputError, match="--reader arrow cannot read this input: a SQL filter"):
         similarity(src, where="sample_id < 100", reader="arrow", spark=spark)
@@ -282,7 +355,32 @@ def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scor
 def test_direct_reader_reports_bad_rows_with_ids(spark, tmp_path, planted_scores):
     x = planted_scores[:100].copy()
     x[42, 3] = np.nan
-    pq.write_table(pa.table({"sample_id": np.arange(100) + 7000, "scores": pa.array(list(x))}),
-                   tmp_path / "a.parquet", row_group_size=30)
+    pq.write_table(
+        pa.table({"sample_id": np.arange(100) + 7000, "scores": pa.array(list(x))}),
+        tmp_path / "a.parquet",
+        row_group_size=30,
+    )
     with pytest.raises(InvalidInputError, match=r"1 of 100 rows have NaN.*7042"):
         similarity(str(tmp_path / "a.parquet"), reader="arrow", spark=spark)
+
+
+def test_catalog_table_with_partition_filter(spark, tmp_path, planted_scores):
+    x = planted_scores[:120]
+    dates = np.repeat(["2026-02-01", "2026-02-02"], 60)
+    table = pa.table({"sample_id": np.arange(120), "scores": pa.array(list(x)), "date": dates})
+    spark.createDataFrame(table).write.mode("overwrite").partitionBy("date").option(
+        "path", str(tmp_path / "tbl")
+    ).saveAsTable("classsim_scores_t")
+    try:
+        res = similarity(
+            "spark_catalog.default.classsim_scores_t",
+            where="date = '2026-02-02'",
+            transforms=["logit"],
+            spark=spark,
+        )
+        assert res.run["reader"]["used"] == "spark" and res.run["n"] == 60
+        assert np.abs(res.matrix() - expected(x[60:], "logit")).max() < 1e-9
+        with pytest.raises(Exception, match="TABLE_OR_VIEW_NOT_FOUND"):
+            similarity("default.no_such_table", spark=spark)
+    finally:
+        spark.sql("DROP TABLE IF EXISTS classsim_scores_t")
