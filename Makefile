@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/classsim demo --dir $(DEMO_DIR) --overwrite
 
 test: $(STAMP)
-	$(BIN)/ruff check classsim_spark jobs tests benchmarks
+	$(BIN)/ruff check classsim_spark jobs tests benchmarks notebooks
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

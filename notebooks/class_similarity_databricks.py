@@ -1,0 +1,55 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # classsim: class similarity of a classifier, from its prediction scores
+# MAGIC
+# MAGIC One pass over a prediction table computes, for every pair of classes, the Pearson correlation
+# MAGIC of their scores over all samples (after a per-sample `logit`, `probability` or `rank`
+# MAGIC transform). Works on classic clusters and over Spark Connect (serverless, shared clusters).
+# MAGIC
+# MAGIC Install the wheel first (cluster library, or `%pip install /Volumes/.../classsim_spark-*.whl`).
+
+# COMMAND ----------
+
+dbutils.widgets.text("table", "main.ml.predictions", "Prediction table")
+dbutils.widgets.text("scores_col", "scores", "Score array column")
+dbutils.widgets.text("classes", "", "Class file (CSV/JSON/text), optional")
+dbutils.widgets.text("where", "", "SQL filter, e.g. date >= '2026-01-01'")
+dbutils.widgets.dropdown("scores", "logits", ["logits", "probabilities", "log-probabilities"])
+dbutils.widgets.text("out", "/Volumes/main/ml/classsim/run", "Results directory")
+dbutils.widgets.dropdown("overwrite", "false", ["false", "true"], "Replace results")
+params = {k: dbutils.widgets.get(k) or None
+          for k in ("table", "scores_col", "classes", "where", "scores", "out", "overwrite")}
+
+# COMMAND ----------
+
+import classsim_spark as cs
+
+result = cs.similarity(
+    params["table"],
+    scores_col=params["scores_col"],
+    classes=params["classes"],
+    where=params["where"],
+    scores=params["scores"],
+    transforms=["logit", "probability", "rank"],
+    spark=spark,
+    out=params["out"],
+    overwrite=params["overwrite"] == "true",
+)
+print(f"n={result.run['n']} samples, m={result.m} classes, timings {result.run['timings_s']}")
+
+# COMMAND ----------
+
+# MAGIC %md The most similar class pairs (rank transform): candidates for groups and near-duplicates.
+
+# COMMAND ----------
+
+import numpy as np
+import pandas as pd
+
+m = result.matrix("rank")
+i, j = np.triu_indices(result.m, k=1)
+top = np.argsort(-m[i, j])[:25]
+pairs = pd.DataFrame({"class_a": np.array(result.classes)[i[top]],
+                      "class_b": np.array(result.classes)[j[top]],
+                      "similarity": m[i[top], j[top]].round(3)})
+display(pairs)
