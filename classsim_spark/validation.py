@@ -101,9 +101,12 @@ class RowReport:
                 + "\n  - ".join(problems)
                 + "\nFix the data, or pass --drop-invalid to skip these rows (they are counted)."
             )
-        if self.rows_kept == 0:
+        if self.rows_kept < 2:
             detail = f"; {self.rows_dropped} rows were dropped as invalid" if problems else ""
-            raise InvalidInputError(f"no rows to analyse: the input has no valid rows{detail}")
+            raise InvalidInputError(
+                f"no rows to analyse: correlations need at least 2 valid rows, the input has "
+                f"{self.rows_kept}{detail}"
+            )
 
 
 def check_scores(
