@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from classsim_spark import __version__
 from classsim_spark.moments import ZERO_VARIANCE_POLICIES
-from classsim_spark.progress import PhaseTimer
+from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.results import SimilarityResult, check_writable
 from classsim_spark.scan import ScanPlan, choose_tile_size, scan_statistics
 from classsim_spark.session import get_spark, is_connect, ship_package
@@ -164,7 +164,7 @@ def similarity(
         )
     tile = tile_size or choose_tile_size(m)
     plan = ScanPlan(batch_layout, transforms, score_spec, tile)
-    with timer.phase("scan") as info:
+    with timer.phase("scan") as info, connect_progress(spark, "scan"):
         moments, report = scan_statistics(df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (

@@ -72,3 +72,4 @@ def test_decode_entries_and_vectors_hand_checked():
                                report, first_row=100)
     np.testing.assert_array_equal(scores, [[1.0, 2.0, 3.0], [0.0, 0.0, 9.0]])
     assert ids.tolist() == [100, 101] and report.examples == {"wrong_length": ["102"]}
+

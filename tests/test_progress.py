@@ -1,0 +1,33 @@
+"""Progress reporting on the driver."""
+
+import logging
+
+from classsim_spark.progress import PhaseTimer
+
+
+def test_connect_progress_lines_are_rate_limited(caplog):
+    from types import SimpleNamespace
+
+    from classsim_spark.progress import TaskProgressLog
+
+    stage = SimpleNamespace(num_tasks=16, num_completed_tasks=12, num_bytes_read=1.3e9)
+    handler = TaskProgressLog("scan", interval_s=0.0)
+    with caplog.at_level("INFO", logger="classsim"):
+        handler(stages=[stage], inflight_tasks=2, operation_id="x", done=False)
+        handler(stages=[stage], inflight_tasks=0, operation_id="x", done=True)
+        TaskProgressLog("scan", interval_s=3600)(stages=[stage], inflight_tasks=2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "scan: 12/16 tasks done, 2 running, 1.3 GB read"]
+
+
+def test_phase_timer_logs_one_line_per_phase_and_keeps_durations(caplog):
+    timer = PhaseTimer()
+    with caplog.at_level(logging.INFO, logger="classsim"):
+        with timer.phase("scan") as info:
+            info["note"] = "read 10 rows"
+        with timer.phase("scan"):
+            pass
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "scan ..." and messages[1].startswith("scan done in ")
+    assert messages[1].endswith(": read 10 rows")
+    assert list(timer.seconds) == ["scan"] and timer.seconds["scan"] >= 0.0
