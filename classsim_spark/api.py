@@ -154,10 +154,10 @@ def similarity(
         ship_package(spark)
     with timer.phase("resolve input") as info:
         df = read_scores(spark, data, fmt=fmt, where=where)
-        units, reader_reason = direct_read_units(df, data, spec, fmt, where, reader)
-        df, batch_layout, class_names = resolve_layout(spark, df, spec)
+        scan_df, batch_layout, class_names = resolve_layout(spark, df, spec)
         m = len(class_names)
         check_driver_capacity(m, len(transforms), driver_memory_limit)
+        units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader)
         info["note"] = (
             f"{m} classes, layout {layout}, "
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
@@ -165,7 +165,7 @@ def similarity(
     tile = tile_size or choose_tile_size(m)
     plan = ScanPlan(batch_layout, transforms, score_spec, tile)
     with timer.phase("scan") as info, connect_progress(spark, "scan"):
-        moments, report = scan_statistics(df, plan, units)
+        moments, report = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "

@@ -106,10 +106,12 @@ def _decode_wide(batch, layout, ids, report):
         if column.null_count:
             null |= column.is_null().to_numpy(zero_copy_only=False)
     report.add("null_scores", ids[null])
-    scores = np.empty((batch.num_rows, layout.m), dtype=np.float64)
+    # Filling class-major rows and transposing writes contiguous memory; BLAS takes either order.
+    by_class = np.empty((layout.m, batch.num_rows), dtype=np.float64)
     for j, column in enumerate(columns):
-        scores[:, j] = column.to_numpy(zero_copy_only=False)
-    return scores[~null], ~null
+        by_class[j] = column.to_numpy(zero_copy_only=False)
+    scores = by_class.T
+    return (scores[~null] if null.any() else scores), ~null
 
 
 def _decode_lists(column, m, ids, report):
@@ -121,7 +123,7 @@ def _decode_lists(column, m, ids, report):
     wrong = ~null & (lengths != m)
     report.add("wrong_length", ids[wrong])
     ok = ~null & ~wrong
-    values = column.filter(pa.array(ok)).flatten()
+    values = column.flatten() if ok.all() else column.filter(pa.array(ok)).flatten()
     if values.null_count:
         kept = np.flatnonzero(ok)
         has_null = values.is_null().to_numpy(zero_copy_only=False).reshape(-1, m).any(axis=1)

@@ -79,15 +79,23 @@ class Moments:
         return cls(0, np.zeros(m), np.zeros((m, m)))
 
     @classmethod
-    def from_block(cls, x: np.ndarray) -> Moments:
-        """Statistics of the rows of ``x`` (shape (n, m)), accumulated in float64."""
+    def from_block(cls, x: np.ndarray, overwrite: bool = False) -> Moments:
+        """Statistics of the rows of ``x`` (shape (n, m)), accumulated in float64.
+
+        ``overwrite=True`` centres a float64 ``x`` in place, saving a copy of the block; the
+        caller must not use ``x`` afterwards.
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError(f"expected a 2-d block, got shape {x.shape}")
         if x.shape[0] == 0:
             return cls.empty(x.shape[1])
         mean = x.mean(axis=0)
-        centred = x - mean
+        if overwrite:
+            x -= mean
+            centred = x
+        else:
+            centred = x - mean
         return cls(x.shape[0], mean, centred.T @ centred)
 
     @property

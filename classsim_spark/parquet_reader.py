@@ -7,9 +7,9 @@ Parquet files that the executors can open with pyarrow (local disks, shared or F
 groups themselves and hand Arrow batches straight to the decoder.
 
 Spark still plans and schedules the work: the driver lists the files (``DataFrame.inputFiles``,
-which also works over Spark Connect) and builds *read units* ``(file, part, parts)``; unit
-``part`` of a file reads the row groups whose index is ``part`` modulo ``parts``. Each unit is one
-task of a ``spark.range`` with one row per partition.
+which also works over Spark Connect), one small Spark job reads their footers (row groups and row
+counts, :func:`row_groups`), and :func:`plan_units` packs the row groups into balanced *read
+units*. Each unit is one task of a ``spark.range`` with one row per partition.
 
 ``reader="auto"`` uses this path for Parquet paths on local or mounted filesystems when no SQL
 filter is given (a filter needs Spark's evaluation), and Spark's reader otherwise.
@@ -17,8 +17,9 @@ filter is given (a filter needs Spark's evaluation), and Spark's reader otherwis
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -26,17 +27,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 READERS: tuple[str, ...] = ("auto", "spark", "arrow")
-DEFAULT_MIN_TASKS = 16
 BATCH_ROWS = 10_000
+# A read unit holds about this many score cells (128 MiB as float64), but there are at least
+# MIN_UNITS units when the data has that many row groups, so small inputs still use every core.
+CELLS_PER_UNIT = 16_000_000
+MIN_UNITS = 8
+
+RowGroup = tuple[str, int, int]
+"""``(path, row_group_index, num_rows)``."""
 
 
 @dataclass(frozen=True)
 class ReadUnit:
-    """Row groups ``part, part + parts, ...`` of one Parquet file."""
+    """The row groups one task reads: ``(path, row_group_index)`` pairs."""
 
-    path: str
-    part: int
-    parts: int
+    groups: tuple[tuple[str, int], ...]
 
 
 def local_path(uri: str) -> str | None:
@@ -49,12 +54,43 @@ def local_path(uri: str) -> str | None:
     return None
 
 
-def plan_units(files: list[str], min_tasks: int = DEFAULT_MIN_TASKS) -> list[ReadUnit]:
-    """Split files into read units so that there are at least ``min_tasks`` of them."""
-    if not files:
+def row_groups(paths: Iterable[str]) -> Iterator[RowGroup]:
+    """Row groups and their row counts, read from the files' footers."""
+    for path in paths:
+        meta = open_parquet(path).metadata
+        for g in range(meta.num_row_groups):
+            yield path, g, meta.row_group(g).num_rows
+
+
+def plan_units(
+    groups: list[RowGroup], m: int, cells_per_unit: int = CELLS_PER_UNIT,
+    min_units: int = MIN_UNITS,
+) -> list[ReadUnit]:
+    """Pack row groups into read units of balanced row counts (largest first, to the lightest).
+
+    Parameters
+    ----------
+    groups : list of (path, row_group, rows)
+    m : int
+        Number of classes; sets how many rows make a unit of ``cells_per_unit`` score cells.
+
+    Returns
+    -------
+    list of ReadUnit
+        No empty units; deterministic for the same footers.
+    """
+    groups = [g for g in groups if g[2] > 0]
+    if not groups:
         return []
-    parts = max(1, math.ceil(min_tasks / len(files)))
-    return [ReadUnit(f, i, parts) for f in sorted(files) for i in range(parts)]
+    total = sum(rows for _, _, rows in groups)
+    count = min(len(groups), max(min_units, math.ceil(total * m / cells_per_unit)))
+    heap = [(0, i) for i in range(count)]
+    members: list[list[tuple[str, int]]] = [[] for _ in range(count)]
+    for path, g, rows in sorted(groups, key=lambda x: (-x[2], x[0], x[1])):
+        load, i = heapq.heappop(heap)
+        members[i].append((path, g))
+        heapq.heappush(heap, (load + rows, i))
+    return [ReadUnit(tuple(sorted(unit))) for unit in members]
 
 
 def open_parquet(path: str) -> pq.ParquetFile:
@@ -74,10 +110,11 @@ def read_units(
     Columns absent from a file (e.g. a Hive partition column used as id) are left out; the
     decoder then falls back to row positions for ids.
     """
+    by_file: dict[str, list[int]] = {}
     for unit in units:
-        pf = open_parquet(unit.path)
-        groups = [g for g in range(pf.num_row_groups) if g % unit.parts == unit.part]
-        if not groups:
-            continue
+        for path, g in unit.groups:
+            by_file.setdefault(path, []).append(g)
+    for path, groups in by_file.items():
+        pf = open_parquet(path)
         present = [c for c in columns if c in pf.schema_arrow.names]
         yield from pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present)

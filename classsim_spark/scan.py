@@ -123,9 +123,12 @@ def _accumulate(batch, plan, report, acc, first_row):
     report.rows_kept += scores.shape[0]
     if scores.shape[0] == 0:
         return
-    for transform in plan.transforms:
+    for k, transform in enumerate(plan.transforms):
         block = transform_block(scores, transform, plan.score_spec)
-        acc[transform] = acc[transform].merge(Moments.from_block(block))
+        # A block the transform created, or the scores once no later transform needs them,
+        # can be centred in place.
+        reusable = block is not scores or k == len(plan.transforms) - 1
+        acc[transform] = acc[transform].merge(Moments.from_block(block, overwrite=reusable))
 
 
 def _report_batch(report: RowReport) -> pa.RecordBatch:

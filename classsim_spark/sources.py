@@ -30,7 +30,14 @@ from pyspark.sql import types as T
 
 from classsim_spark.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
 from classsim_spark.classes import check_class_names, default_class_names, read_class_names
-from classsim_spark.parquet_reader import READERS, ReadUnit, local_path, plan_units
+from classsim_spark.parquet_reader import (
+    READERS,
+    ReadUnit,
+    RowGroup,
+    local_path,
+    plan_units,
+    row_groups,
+)
 
 LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
 DEFAULT_ID_COLUMN = "sample_id"
@@ -118,8 +125,8 @@ def read_scores(
 
 
 def direct_read_units(
-    df: DataFrame, source: str | DataFrame, spec: InputSpec, fmt: str, where: str | None,
-    reader: str,
+    df: DataFrame, source: str | DataFrame, spec: InputSpec, m: int, fmt: str,
+    where: str | None, reader: str,
 ) -> tuple[list[ReadUnit] | None, str]:
     """Decide between Spark's reader and direct pyarrow reads (:mod:`parquet_reader`).
 
@@ -154,7 +161,30 @@ def direct_read_units(
         if reader == "arrow":
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
         return None, why_not
-    return plan_units(files), f"{len(files)} Parquet files read by the tasks with pyarrow"
+    groups = _footers(df.sparkSession, files)
+    units = plan_units(groups, m)
+    return units, (f"{len(files)} Parquet files, {len(groups)} row groups in {len(units)} tasks "
+                   "read with pyarrow")
+
+
+def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
+    """Row groups of ``files``, read by the executors (the driver may not see the files)."""
+
+    def read(batches):
+        import pyarrow as pa
+
+        for batch in batches:
+            found = list(row_groups(batch.column(0).to_pylist()))
+            yield pa.RecordBatch.from_pylist(
+                [{"path": p, "row_group": g, "rows": n} for p, g, n in found],
+                schema=pa.schema([("path", pa.string()), ("row_group", pa.int32()),
+                                  ("rows", pa.int64())]),
+            )
+
+    paths = spark.createDataFrame([(f,) for f in files], "path string")
+    tasks = max(1, min(len(files), 64))
+    rows = paths.repartition(tasks).mapInArrow(read, "path string, row_group int, rows long")
+    return [(r.path, r.row_group, r.rows) for r in rows.collect()]
 
 
 def _looks_like_path(source: str) -> bool:

@@ -130,8 +130,9 @@ def _to_probability(x: np.ndarray, spec: ScoreSpec) -> np.ndarray:
 def rank_rows(scores: np.ndarray) -> np.ndarray:
     """Rank each row's entries 1..m, ties sharing their average rank.
 
-    Equal to ``scipy.stats.rankdata(scores, axis=1)`` but about three times faster: one argsort
-    per block, an inverse-permutation scatter, and tie averaging only on the rows that have ties.
+    Equal to ``scipy.stats.rankdata(scores, axis=1)`` but several times faster: one argsort per
+    block, an inverse-permutation scatter through flat indices, and tie averaging only on the
+    rows that have ties.
 
     Parameters
     ----------
@@ -149,15 +150,16 @@ def rank_rows(scores: np.ndarray) -> np.ndarray:
     x = np.asarray(scores)
     n, m = x.shape
     order = np.argsort(x, axis=1)
-    positions = np.broadcast_to(np.arange(1.0, m + 1.0), (n, m))
-    sorted_x = np.take_along_axis(x, order, axis=1)
+    sorted_x = np.sort(x, axis=1)  # vectorised sort: cheaper than gathering through `order`
     tied = sorted_x[:, 1:] == sorted_x[:, :-1]
     tie_rows = np.flatnonzero(tied.any(axis=1))
+    positions = np.broadcast_to(np.arange(1.0, m + 1.0), (n, m))
     if tie_rows.size:
         positions = positions.copy()
         positions[tie_rows] = _average_tied_positions(tied[tie_rows])
     ranks = np.empty((n, m), dtype=np.float64)
-    np.put_along_axis(ranks, order, positions, axis=1)
+    order += np.arange(0, n * m, m, dtype=order.dtype)[:, None]  # flat indices into ranks
+    ranks.ravel()[order.ravel()] = positions.ravel()
     return ranks
 
 
