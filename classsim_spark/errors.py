@@ -12,6 +12,7 @@ from classsim_spark.moments import ZeroVarianceError
 from classsim_spark.results import ResultsExistError
 from classsim_spark.session import JavaNotFoundError
 from classsim_spark.sources import InputError
+from classsim_spark.taxonomy import TaxonomyError
 from classsim_spark.validation import InvalidInputError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -23,5 +24,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     InvalidInputError,
     JavaNotFoundError,
     ResultsExistError,
+    TaxonomyError,
     ZeroVarianceError,
 )

@@ -1,0 +1,753 @@
+"""Agreement between a class tree and a given taxonomy, and label-based baseline trees.
+
+A *taxonomy* assigns every class a path of groups, one group per level, coarse to fine (e.g.
+20news: ``level1`` = Usenet prefix, ``level2``, ``topic6``). This module reads taxonomy files and
+scores how well a hierarchical clustering of the classes (a scipy linkage matrix ``Z`` over the m
+classes, leaves in the results' class order) recovers it:
+
+- per level, the *adjusted Rand index* and *normalised mutual information* between the taxonomy
+  groups and the flat cut of the tree with the same number of groups (:func:`tree_cut`);
+- per level, the *dendrogram purity* of the taxonomy groups in the tree;
+- the correlation between the tree's cophenetic distances and the taxonomy tree distance
+  (:func:`taxonomy_distance`).
+
+:func:`linkage_from_matrix` turns a confusion or co-occurrence matrix into a tree, so the same
+numbers can be computed for the label baselines.
+
+Definitions
+-----------
+Groups at a level
+    A group at a level is identified by its value in that level's column: the same name under two
+    different parents is one group (write ``vehicle/other`` and ``animal/other`` to keep them
+    apart). Levels need not nest: 20news's ``topic6`` is an alternative grouping, not a
+    refinement of ``level2``, and is scored as its 6 groups.
+Taxonomy tree distance
+    Paths are read as a tree by prefix: the group of a class at depth ``l`` (1-based) is its path
+    up to level ``l``, below an implicit root at depth 0. The distance between two classes is
+    ``L - depth of their deepest common group``, with L the number of levels: 0 for identical
+    paths, L for classes in different top-level groups (common ancestor: the root).
+Cophenetic correlation
+    Pearson correlation (Sokal & Rohlf's cophenetic correlation, as ``scipy.cluster.hierarchy
+    .cophenet`` computes it) between the condensed cophenetic distances of the tree and the
+    taxonomy tree distance. :func:`agreement` also reports the Spearman (rank) correlation, since
+    the taxonomy distance takes only L + 1 distinct values.
+NMI
+    Mutual information divided by the *arithmetic mean* of the two entropies (scikit-learn's
+    default, ``average_method="arithmetic"``), natural logarithms; the same special cases as
+    scikit-learn (1.0 when both labelings are a single group, 0.0 when only one is).
+
+Undefined numbers (a dendrogram purity without any pair of classes in a common group, a
+correlation against a constant distance) are ``nan`` from the scoring functions and ``None`` in
+:func:`agreement`, whose result is JSON-serialisable as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import operator
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.cluster import hierarchy
+from scipy.spatial.distance import squareform
+
+__all__ = [
+    "ID_COLUMNS",
+    "RESERVED_COLUMNS",
+    "Taxonomy",
+    "TaxonomyError",
+    "adjusted_rand",
+    "agreement",
+    "cophenetic_agreement",
+    "dendrogram_purity",
+    "linkage_from_matrix",
+    "nmi",
+    "read_taxonomy",
+    "taxonomy_distance",
+    "tree_cut",
+]
+
+ID_COLUMNS = ("class_id", "index")
+"""Columns that give a class by its index 0..m-1 (the first one present is used)."""
+
+RESERVED_COLUMNS = ("class_id", "name", "index")
+"""Columns that identify classes; every other column of a taxonomy file is a level."""
+
+_EXAMPLES = 5
+_BASELINE_KINDS = ("confusion", "cooccurrence")
+_BASELINE_METHODS = ("average", "complete", "single", "weighted")
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy file or level selection that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Groups of each class at each taxonomy level.
+
+    Attributes
+    ----------
+    levels : tuple of str
+        Level names, coarse to fine.
+    paths : list of tuple of str
+        Per class, in the results' class order: its group at each level.
+    """
+
+    levels: tuple[str, ...]
+    paths: list[tuple[str, ...]]
+
+    def __post_init__(self):
+        levels = tuple(self.levels)
+        paths = [tuple(path) for path in self.paths]
+        if not levels:
+            raise TaxonomyError("a taxonomy needs at least one level")
+        if len(set(levels)) != len(levels):
+            raise TaxonomyError(f"duplicate taxonomy levels: {list(levels)}")
+        if not paths:
+            raise TaxonomyError("a taxonomy needs at least one class")
+        bad = [i for i, path in enumerate(paths) if len(path) != len(levels)]
+        if bad:
+            raise TaxonomyError(
+                f"{len(bad)} taxonomy paths do not have one group per level "
+                f"({len(levels)}), e.g. classes {bad[:_EXAMPLES]}"
+            )
+        object.__setattr__(self, "levels", levels)
+        object.__setattr__(self, "paths", paths)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes m."""
+        return len(self.paths)
+
+    def level_index(self, level: str | int) -> int:
+        """Position of ``level`` (a name or a position) in :attr:`levels`."""
+        if isinstance(level, str):
+            if level not in self.levels:
+                raise TaxonomyError(f"unknown taxonomy level {level!r}; levels: {self.levels}")
+            return self.levels.index(level)
+        index = operator.index(level)
+        if not -len(self.levels) <= index < len(self.levels):
+            raise TaxonomyError(f"level {index} out of range for {len(self.levels)} levels")
+        return index % len(self.levels)
+
+    def groups(self, level: str | int) -> np.ndarray:
+        """Group of every class at ``level`` as integer codes 0..k-1 (in order of appearance).
+
+        Parameters
+        ----------
+        level : str or int
+            Level name or position (0 = coarsest).
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (m,)
+        """
+        index = self.level_index(level)
+        codes, _ = pd.factorize(np.array([path[index] for path in self.paths], dtype=object))
+        return codes.astype(np.int64)
+
+    def n_groups(self, level: str | int) -> int:
+        """Number of distinct groups at ``level``."""
+        index = self.level_index(level)
+        return len({path[index] for path in self.paths})
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_taxonomy(
+    path: str | Path,
+    class_names: Sequence[str],
+    levels: str | Sequence[str] | None = None,
+) -> Taxonomy:
+    """Read a taxonomy CSV (or TSV) for the classes ``class_names``.
+
+    The file has a header. Classes are given by a ``name`` column matching ``class_names``, or
+    else by a ``class_id`` (or ``index``) column holding class indices 0..m-1. When the file has
+    both, rows are matched by name and the id column is not used: a name identifies its class
+    whatever the class order of the results, whereas ids only hold for the order the file was
+    written for (the results may order classes differently, e.g. wide input columns). Every
+    other column is a taxonomy level. Cells are stripped of surrounding whitespace; blank lines
+    are skipped.
+
+    Parameters
+    ----------
+    path : str or Path
+        The taxonomy file (``.tsv``: tab-separated, else comma-separated; UTF-8, BOM allowed).
+    class_names : sequence of str
+        The m class names, in the results' class order.
+    levels : str or sequence of str, optional
+        Level columns to use, coarse to fine (a string is split on commas, as the CLI's
+        ``--taxonomy-levels`` gives it). Default: every non-reserved column, in file order.
+
+    Returns
+    -------
+    Taxonomy
+        With one path per class, in the order of ``class_names``.
+
+    Raises
+    ------
+    TaxonomyError
+        If the file is missing or malformed, a requested level is unknown, a row names a class
+        not in ``class_names``, a class has several rows or none, or a group is blank.
+    """
+    path = Path(path)
+    names = _check_class_names(class_names)
+    header, rows = _read_rows(path)
+    col = {c: i for i, c in enumerate(header)}
+    chosen = _choose_levels(levels, [c for c in header if c not in RESERVED_COLUMNS], path)
+    classes = _match_rows(path, header, rows, names)
+
+    found: dict[int, list[int]] = defaultdict(list)
+    for (line, _), cls in zip(rows, classes, strict=True):
+        found[cls].append(line)
+    dupes = [f"{names[cls]!r} (lines {', '.join(map(str, at))})"
+             for cls, at in found.items() if len(at) > 1]
+    if dupes:
+        raise TaxonomyError(
+            f"{path}: {len(dupes)} classes have more than one row, "
+            f"e.g. {', '.join(dupes[:_EXAMPLES])}"
+        )
+    missing = [name for i, name in enumerate(names) if i not in found]
+    if missing:
+        raise TaxonomyError(
+            f"{path}: {len(missing)} of {len(names)} classes have no row, "
+            f"e.g. {_examples(missing)}"
+        )
+    for level in chosen:
+        blank = [f"line {line} ({names[cls]!r})"
+                 for (line, row), cls in zip(rows, classes, strict=True) if not row[col[level]]]
+        if blank:
+            raise TaxonomyError(
+                f"{path}: {len(blank)} empty groups in level {level!r}, "
+                f"e.g. {', '.join(blank[:_EXAMPLES])}"
+            )
+    paths: list[tuple[str, ...]] = [()] * len(names)
+    for (_, row), cls in zip(rows, classes, strict=True):
+        paths[cls] = tuple(row[col[level]] for level in chosen)
+    return Taxonomy(levels=tuple(chosen), paths=paths)
+
+
+def _check_class_names(class_names: Sequence[str]) -> list[str]:
+    if isinstance(class_names, str):
+        raise TaxonomyError("class_names must be a sequence of names, not one string")
+    names = [str(name) for name in class_names]
+    if not names:
+        raise TaxonomyError("class_names is empty")
+    dupes = [name for name, count in Counter(names).items() if count > 1]
+    if dupes:
+        raise TaxonomyError(f"{len(dupes)} duplicate class names, e.g. {_examples(dupes)}")
+    return names
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and ``(line number, stripped cells)`` of every non-blank data row."""
+    if not path.is_file():
+        raise TaxonomyError(f"taxonomy file not found: {path}")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            records = [(reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise TaxonomyError(f"{path}: cannot be read as CSV ({err})") from None
+    records = [(line, [cell.strip() for cell in row]) for line, row in records
+               if any(cell.strip() for cell in row)]
+    if not records:
+        raise TaxonomyError(f"{path}: empty taxonomy file (no header)")
+    (_, header), data = records[0], records[1:]
+    dupes = [c for c, count in Counter(header).items() if count > 1]
+    if dupes or "" in header:
+        raise TaxonomyError(f"{path}: header has duplicate or blank column names: {header}")
+    ragged = [line for line, row in data if len(row) != len(header)]
+    if ragged:
+        raise TaxonomyError(
+            f"{path}: {len(ragged)} rows do not have {len(header)} fields, "
+            f"e.g. lines {ragged[:_EXAMPLES]}"
+        )
+    if not data:
+        raise TaxonomyError(f"{path}: no rows below the header")
+    return header, data
+
+
+def _choose_levels(
+    levels: str | Sequence[str] | None, level_columns: list[str], path: Path
+) -> list[str]:
+    if not level_columns:
+        raise TaxonomyError(
+            f"{path}: no level columns (columns other than {', '.join(RESERVED_COLUMNS)})"
+        )
+    if levels is None:
+        return list(level_columns)
+    if isinstance(levels, str):
+        levels = [part.strip() for part in levels.split(",") if part.strip()]
+    chosen = [str(level) for level in levels]
+    if not chosen:
+        raise TaxonomyError("no taxonomy levels selected")
+    unknown = [level for level in chosen if level not in level_columns]
+    if unknown:
+        raise TaxonomyError(
+            f"unknown taxonomy levels {_examples(unknown)}; levels in {path}: "
+            f"{', '.join(level_columns)}"
+        )
+    dupes = [level for level, count in Counter(chosen).items() if count > 1]
+    if dupes:
+        raise TaxonomyError(f"taxonomy levels selected more than once: {_examples(dupes)}")
+    return chosen
+
+
+def _match_rows(
+    path: Path, header: list[str], rows: list[tuple[int, list[str]]], names: list[str]
+) -> list[int]:
+    """Class index of every row: by name where the file has names, else by id."""
+    col = {c: i for i, c in enumerate(header)}
+    id_column = next((c for c in ID_COLUMNS if c in col), None)
+    if "name" not in col and id_column is None:
+        raise TaxonomyError(
+            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}"
+        )
+    m = len(names)
+    if "name" in col:
+        position = {name: i for i, name in enumerate(names)}
+        row_names = [row[col["name"]] for _, row in rows]
+        unknown = [name for name in row_names if name not in position]
+        if unknown:
+            raise TaxonomyError(
+                f"{path}: {len(unknown)} names are not among the {m} classes, "
+                f"e.g. {_examples(unknown)}"
+            )
+        return [position[name] for name in row_names]
+
+    ids: list[int] = []
+    bad = []
+    for line, row in rows:
+        try:
+            ids.append(int(row[col[id_column]]))
+        except ValueError:
+            bad.append(f"line {line}: {row[col[id_column]]!r}")
+    if bad:
+        raise TaxonomyError(
+            f"{path}: column {id_column!r} must hold integer class indices; {len(bad)} "
+            f"do not, e.g. {', '.join(bad[:_EXAMPLES])}"
+        )
+    unknown = [f"line {line}: {i}" for (line, _), i in zip(rows, ids, strict=True)
+               if not 0 <= i < m]
+    if unknown:
+        raise TaxonomyError(
+            f"{path}: {len(unknown)} {id_column} values are not class indices 0..{m - 1}, "
+            f"e.g. {', '.join(unknown[:_EXAMPLES])}"
+        )
+    return ids
+
+
+def _examples(values: Sequence) -> str:
+    return ", ".join(repr(v) for v in values[:_EXAMPLES])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_linkage(Z) -> np.ndarray:
+    """``Z`` as a float64 linkage matrix, validated by scipy."""
+    Z = np.asarray(Z, dtype=np.float64)
+    hierarchy.is_valid_linkage(Z, throw=True, name="Z")
+    return Z
+
+
+def _codes(labels, name: str) -> np.ndarray:
+    """Integer codes 0..k-1 of a one-dimensional labeling (any hashable values)."""
+    values = np.asarray(labels)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {values.shape}")
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise ValueError(f"{name} contains {int((codes < 0).sum())} missing values")
+    return codes.astype(np.int64)
+
+
+def _pair_codes(a, b) -> tuple[np.ndarray, np.ndarray]:
+    ca, cb = _codes(a, "a"), _codes(b, "b")
+    if ca.shape != cb.shape:
+        raise ValueError(f"labelings differ in length: {ca.size} and {cb.size}")
+    return ca, cb
+
+
+def _contingency(ca: np.ndarray, cb: np.ndarray):
+    """Non-zero cells of the contingency table: row and column codes, counts; and the row and
+    column sums (all int64)."""
+    kb = int(cb.max()) + 1
+    keys, cells = np.unique(ca * kb + cb, return_counts=True)
+    return keys // kb, keys % kb, cells, np.bincount(ca), np.bincount(cb)
+
+
+def _pairs(counts: np.ndarray) -> int:
+    """Sum of ``count choose 2``, exactly."""
+    return sum(int(c) * (int(c) - 1) // 2 for c in counts)
+
+
+def _undefined_to_none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+# --------------------------------------------------------------------------- flat comparisons
+
+
+def tree_cut(Z, k: int) -> np.ndarray:
+    """Cut a tree into exactly ``k`` clusters.
+
+    The clusters are those present after the first ``m - k`` merges of ``Z`` (its first rows):
+    every cluster is a node of the tree, and there are always exactly ``k``. For a monotone
+    linkage without tied heights this is ``fcluster(Z, k, criterion="maxclust")``. Where merge
+    heights tie, no height threshold may give exactly ``k`` clusters (``fcluster`` then returns
+    fewer); the tie is broken by the row order of ``Z``, i.e. the order in which the linkage
+    algorithm merged. For non-monotone linkages (centroid, median) this is the state of the
+    agglomeration after ``m - k`` merges.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (m - 1, 4)
+        Linkage matrix.
+    k : int
+        Number of clusters, 1 <= k <= m.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (m,)
+        Cluster numbers 1..k, numbered in order of first appearance in the tree's leaf order
+        (``leaves_list(Z)``), so that they run left to right along the dendrogram.
+    """
+    Z = _as_linkage(Z)
+    m = Z.shape[0] + 1
+    if isinstance(k, bool | np.bool_):
+        raise TypeError("k must be an integer")
+    k = operator.index(k)
+    if not 1 <= k <= m:
+        raise ValueError(f"k must be between 1 and the number of leaves {m}, got {k}")
+    n_merges = m - k
+    children = Z[:n_merges, :2].astype(np.int64)
+    is_child = np.zeros(m + n_merges, dtype=bool)
+    is_child[children.ravel()] = True
+    roots = np.flatnonzero(~is_child)
+    label = np.empty(m + n_merges, dtype=np.int64)
+    label[roots] = np.arange(k)
+    for i in range(n_merges - 1, -1, -1):
+        label[children[i]] = label[m + i]
+    leaves = label[:m]
+    _, first = np.unique(leaves[hierarchy.leaves_list(Z)], return_index=True)
+    rank = np.empty(k, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(1, k + 1)
+    return rank[leaves]
+
+
+def adjusted_rand(a, b) -> float:
+    """Adjusted Rand index of two labelings (Hubert & Arabie 1985).
+
+    Computed from the contingency table with exact integer pair counts and one final division;
+    equals ``sklearn.metrics.adjusted_rand_score``, including its special case of 1.0 when the
+    labelings agree on every pair (e.g. both a single group, or fewer than two items).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n,)
+        Labelings (any hashable values; only equality matters).
+
+    Returns
+    -------
+    float
+        1 for identical partitions, about 0 for independent ones, negative below chance.
+    """
+    ca, cb = _pair_codes(a, b)
+    n = ca.size
+    if n < 2:
+        return 1.0
+    _, _, cells, rows, cols = _contingency(ca, cb)
+    index, sum_a, sum_b = _pairs(cells), _pairs(rows), _pairs(cols)
+    total = n * (n - 1) // 2
+    # ARI = (index - sa*sb/total) / ((sa+sb)/2 - sa*sb/total), multiplied through by 2*total.
+    numerator = 2 * (index * total - sum_a * sum_b)
+    denominator = (sum_a + sum_b) * total - 2 * sum_a * sum_b
+    if denominator == 0:  # both all singletons or both a single group: identical
+        return 1.0
+    return numerator / denominator
+
+
+def nmi(a, b) -> float:
+    """Normalised mutual information of two labelings, arithmetic-mean normalisation.
+
+    ``NMI = I(a; b) / ((H(a) + H(b)) / 2)`` with natural logarithms: scikit-learn's
+    ``normalized_mutual_info_score`` with its default ``average_method="arithmetic"``, including
+    its special cases (1.0 when both labelings are a single group or empty, 0.0 when the mutual
+    information is 0, e.g. when exactly one labeling is a single group).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n,)
+        Labelings (any hashable values).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    ca, cb = _pair_codes(a, b)
+    n = ca.size
+    if n == 0:
+        return 1.0
+    i, j, cells, rows, cols = _contingency(ca, cb)
+    if rows.size == cols.size == 1:
+        return 1.0
+    if rows.size == 1 or cols.size == 1:
+        return 0.0
+    ai, bj = rows[i].astype(np.float64), cols[j].astype(np.float64)
+    nij = cells.astype(np.float64)
+    terms = nij / n * (np.log(nij) + math.log(n) - np.log(ai) - np.log(bj))
+    mi = max(math.fsum(terms), 0.0)
+    if mi == 0.0:
+        return 0.0
+    h_a, h_b = _entropy(rows, n), _entropy(cols, n)
+    return min(mi / ((h_a + h_b) / 2.0), 1.0)
+
+
+def _entropy(counts: np.ndarray, n: int) -> float:
+    p = counts[counts > 0] / n
+    return -math.fsum(p * np.log(p))
+
+
+# --------------------------------------------------------------------------- tree scores
+
+
+def dendrogram_purity(Z, labels) -> float:
+    """Dendrogram purity of a labeling in a tree (Heller & Ghahramani 2005).
+
+    The average, over all pairs of leaves with the same label, of the purity of their lowest
+    common ancestor: the fraction of that node's leaves that carry the pair's label. Exact (no
+    sampling of pairs): each merge of clusters A and B is the lowest common ancestor of exactly
+    the pairs (i in A, j in B), so it contributes ``sum_c a_c b_c (a_c + b_c) / (|A| + |B|)``,
+    with ``a_c``, ``b_c`` the leaves of label c in A and B. Label counts are merged small into
+    large: O(m log m) dictionary operations, O(m) memory.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (m - 1, 4)
+        Linkage matrix.
+    labels : array_like, shape (m,)
+        Label of each leaf (any hashable values).
+
+    Returns
+    -------
+    float
+        In (0, 1]; 1 when every label's leaves form subtrees of their own. ``nan`` when no two
+        leaves share a label (no pairs to average over).
+    """
+    Z = _as_linkage(Z)
+    m = Z.shape[0] + 1
+    codes = _codes(labels, "labels")
+    if codes.size != m:
+        raise ValueError(f"labels has {codes.size} entries but the tree has {m} leaves")
+    n_pairs = _pairs(np.bincount(codes))
+    if n_pairs == 0:
+        return float("nan")
+    counts: list[dict[int, int] | None] = [{int(c): 1} for c in codes] + [None] * (m - 1)
+    sizes = np.concatenate([np.ones(m, dtype=np.int64), Z[:, 3].astype(np.int64)])
+    parts = []
+    for i, (a, b) in enumerate(Z[:, :2].astype(np.int64)):
+        big, small = counts[a], counts[b]
+        counts[a] = counts[b] = None
+        if len(big) < len(small):  # type: ignore[arg-type]
+            big, small = small, big
+        joined = 0
+        for label, nb in small.items():  # type: ignore[union-attr]
+            na = big.get(label, 0)  # type: ignore[union-attr]
+            joined += na * nb * (na + nb)
+            big[label] = na + nb  # type: ignore[index]
+        if joined:
+            parts.append(joined / int(sizes[a] + sizes[b]))
+        counts[m + i] = big
+    return math.fsum(parts) / n_pairs
+
+
+def taxonomy_distance(tax: Taxonomy) -> np.ndarray:
+    """Condensed tree distance between the classes of a taxonomy.
+
+    ``d(i, j) = L - depth of the deepest common group``, where L is the number of levels and the
+    group of a class at depth ``l`` is its path prefix of length ``l`` (an implicit root at depth
+    0 holds every class). So d = 0 for identical paths, d = L for classes whose top-level groups
+    differ, and d counts the levels, from the finest, up to the first shared ancestor.
+
+    Parameters
+    ----------
+    tax : Taxonomy
+
+    Returns
+    -------
+    d : ndarray of float64, shape (m * (m - 1) / 2,)
+        In the condensed order of ``scipy.spatial.distance.pdist``.
+    """
+    if not isinstance(tax, Taxonomy):
+        raise TypeError(f"tax must be a Taxonomy, got {type(tax).__name__}")
+    m, depth = tax.n_classes, len(tax.levels)
+    prefix = np.empty((depth, m), dtype=np.int64)
+    for level in range(depth):
+        codes: dict[tuple[str, ...], int] = {}
+        prefix[level] = [codes.setdefault(path[: level + 1], len(codes)) for path in tax.paths]
+    out = np.empty(m * (m - 1) // 2, dtype=np.float64)
+    start = 0
+    for i in range(m - 1):
+        # Prefixes nest: sharing the group at depth l means sharing every coarser one, so the
+        # number of equal prefixes is the depth of the deepest common group.
+        shared = (prefix[:, i + 1:] == prefix[:, i:i + 1]).sum(axis=0)
+        out[start:start + m - 1 - i] = depth - shared
+        start += m - 1 - i
+    return out
+
+
+def cophenetic_agreement(Z, tax: Taxonomy, method: str = "pearson") -> float:
+    """Correlation between a tree's cophenetic distances and the taxonomy tree distance.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (m - 1, 4)
+        Linkage matrix over the taxonomy's classes (leaf i = ``tax.paths[i]``).
+    tax : Taxonomy
+    method : {"pearson", "spearman"}
+        Pearson (default): the classic cophenetic correlation. Spearman: rank correlation
+        (ties averaged), insensitive to the tree's height scale.
+
+    Returns
+    -------
+    float
+        ``nan`` when either distance is constant (e.g. fewer than 3 classes, or one level with a
+        single group).
+    """
+    Z = _as_linkage(Z)
+    _check_tree_matches(Z, tax)
+    if method not in ("pearson", "spearman"):
+        raise ValueError(f"method must be 'pearson' or 'spearman', got {method!r}")
+    coph = hierarchy.cophenet(Z)
+    dist = taxonomy_distance(tax)
+    if coph.size < 2 or np.ptp(coph) == 0 or np.ptp(dist) == 0:
+        return float("nan")
+    if method == "spearman":
+        coph, dist = stats.rankdata(coph), stats.rankdata(dist)
+    coph -= coph.mean()
+    dist -= dist.mean()
+    r = float(coph @ dist / math.sqrt(float(coph @ coph) * float(dist @ dist)))
+    return min(max(r, -1.0), 1.0)
+
+
+def agreement(Z, tax: Taxonomy) -> dict:
+    """All agreement numbers between a tree and a taxonomy, JSON-serialisable.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (m - 1, 4)
+        Linkage matrix over the taxonomy's classes.
+    tax : Taxonomy
+
+    Returns
+    -------
+    dict
+        ``{"levels": [{"level", "groups", "ari", "nmi", "dendrogram_purity"}, ...],
+        "cophenetic_correlation", "cophenetic_spearman"}``. Per level (coarse to fine), ``ari``
+        and ``nmi`` compare the taxonomy groups with ``tree_cut(Z, groups)``;
+        ``dendrogram_purity`` scores the taxonomy groups in the whole tree. The cophenetic
+        numbers correlate the tree with :func:`taxonomy_distance` (Pearson, Spearman).
+        Undefined numbers are ``None``.
+    """
+    Z = _as_linkage(Z)
+    _check_tree_matches(Z, tax)
+    levels = []
+    for level in tax.levels:
+        groups = tax.groups(level)
+        k = int(groups.max()) + 1
+        cut = tree_cut(Z, k)
+        levels.append({
+            "level": level,
+            "groups": k,
+            "ari": float(adjusted_rand(groups, cut)),
+            "nmi": float(nmi(groups, cut)),
+            "dendrogram_purity": _undefined_to_none(dendrogram_purity(Z, groups)),
+        })
+    return {
+        "levels": levels,
+        "cophenetic_correlation": _undefined_to_none(cophenetic_agreement(Z, tax, "pearson")),
+        "cophenetic_spearman": _undefined_to_none(cophenetic_agreement(Z, tax, "spearman")),
+    }
+
+
+def _check_tree_matches(Z: np.ndarray, tax: Taxonomy) -> None:
+    if not isinstance(tax, Taxonomy):
+        raise TypeError(f"tax must be a Taxonomy, got {type(tax).__name__}")
+    if Z.shape[0] + 1 != tax.n_classes:
+        raise ValueError(
+            f"the tree has {Z.shape[0] + 1} leaves but the taxonomy {tax.n_classes} classes"
+        )
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def linkage_from_matrix(S, kind: str, method: str = "average") -> np.ndarray:
+    """A class tree from a label-based matrix, for the baselines.
+
+    ``kind="confusion"``: ``S[i, j]`` = number of samples of true class i predicted as j (rows:
+    labels, columns: predictions, as ``sklearn.metrics.confusion_matrix``). Each row is divided
+    by its class frequency (the row sum; a class without samples gets a zero row), giving
+    confusion rates ``R``; the similarity is the mean rate in both directions,
+    ``s_ij = (R_ij + R_ji) / 2`` for i != j, in [0, 1]. The diagonal (correct predictions) is
+    not used.
+
+    ``kind="cooccurrence"``: ``S[i, j]`` = number of samples carrying both labels i and j, with
+    ``S[i, i]`` the frequency of class i (the Gram matrix of the label indicator vectors). The
+    similarity is the cosine of the indicator vectors (Ochiai coefficient),
+    ``s_ij = S_ij / sqrt(S_ii S_jj)``, 0 where a class never occurs, clipped to [0, 1].
+
+    The distance ``1 - s`` (0 on the diagonal) is clustered with ``method`` linkage
+    (``scipy.cluster.hierarchy.linkage``), average by default. The result is a deterministic
+    function of ``S``; ties (e.g. the many pairs never confused, all at distance 1) are broken by
+    scipy's algorithm, which depends only on the class order.
+
+    Parameters
+    ----------
+    S : array_like, shape (m, m)
+        Non-negative finite counts (or rates); m >= 2. Co-occurrence matrices must be symmetric.
+    kind : {"confusion", "cooccurrence"}
+    method : {"average", "complete", "single", "weighted"}
+        Linkage method (methods that need Euclidean distances are not offered).
+
+    Returns
+    -------
+    Z : ndarray, shape (m - 1, 4)
+        Linkage matrix, leaves in the class order of ``S``.
+    """
+    if kind not in _BASELINE_KINDS:
+        raise ValueError(f"kind must be one of {_BASELINE_KINDS}, got {kind!r}")
+    if method not in _BASELINE_METHODS:
+        raise ValueError(f"method must be one of {_BASELINE_METHODS}, got {method!r}")
+    S = np.asarray(S, dtype=np.float64)
+    if S.ndim != 2 or S.shape[0] != S.shape[1] or S.shape[0] < 2:
+        raise ValueError(f"S must be a square matrix with at least 2 classes, got {S.shape}")
+    if not np.isfinite(S).all():
+        raise ValueError("S contains NaN or infinite values")
+    if (S < 0).any():
+        raise ValueError(f"S contains {int((S < 0).sum())} negative values")
+    if kind == "confusion":
+        freq = S.sum(axis=1)
+        rates = S / np.where(freq > 0, freq, 1.0)[:, None]
+        sim = (rates + rates.T) / 2.0
+    else:
+        if not np.allclose(S, S.T, rtol=1e-12, atol=0.0):
+            raise ValueError("a co-occurrence matrix must be symmetric")
+        norm = np.sqrt(np.outer(np.diag(S), np.diag(S)))
+        sim = np.divide(S, norm, out=np.zeros_like(S), where=norm > 0)
+        sim = np.clip((sim + sim.T) / 2.0, 0.0, 1.0)
+    dist = 1.0 - sim
+    np.fill_diagonal(dist, 0.0)
+    return hierarchy.linkage(squareform(dist, checks=False), method=method)
