@@ -16,12 +16,19 @@ import scipy
 from pyspark.sql import DataFrame, SparkSession
 
 from classsim_spark import __version__
+from classsim_spark.labels import LabelSpec
 from classsim_spark.moments import ZERO_VARIANCE_POLICIES
 from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.results import SimilarityResult, check_writable
 from classsim_spark.scan import ScanPlan, choose_tile_size, scan_statistics
 from classsim_spark.session import get_spark, is_connect, ship_package
-from classsim_spark.sources import InputSpec, direct_read_units, read_scores, resolve_layout
+from classsim_spark.sources import (
+    InputSpec,
+    direct_read_units,
+    read_scores,
+    resolve_labels,
+    resolve_layout,
+)
 from classsim_spark.transforms import ScoreSpec, validate_transforms
 
 log = logging.getLogger("classsim")
@@ -71,6 +78,7 @@ def similarity(
     class_col: str = "class",
     id_col: str | None = "sample_id",
     fill_value: float | None = None,
+    labels: str | None = "auto",
     transforms: list[str] | tuple[str, ...] = DEFAULT_TRANSFORMS,
     scores: str = "logits",
     activation: str = "softmax",
@@ -99,6 +107,10 @@ def similarity(
     layout : {"array", "wide", "long"}
         See :mod:`classsim_spark.sources`; ``scores_col``, ``classes``, ``prefix``, ``regex``,
         ``class_col``, ``id_col`` and ``fill_value`` describe it.
+    labels : str or None
+        Label column for the baselines (frequencies, confusion or co-occurrence counts),
+        computed in the same scan: ``"auto"`` uses a ``labels`` (array) or ``label`` column if
+        present; ``None`` turns them off.
     transforms : sequence of {"logit", "probability", "rank"}
         Per-sample views of the scores, all computed in the same scan.
     scores, activation, eps
@@ -154,7 +166,10 @@ def similarity(
         ship_package(spark)
     with timer.phase("resolve input") as info:
         df = read_scores(spark, data, fmt=fmt, where=where)
-        scan_df, batch_layout, class_names = resolve_layout(spark, df, spec)
+        label_info = resolve_labels(df, labels)
+        scan_df, batch_layout, class_names = resolve_layout(
+            spark, df, spec, label_info[0] if label_info else None
+        )
         m = len(class_names)
         check_driver_capacity(m, len(transforms), driver_memory_limit)
         units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader)
@@ -163,9 +178,10 @@ def similarity(
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
         )
     tile = tile_size or choose_tile_size(m)
-    plan = ScanPlan(batch_layout, transforms, score_spec, tile)
+    label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
+    plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec)
     with timer.phase("scan") as info, connect_progress(spark, "scan"):
-        moments, report = scan_statistics(scan_df, plan, units)
+        moments, report, counts = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
@@ -207,6 +223,8 @@ def similarity(
         "drop_invalid": drop_invalid,
         "zero_variance_policy": zero_variance,
         "zero_variance": zero,
+        "labels": ({"column": label_spec.column, "multi": label_spec.multi,
+                    "baselines": sorted(counts)} if label_spec else None),
         "tile_size": tile,
         "timings_s": timer.seconds,
         "spark": {"version": spark.version, "connect": connect},
@@ -219,7 +237,7 @@ def similarity(
         },
         **(run_info or {}),
     }
-    result = SimilarityResult(class_names, moments, matrices, zero, run)
+    result = SimilarityResult(class_names, moments, matrices, zero, run, counts=counts)
     if out is not None:
         with timer.phase("write results"):
             result.save(out, overwrite=overwrite)

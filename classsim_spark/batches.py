@@ -81,6 +81,8 @@ def decode_batch(
     scores : ndarray, shape (k, m), float64
     ids : ndarray, shape (k,)
         Ids of the returned rows, for reporting value problems.
+    rows : ndarray of int, shape (k,)
+        Positions of the returned rows in the batch (to pick their labels).
     """
     if layout.id_column is not None and layout.id_column in batch.schema.names:
         ids = batch.column(layout.id_column).to_numpy(zero_copy_only=False)
@@ -96,7 +98,7 @@ def decode_batch(
             scores, ok = _decode_lists(column, layout.m, ids, report)
         else:
             scores, ok = _decode_entries(column, layout, ids, report)
-    return scores, ids[ok]
+    return scores, ids[ok], np.flatnonzero(ok)
 
 
 def _decode_wide(batch, layout, ids, report):

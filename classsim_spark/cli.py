@@ -61,6 +61,8 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regex", help="wide layout: class columns match this regex (group 1 = name)")
     p.add_argument("--fill-value", type=float,
                    help="long layout: score of classes not logged for a sample (top-k logs)")
+    p.add_argument("--labels", help="label column for the baselines (frequencies, confusion or "
+                   "co-occurrence): 'auto' (a 'labels' or 'label' column if present) or 'none'")
     p.add_argument("--scores", choices=SCORE_KINDS, help="what the input holds (default logits)")
     p.add_argument("--activation", choices=ACTIVATIONS,
                    help="output activation: softmax (single-label) or sigmoid (multi-label)")
@@ -94,7 +96,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
         "input.layout": args.layout, "input.scores_col": args.scores_col,
         "input.class_col": args.class_col, "input.id_col": args.id_col,
         "input.classes": args.classes, "input.prefix": args.prefix, "input.regex": args.regex,
-        "input.fill_value": args.fill_value,
+        "input.fill_value": args.fill_value, "input.labels": args.labels,
         "scores.kind": args.scores, "scores.activation": args.activation, "scores.eps": args.eps,
         "similarity.transforms": args.transform, "similarity.drop_invalid": args.drop_invalid,
         "similarity.zero_variance": args.zero_variance, "similarity.tile_size": args.tile_size,

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "prefix": None,
         "regex": None,
         "fill_value": None,
+        "labels": "auto",
     },
     "scores": {"kind": "logits", "activation": "softmax", "eps": 1e-12},
     "similarity": {
@@ -94,6 +95,7 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "class_col": inp["class_col"],
         "id_col": inp["id_col"],
         "fill_value": inp["fill_value"],
+        "labels": inp["labels"],
         "where": inp["where"],
         "fmt": inp["format"],
         "reader": inp["reader"],

@@ -28,10 +28,12 @@ import pyarrow.parquet as pq
 
 READERS: tuple[str, ...] = ("auto", "spark", "arrow")
 BATCH_ROWS = 10_000
-# A read unit holds about this many score cells (128 MiB as float64), but there are at least
-# MIN_UNITS units when the data has that many row groups, so small inputs still use every core.
+# A read unit holds about this many score cells (128 MiB as float64) and at least ROWS_PER_M * m
+# rows: every task ends by shipping an m x m partial, which must stay small next to its Gram work
+# (rows x m^2). There are at least MIN_UNITS units when the data has that many row groups.
 CELLS_PER_UNIT = 16_000_000
-MIN_UNITS = 8
+ROWS_PER_M = 8
+MIN_UNITS = 4
 
 RowGroup = tuple[str, int, int]
 """``(path, row_group_index, num_rows)``."""
@@ -83,7 +85,8 @@ def plan_units(
     if not groups:
         return []
     total = sum(rows for _, _, rows in groups)
-    count = min(len(groups), max(min_units, math.ceil(total * m / cells_per_unit)))
+    rows_per_unit = max(cells_per_unit // m, ROWS_PER_M * m, 1)
+    count = min(len(groups), max(min_units, math.ceil(total / rows_per_unit)))
     heap = [(0, i) for i in range(count)]
     members: list[list[tuple[str, int]]] = [[] for _ in range(count)]
     for path, g, rows in sorted(groups, key=lambda x: (-x[2], x[0], x[1])):

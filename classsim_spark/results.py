@@ -7,6 +7,9 @@ Layout (all readable without Spark)::
     classes.csv               index,name  (class order of every matrix)
     similarity-<t>.npy        float64 m x m Pearson correlation for transform t
     moments-<t>.npz           n, mean, comoment for transform t (no pickled objects)
+    frequencies.npy           label baselines, when the input has labels: positives per class,
+    confusion.npy             rows true class, columns top-1 prediction (single-label), or
+    cooccurrence.npy          label co-occurrence counts (multi-label); all int64
 
 A directory is written under a temporary name beside its destination and renamed into place only
 when complete, so a failed run never leaves something that looks like a result. An existing
@@ -57,6 +60,9 @@ class SimilarityResult:
         The content of ``run.json``.
     path : Path or None
         The results directory, once saved or when loaded.
+    counts : dict
+        Label baselines, when the input had labels: ``frequencies`` (int64, m) and
+        ``confusion`` (rows true, columns top-1 prediction) or ``cooccurrence`` (int64, m x m).
     """
 
     classes: list[str]
@@ -65,6 +71,7 @@ class SimilarityResult:
     zero_variance: dict[str, list[str]] = field(default_factory=dict)
     run: dict = field(default_factory=dict)
     path: Path | None = None
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def transforms(self) -> list[str]:
@@ -89,6 +96,8 @@ class SimilarityResult:
             for t, matrix in self.matrices.items():
                 np.save(tmp / f"similarity-{t}.npy", matrix, allow_pickle=False)
                 self.moments[t].save(tmp / f"moments-{t}.npz")
+            for name, values in self.counts.items():
+                np.save(tmp / f"{name}.npy", values, allow_pickle=False)
             (tmp / RUN_FILE).write_text(json.dumps(self.run, indent=2, sort_keys=False) + "\n")
         self.path = out
         return out
@@ -108,7 +117,9 @@ class SimilarityResult:
             matrices[t] = np.load(path / f"similarity-{t}.npy", allow_pickle=False)
             moments[t] = Moments.load(path / f"moments-{t}.npz")
         zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
-        return cls(classes, moments, matrices, zero, run, path)
+        counts = {name: np.load(path / f"{name}.npy", allow_pickle=False)
+                  for name in (run.get("labels") or {}).get("baselines", [])}
+        return cls(classes, moments, matrices, zero, run, path, counts)
 
 
 def check_writable(out: str | Path, overwrite: bool) -> None:

@@ -24,7 +24,8 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 
 from classsim_spark.batches import BatchLayout, decode_batch
-from classsim_spark.moments import Moments, merge_tiles
+from classsim_spark.labels import LabelCounts, LabelSpec, decode_labels
+from classsim_spark.moments import Moments, ShiftedAccumulator, merge_tiles
 from classsim_spark.parquet_reader import ReadUnit, read_units
 from classsim_spark.transforms import ScoreSpec, transform_block
 from classsim_spark.validation import RowReport, check_scores
@@ -45,7 +46,8 @@ _ARROW_SCHEMA = pa.schema(
         ("data", pa.binary()),
     ]
 )
-TILE, REPORT = "tile", "report"
+TILE, REPORT, SUM = "tile", "report", "sum"
+FREQUENCIES = "frequencies"
 # Elements of float64 work per task chunk: bounds executor memory to a few hundred MB at any m.
 CHUNK_ELEMENTS = 8_000_000
 
@@ -67,12 +69,13 @@ class ScanPlan:
     transforms: tuple[str, ...]
     score_spec: ScoreSpec
     tile_size: int
+    labels: LabelSpec | None = None
 
     @property
     def columns(self) -> list[str]:
         """The input columns the tasks read."""
-        id_column = [self.layout.id_column] if self.layout.id_column else []
-        return list(dict.fromkeys([*self.layout.columns, *id_column]))
+        extra = [c for c in (self.layout.id_column, self.labels and self.labels.column) if c]
+        return list(dict.fromkeys([*self.layout.columns, *extra]))
 
     @property
     def tiles_per_side(self) -> int:
@@ -100,35 +103,43 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
             mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
             batches = read_units(mine, plan.columns)
         report = RowReport()
-        acc = {t: Moments.empty(plan.layout.m) for t in plan.transforms}
+        acc = {t: ShiftedAccumulator(plan.layout.m) for t in plan.transforms}
+        counts = LabelCounts(plan.layout.m, plan.labels.multi) if plan.labels else None
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
         for batch in batches:
             for start in range(0, batch.num_rows, chunk_rows):
                 piece = batch.slice(start, chunk_rows)
-                _accumulate(piece, plan, report, acc, first_row=report.rows_read)
+                _accumulate(piece, plan, report, acc, counts, first_row=report.rows_read)
                 report.rows_read += piece.num_rows
         yield _report_batch(report)
-        for transform, moments in acc.items():
-            if moments.n:
-                yield _tile_batch(transform, moments, plan)
+        for transform, accumulator in acc.items():
+            if accumulator.n:
+                yield _tile_batch(transform, accumulator.moments(), plan)
+        if counts is not None and report.rows_kept:
+            yield _count_batch(counts, plan)
 
     return run
 
 
-def _accumulate(batch, plan, report, acc, first_row):
-    scores, ids = decode_batch(batch, plan.layout, report, first_row)
+def _accumulate(batch, plan, report, acc, counts, first_row):
+    scores, ids, rows = decode_batch(batch, plan.layout, report, first_row)
     keep = check_scores(scores, ids, plan.score_spec.bounded, report)
+    if counts is not None:
+        labels, labelled = decode_labels(batch, plan.labels, rows, ids, plan.layout.m, report)
+        keep &= labelled
     if not keep.all():
         scores = scores[keep]
     report.rows_kept += scores.shape[0]
     if scores.shape[0] == 0:
         return
+    if counts is not None:
+        counts.update(labels[keep], scores)
     for k, transform in enumerate(plan.transforms):
         block = transform_block(scores, transform, plan.score_spec)
         # A block the transform created, or the scores once no later transform needs them,
         # can be centred in place.
         reusable = block is not scores or k == len(plan.transforms) - 1
-        acc[transform] = acc[transform].merge(Moments.from_block(block, overwrite=reusable))
+        acc[transform].add(block, overwrite=reusable)
 
 
 def _report_batch(report: RowReport) -> pa.RecordBatch:
@@ -155,11 +166,38 @@ def _tile_batch(transform: str, moments: Moments, plan: ScanPlan) -> pa.RecordBa
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
+def _count_batch(counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
+    """Frequencies as one row, the pair counts as every tile (they need not be symmetric)."""
+    rows = [{"kind": SUM, "transform": FREQUENCIES, "tile_row": 0, "tile_col": 0, "n": 0,
+             "row_mean": b"", "col_mean": b"", "data": counts.frequencies.tobytes()}]
+    k = plan.tiles_per_side
+    for i in range(k):
+        for j in range(k):
+            tile = counts.pairs[plan.tile_range(i), plan.tile_range(j)]
+            rows.append({"kind": SUM, "transform": counts.pairs_name, "tile_row": i, "tile_col": j,
+                         "n": 0, "row_mean": b"", "col_mean": b"",
+                         "data": np.ascontiguousarray(tile).tobytes()})
+    return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
+
+
 def merge_group(
     key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
     """The grouped ``applyInArrow`` function: all tasks' partials of one tile -> one row."""
     kind = key[0].as_py()
+    if kind == SUM:
+        total = None
+        for batch in batches:
+            for data in batch.column("data").to_pylist():
+                part = np.frombuffer(data, dtype=np.int64)
+                total = part.copy() if total is None else total + part
+        yield pa.RecordBatch.from_pylist(
+            [{"kind": SUM, "transform": key[1].as_py(), "tile_row": key[2].as_py(),
+              "tile_col": key[3].as_py(), "n": 0, "row_mean": b"", "col_mean": b"",
+              "data": total.tobytes()}],
+            schema=_ARROW_SCHEMA,
+        )
+        return
     if kind == REPORT:
         merged = RowReport()
         for batch in batches:
@@ -186,7 +224,7 @@ def merge_group(
 
 def scan_statistics(
     df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
-) -> tuple[dict[str, Moments], RowReport]:
+) -> tuple[dict[str, Moments], RowReport, dict[str, np.ndarray]]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
@@ -203,6 +241,9 @@ def scan_statistics(
         Transform name -> :class:`Moments` over all kept rows (absent when no row was kept).
     report : RowReport
         What was read, kept and found wrong, over all tasks.
+    counts : dict
+        With ``plan.labels``: ``frequencies`` (int64, m) and ``confusion`` or ``cooccurrence``
+        (int64, m x m); else empty.
     """
     if units is None:
         source = df.select(*plan.columns)
@@ -217,12 +258,21 @@ def scan_statistics(
     n = {t: 0 for t in plan.transforms}
     mean = {t: np.zeros(m) for t in plan.transforms}
     comoment: dict[str, np.ndarray] = {}
+    counts: dict[str, np.ndarray] = {}
     for row in merged.toLocalIterator():
         if row.kind == REPORT:
             report = report.merge(RowReport.from_json(bytes(row.data)))
             continue
         t = row.transform
         ri, rj = plan.tile_range(row.tile_row), plan.tile_range(row.tile_col)
+        if row.kind == SUM:
+            values = np.frombuffer(bytes(row.data), dtype=np.int64)
+            if t == FREQUENCIES:
+                counts[t] = values.copy()
+            else:
+                target = counts.setdefault(t, np.zeros((m, m), dtype=np.int64))
+                target[ri, rj] = values.reshape(ri.stop - ri.start, rj.stop - rj.start)
+            continue
         block = np.frombuffer(bytes(row.data), dtype=np.float64).reshape(
             ri.stop - ri.start, rj.stop - rj.start
         )
@@ -231,4 +281,5 @@ def scan_statistics(
         target[rj, ri] = block.T
         n[t] = row.n
         mean[t][ri] = np.frombuffer(bytes(row.row_mean), dtype=np.float64)
-    return {t: Moments(n[t], mean[t], comoment[t]) for t in comoment}, report
+    moments = {t: Moments(n[t], mean[t], comoment[t]) for t in comoment}
+    return moments, report, counts

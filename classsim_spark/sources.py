@@ -195,8 +195,35 @@ def _local_exists(path: str) -> bool:
     return bool(glob.glob(path)) if any(ch in path for ch in "*?[") else os.path.exists(path)
 
 
+def resolve_labels(df: DataFrame, labels: str | None) -> tuple[str, bool] | None:
+    """The label column and whether it is multi-label, or ``None`` for no label baselines.
+
+    ``labels="auto"`` takes a ``labels`` array column (multi-label) or a ``label`` column
+    (single-label) when the input has one; a column name must exist; ``None``/``"none"``: off.
+    """
+    if labels in (None, "", "none"):
+        return None
+    if labels == "auto":
+        column = next((c for c in ("labels", "label") if c in df.columns), None)
+        if column is None:
+            return None
+    elif labels not in df.columns:
+        raise InputError(f"label column {labels!r} not in the input columns {df.columns}")
+    else:
+        column = labels
+    dtype = df.schema[column].dataType
+    multi = isinstance(dtype, T.ArrayType)
+    element = dtype.elementType if multi else dtype
+    if not isinstance(element, T.IntegralType | T.StringType):
+        raise InputError(
+            f"label column {column!r} must hold class indices or names (int or string, or an "
+            f"array of them), got {dtype.simpleString()}"
+        )
+    return column, multi
+
+
 def resolve_layout(
-    spark: SparkSession, df: DataFrame, spec: InputSpec
+    spark: SparkSession, df: DataFrame, spec: InputSpec, label_column: str | None = None
 ) -> tuple[DataFrame, BatchLayout, list[str]]:
     """Find the classes and prepare ``df`` for the scan.
 
@@ -219,7 +246,7 @@ def resolve_layout(
     if spec.layout == "array":
         names = _array_classes(df, spec)
         return df, BatchLayout("array", (spec.scores_col,), len(names), id_col), names
-    return _long_layout(spark, df, spec, id_col)
+    return _long_layout(spark, df, spec, id_col, label_column)
 
 
 def _given_classes(spec: InputSpec) -> list[str] | None:
@@ -282,7 +309,8 @@ def _array_classes(df: DataFrame, spec: InputSpec) -> list[str]:
 
 
 def _long_layout(
-    spark: SparkSession, df: DataFrame, spec: InputSpec, id_col: str | None
+    spark: SparkSession, df: DataFrame, spec: InputSpec, id_col: str | None,
+    label_column: str | None,
 ) -> tuple[DataFrame, BatchLayout, list[str]]:
     needed = [spec.id_col, spec.class_col, spec.scores_col]
     missing = [c for c in needed if c not in df.columns]
@@ -296,14 +324,16 @@ def _long_layout(
         list(zip(names, range(len(names)), strict=True)),
         f"`{ENTRY_INDEX}_name` string, {ENTRY_INDEX} int",
     )
+    labels = [F.first(label_column).alias(label_column)] if label_column else []
     entries = (
         df.select(
             F.col(spec.id_col), F.col(spec.class_col).cast("string").alias(f"{ENTRY_INDEX}_name"),
             F.col(spec.scores_col).cast("double").alias(ENTRY_SCORE),
+            *([F.col(label_column)] if label_column else []),
         )
         .join(F.broadcast(index), on=f"{ENTRY_INDEX}_name", how="left")
         .groupBy(spec.id_col)
-        .agg(F.collect_list(F.struct(ENTRY_INDEX, ENTRY_SCORE)).alias(ENTRIES_COLUMN))
+        .agg(F.collect_list(F.struct(ENTRY_INDEX, ENTRY_SCORE)).alias(ENTRIES_COLUMN), *labels)
     )
     layout = BatchLayout("entries", (ENTRIES_COLUMN,), len(names), id_col, spec.fill_value)
     return entries, layout, check_class_names(names)

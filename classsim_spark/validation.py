@@ -24,6 +24,8 @@ PROBLEMS: dict[str, str] = {
     "missing_classes": "lack a score for some classes and no fill value was given (long layout)",
     "duplicate_classes": "have more than one score for the same class (long layout)",
     "unknown_classes": "have scores for classes that are not in the class list (long layout)",
+    "null_labels": "have a null label",
+    "unknown_labels": "have labels outside the class list",
 }
 
 

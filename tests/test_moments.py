@@ -104,3 +104,37 @@ def test_save_load_roundtrip_without_pickle(tmp_path):
 def test_too_few_rows_is_an_error():
     with pytest.raises(ValueError, match="at least 2"):
         Moments.from_block(np.ones((1, 3))).correlation()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 300), st.integers(1, 9), st.integers(0, 2**31 - 1),
+       st.lists(st.integers(1, 80), min_size=1, max_size=6))
+def test_shifted_accumulator_equals_whole_block(n, m, seed, sizes):
+    from classsim_spark.moments import ShiftedAccumulator
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, m)) * rng.uniform(0.1, 10, size=m) + rng.uniform(-1e4, 1e4, size=m)
+    acc, start = ShiftedAccumulator(m), 0
+    for size in [*sizes, n]:
+        block = x[start:start + size].copy()
+        acc.add(block, overwrite=True)  # may shift the block in place
+        start += size
+        if start >= n:
+            break
+    got, whole = acc.moments(), Moments.from_block(x)
+    assert got.n == n
+    np.testing.assert_allclose(got.mean, whole.mean, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.comoment, whole.comoment, rtol=1e-9,
+                               atol=1e-9 * np.abs(whole.comoment).max())
+    if n >= 3:
+        assert np.abs(got.correlation().matrix - corr(x)).max() < 1e-9
+
+
+def test_shifted_accumulator_leaves_input_alone_unless_allowed():
+    from classsim_spark.moments import ShiftedAccumulator
+
+    x = np.arange(12.0).reshape(4, 3)
+    acc = ShiftedAccumulator(3)
+    acc.add(x)
+    np.testing.assert_array_equal(x, np.arange(12.0).reshape(4, 3))
+    assert ShiftedAccumulator(3).moments().n == 0

@@ -29,7 +29,7 @@ def test_read_units_reads_planned_row_groups_of_real_files(tmp_path):
     assert local_path(path) == f"{tmp_path}/a.parquet" and local_path("s3://b/k") is None
     groups = list(row_groups([path]))
     assert [g[2] for g in groups] == [6, 6, 6, 2]
-    units = plan_units(groups, m=3, cells_per_unit=36, min_units=1)
+    units = plan_units(groups, m=3, cells_per_unit=36, min_units=3)
     got = pa.Table.from_batches(list(read_units(units, ["sample_id", "scores", "date"])))
     assert got.column_names == ["sample_id", "scores"]  # absent columns are left out
     assert sorted(got.column("sample_id").to_pylist()) == list(range(20))

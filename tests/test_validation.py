@@ -56,9 +56,10 @@ def test_decode_entries_and_vectors_hand_checked():
     ], pa.list_(pa.struct([("idx", pa.int32()), ("score", pa.float64())])))
     batch = pa.record_batch({"sample_id": [1, 2, 3, 4], "e": entries})
     report = RowReport()
-    scores, ids = decode_batch(batch, BatchLayout("entries", ("e",), 3, "sample_id", -1.0), report)
+    scores, ids, rows = decode_batch(batch, BatchLayout("entries", ("e",), 3, "sample_id", -1.0),
+                                     report)
     np.testing.assert_array_equal(scores, [[1.0, -1.0, 3.0]])
-    assert ids.tolist() == [1]
+    assert ids.tolist() == [1] and rows.tolist() == [0]
     assert report.counts == {"null_scores": 1, "unknown_classes": 1, "duplicate_classes": 1}
 
     vec = pa.array([
@@ -68,8 +69,8 @@ def test_decode_entries_and_vectors_hand_checked():
     ], pa.struct([("type", pa.int8()), ("size", pa.int32()), ("indices", pa.list_(pa.int32())),
                   ("values", pa.list_(pa.float64()))]))
     report = RowReport()
-    scores, ids = decode_batch(pa.record_batch({"v": vec}), BatchLayout("array", ("v",), 3),
-                               report, first_row=100)
+    scores, ids, _ = decode_batch(pa.record_batch({"v": vec}), BatchLayout("array", ("v",), 3),
+                                  report, first_row=100)
     np.testing.assert_array_equal(scores, [[1.0, 2.0, 3.0], [0.0, 0.0, 9.0]])
     assert ids.tolist() == [100, 101] and report.examples == {"wrong_length": ["102"]}
 

@@ -1,0 +1,117 @@
+"""Label baselines computed in the same scan as the similarity (pure numpy/pyarrow).
+
+Where the input has ground truth, three label-based views show what the labels alone reveal and
+what they miss, next to the score-based similarity:
+
+- class frequencies (positives per class);
+- single-label data: the confusion matrix, rows = true class, columns = top-1 prediction (the
+  argmax of the scores; every transform is monotone within a row, so the raw scores suffice);
+- multi-label data: the co-occurrence matrix ``Y^T Y`` of the 0/1 label indicators, computed with
+  the same BLAS Gram as the similarity (its diagonal is the frequencies).
+
+All are integer counts, so task partials merge by addition. Labels are class indices (integers)
+or class names (strings); anything outside the class list is an input problem of its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from classsim_spark.validation import RowReport
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """Where the labels are and how to read them.
+
+    Attributes
+    ----------
+    column : str
+    multi : bool
+        ``True`` for an array column of positives (multi-label), else one label per row.
+    names : tuple of str or None
+        Class names in class order, to map string labels; integer labels are class indices.
+    """
+
+    column: str
+    multi: bool
+    names: tuple[str, ...] | None = None
+
+
+@dataclass
+class LabelCounts:
+    """Frequencies and the confusion or co-occurrence counts of the rows seen so far."""
+
+    m: int
+    multi: bool
+    frequencies: np.ndarray = field(init=False)
+    pairs: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.frequencies = np.zeros(self.m, dtype=np.int64)
+        self.pairs = np.zeros((self.m, self.m), dtype=np.int64)
+
+    @property
+    def pairs_name(self) -> str:
+        return "cooccurrence" if self.multi else "confusion"
+
+    def update(self, labels: np.ndarray, scores: np.ndarray) -> None:
+        """Count one block of valid rows (``labels`` as from :func:`decode_labels`)."""
+        m = self.m
+        if self.multi:
+            self.frequencies += np.rint(labels.sum(axis=0)).astype(np.int64)
+            self.pairs += np.rint(labels.T @ labels).astype(np.int64)
+        else:
+            self.frequencies += np.bincount(labels, minlength=m)
+            pred = np.argmax(scores, axis=1)
+            self.pairs += np.bincount(labels * m + pred, minlength=m * m).reshape(m, m)
+
+
+def decode_labels(
+    batch: pa.RecordBatch, spec: LabelSpec, rows: np.ndarray, ids: np.ndarray, m: int,
+    report: RowReport,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The labels of ``rows`` of ``batch`` as class indices.
+
+    Returns
+    -------
+    labels : ndarray
+        Single-label: int64 class index per row (-1 where invalid). Multi-label: a 0/1 float64
+        indicator matrix, shape (len(rows), m).
+    ok : ndarray of bool, shape (len(rows),)
+        Rows whose labels are valid; the others are counted in ``report``.
+    """
+    column = batch.column(spec.column).take(pa.array(rows, pa.int64()))
+    null = column.is_null().to_numpy(zero_copy_only=False)
+    report.add("null_labels", ids[null])
+    if spec.multi:
+        counts = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
+        index, bad_value = _to_index(column.flatten(), spec, m)
+        owner = np.repeat(np.arange(len(rows)), counts)
+        bad = np.zeros(len(rows), dtype=bool)
+        bad[owner[bad_value]] = True
+        report.add("unknown_labels", ids[bad & ~null])
+        indicator = np.zeros((len(rows), m))
+        indicator[owner[~bad_value], index[~bad_value]] = 1.0
+        ok = ~null & ~bad
+        indicator[~ok] = 0.0
+        return indicator, ok
+    index, bad = _to_index(column, spec, m)
+    bad &= ~null
+    report.add("unknown_labels", ids[bad])
+    return index, ~null & ~bad
+
+
+def _to_index(values: pa.Array, spec: LabelSpec, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class indices of label values, and a mask of values outside the class list."""
+    if pa.types.is_integer(values.type):
+        index = pc.fill_null(values, -1).to_numpy().astype(np.int64)
+        return index, (index < 0) | (index >= m)
+    lookup = {name: i for i, name in enumerate(spec.names or ())}
+    text = values.cast(pa.string()).to_pylist()
+    index = np.array([lookup.get(v, -1) if v is not None else -1 for v in text], dtype=np.int64)
+    return index, index < 0
