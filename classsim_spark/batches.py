@@ -108,7 +108,8 @@ def _decode_wide(batch, layout, ids, report):
         if column.null_count:
             null |= column.is_null().to_numpy(zero_copy_only=False)
     report.add("null_scores", ids[null])
-    # Filling class-major rows and transposing writes contiguous memory; BLAS takes either order.
+    # Filling class-major rows writes contiguous memory; the accumulator makes rows contiguous
+    # again while it subtracts its shift.
     by_class = np.empty((layout.m, batch.num_rows), dtype=np.float64)
     for j, column in enumerate(columns):
         by_class[j] = column.to_numpy(zero_copy_only=False)

@@ -197,10 +197,10 @@ class ShiftedAccumulator:
             return
         if self.shift is None:
             self.shift = x.mean(axis=0)
-        if overwrite and x.flags.writeable:
+        if overwrite and x.flags.writeable and x.flags.c_contiguous:
             x -= self.shift
-        else:
-            x = x - self.shift
+        else:  # row-major rows make x^T a column-major matrix: BLAS's fast syrk case
+            x = np.subtract(x, self.shift, order="C")
         self.n += x.shape[0]
         self.sum += x.sum(axis=0)
         # x^T x through the transposed view: F-ordered for BLAS, so nothing is copied.

@@ -119,5 +119,6 @@ def read_units(
             by_file.setdefault(path, []).append(g)
     for path, groups in by_file.items():
         pf = open_parquet(path)
-        present = [c for c in columns if c in pf.schema_arrow.names]
+        available = set(pf.schema_arrow.names)  # schema_arrow is rebuilt on every access
+        present = [c for c in columns if c in available]
         yield from pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present)
