@@ -1,0 +1,249 @@
+"""Structure analysis of a results directory: seriation, groups, taxonomy agreement (no Spark).
+
+:func:`analyze` reopens what a similarity run wrote, chooses the transform, distance and linkage
+(:func:`classsim_spark.seriation.choose`, unless fixed), orders the classes, finds the structure
+(:mod:`classsim_spark.structure`) and, given a taxonomy, measures how well the learned tree and
+the label baselines agree with it (:mod:`classsim_spark.taxonomy`). It adds to the directory::
+
+    groups.json               every finding with its numbers (schema below)
+    order-<t>.json            the hclust order of transform t, with spectral/taxonomy/given orders
+    linkage-<t>.npy           the tree of transform t (chosen distance and linkage)
+    memberships.npy           fuzzy c-means memberships (m x c) behind the failed groups
+
+``groups.json`` (``"schema": "classsim.groups/1"``): ``chosen`` {transform, distance, linkage,
+criterion, score, ...}; ``candidates`` (every combination's scores); ``order`` {transform,
+method, params, classes}; ``blocks``; ``spans``; ``split_groups``; ``failed_groups`` with
+``fuzzy`` (c, criterion, ...); ``near_duplicates``; ``stars``; ``taxonomy`` (levels, agreement of
+the chosen tree, of every transform's tree, and of the confusion/co-occurrence baselines), or
+null; ``timings_s``. Each list holds plain JSON dicts documented by the function that makes it.
+
+Each file is written to a temporary name and renamed, ``groups.json`` last: an interrupted
+analysis never leaves a ``groups.json`` that disagrees with the orders beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classsim_spark import seriation, structure
+from classsim_spark import taxonomy as tax_mod
+from classsim_spark.progress import PhaseTimer
+from classsim_spark.results import ResultsExistError, SimilarityResult
+
+log = logging.getLogger("classsim")
+
+GROUPS_FILE = "groups.json"
+SCHEMA = "classsim.groups/1"
+MEMBERSHIPS_FILE = "memberships.npy"
+
+
+@dataclass
+class Analysis:
+    """What :func:`analyze` found, as written to ``groups.json``.
+
+    Attributes
+    ----------
+    groups : dict
+        The content of ``groups.json``.
+    seriations : dict
+        Transform -> :class:`~classsim_spark.seriation.Seriation` (hclust, chosen parameters).
+    memberships : ndarray or None
+        Fuzzy c-means memberships (m x c) of the chosen transform's classes.
+    path : Path or None
+        The results directory written to.
+    """
+
+    groups: dict
+    seriations: dict
+    memberships: np.ndarray | None
+    path: Path | None = None
+
+    @property
+    def chosen(self) -> dict:
+        return self.groups["chosen"]
+
+
+def analyze(
+    results: SimilarityResult | str | Path,
+    *,
+    taxonomy: str | Path | None = None,
+    taxonomy_levels: list[str] | str | None = None,
+    transform: str = "auto",
+    distance: str = "auto",
+    linkage: str = "auto",
+    clip_negative: bool = False,
+    order_file: str | Path | None = None,
+    fuzzy_groups: int | None = None,
+    core: float = 0.5,
+    seed: int = 0,
+    write: bool = True,
+    overwrite: bool = False,
+) -> Analysis:
+    """Find the groups a classifier has learned, from a results directory.
+
+    Parameters
+    ----------
+    results : SimilarityResult or path
+        A similarity result, or the directory it was saved to.
+    taxonomy : path, optional
+        Taxonomy CSV (``name`` or ``class_id`` column plus one column per level, coarse to fine).
+    taxonomy_levels : list or comma-separated str, optional
+        Which level columns to use, coarse to fine.
+    transform, distance, linkage : str
+        ``"auto"`` lets the unsupervised criterion choose; a name fixes that dimension.
+    clip_negative : bool
+        Treat negative similarities as 0 (sharper blocks).
+    order_file : path, optional
+        An extra display order (JSON list or one class name per line), exported beside the
+        hclust order.
+    fuzzy_groups : int, optional
+        Number of fuzzy c-means groups; default: chosen by the Xie-Beni index.
+    core : float
+        Membership from which a class is a core member of a fuzzy group.
+    seed : int
+        Seed of fuzzy c-means and of the candidate subset for very large m.
+    write : bool
+        Write ``groups.json`` and the order/linkage files into the results directory.
+    overwrite : bool
+        Replace an earlier analysis in that directory.
+
+    Returns
+    -------
+    Analysis
+    """
+    res = results if isinstance(results, SimilarityResult) else SimilarityResult.load(results)
+    path = res.path
+    if write:
+        if path is None:
+            raise ValueError("save the similarity result first (out=...), or pass write=False")
+        if (path / GROUPS_FILE).exists() and not overwrite:
+            raise ResultsExistError(
+                f"{path / GROUPS_FILE} exists; pass --overwrite to replace the earlier analysis"
+            )
+    timer = PhaseTimer()
+    names = res.classes
+    tax = tax_mod.read_taxonomy(taxonomy, names, taxonomy_levels) if taxonomy else None
+
+    with timer.phase("choose seriation") as info:
+        chosen, candidates = seriation.choose(
+            res.matrices,
+            transforms=(transform,) if transform != "auto" else ("auto",),
+            distances=(distance,),
+            linkages=(linkage,),
+            clip_negative=clip_negative,
+            seed=seed,
+        )
+        info["note"] = (f"{chosen['transform']}, {chosen['distance']}, {chosen['linkage']} "
+                        f"({chosen['criterion']} {chosen['score']:.3f})")
+
+    with timer.phase("seriation"):
+        seriations = {
+            t: seriation.hclust(M, distance=chosen["distance"], linkage=chosen["linkage"],
+                                clip_negative=clip_negative)
+            for t, M in res.matrices.items()
+        }
+        alternatives = _alternative_orders(res, tax, order_file, chosen, clip_negative)
+
+    t = chosen["transform"]
+    M, ser = res.matrices[t], seriations[t]
+    Z, order = ser.linkage, ser.order
+    with timer.phase("structure") as info:
+        block_list = structure.blocks(M, Z, order, names, taxonomy=tax.paths if tax else None)
+        found_spans = structure.spans(M, order, block_list, names=names)
+        splits = structure.split_groups(M, Z, order, block_list)
+        failed, memberships, fuzzy_info = structure.failed_groups(
+            M, order, block_list, c=fuzzy_groups, core=core, seed=seed, names=names
+        )
+        duplicates = structure.near_duplicates(M, names)
+        star_list = structure.stars(M, names, cooccurrence=res.counts.get("cooccurrence"),
+                                    block_list=block_list)
+        info["note"] = (f"{len(block_list)} blocks, {len(splits)} split groups, "
+                        f"{len(failed)} failed groups, {len(duplicates)} near-duplicate pairs")
+
+    taxonomy_report = None
+    if tax is not None:
+        with timer.phase("taxonomy agreement"):
+            taxonomy_report = _taxonomy_report(res, tax, seriations, t, taxonomy)
+
+    groups = {
+        "schema": SCHEMA,
+        "results": {"n": res.run.get("n"), "m": res.m, "transforms": res.transforms},
+        "chosen": chosen,
+        "candidates": candidates,
+        "order": {"transform": t, **ser.to_json(),
+                  "classes": [names[i] for i in order]},
+        "blocks": block_list,
+        "spans": found_spans,
+        "split_groups": splits,
+        "failed_groups": failed,
+        "fuzzy": fuzzy_info,
+        "near_duplicates": duplicates,
+        "stars": star_list,
+        "taxonomy": taxonomy_report,
+        "timings_s": timer.seconds,
+    }
+    analysis = Analysis(groups, seriations, memberships)
+    if write:
+        _write(path, analysis, alternatives, names)
+        analysis.path = path
+    return analysis
+
+
+def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str, dict]:
+    """Display orders besides the hclust one, per transform: spectral, taxonomy, given."""
+    out: dict[str, dict] = {t: {} for t in res.matrices}
+    for t, M in res.matrices.items():
+        out[t]["spectral"] = seriation.spectral(M, clip_negative=True).to_json()
+        if tax is not None:
+            out[t]["taxonomy"] = seriation.taxonomy_order(
+                M, tax.paths, distance=chosen["distance"], linkage=chosen["linkage"],
+                clip_negative=clip_negative,
+            ).to_json()
+        if order_file is not None:
+            out[t]["given"] = seriation.read_order_file(order_file, res.classes).to_json()
+    return out
+
+
+def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> dict:
+    per_transform = {t: tax_mod.agreement(s.linkage, tax) for t, s in seriations.items()}
+    baselines = {
+        kind: tax_mod.agreement(tax_mod.linkage_from_matrix(res.counts[kind], kind), tax)
+        for kind in ("confusion", "cooccurrence") if kind in res.counts
+    }
+    return {
+        "file": str(taxonomy_path),
+        "levels": list(tax.levels),
+        "agreement": per_transform[chosen_transform],
+        "by_transform": per_transform,
+        "baselines": baselines,
+    }
+
+
+def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str]) -> None:
+    for t, ser in analysis.seriations.items():
+        _atomic_npy(path / f"linkage-{t}.npy", ser.linkage)
+        order_doc = {"transform": t, **ser.to_json(), "classes": [names[i] for i in ser.order],
+                     "alternatives": alternatives.get(t, {})}
+        _atomic_text(path / f"order-{t}.json", json.dumps(order_doc, indent=1) + "\n")
+    if analysis.memberships is not None:
+        _atomic_npy(path / MEMBERSHIPS_FILE, analysis.memberships)
+    _atomic_text(path / GROUPS_FILE, json.dumps(analysis.groups, indent=1) + "\n")
+
+
+def _atomic_text(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def _atomic_npy(target: Path, array: np.ndarray) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.asarray(array), allow_pickle=False)
+    os.replace(tmp, target)

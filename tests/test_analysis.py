@@ -1,0 +1,82 @@
+"""`analyze` end to end on a results directory (no Spark): the planted demo answers come back."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from classsim_spark.analysis import analyze
+from classsim_spark.demo_data import DemoSpec, generate
+from classsim_spark.moments import Moments
+from classsim_spark.results import ResultsExistError, SimilarityResult
+from classsim_spark.transforms import ScoreSpec, transform_block
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    """The default demo, its similarity computed with numpy, saved as a results directory."""
+    data = generate(DemoSpec(samples=20_000, seed=0))
+    base = tmp_path_factory.mktemp("analysis")
+    names = data.taxonomy.name.tolist()
+    moments, matrices = {}, {}
+    for t in ("logit", "rank"):
+        moments[t] = Moments.from_block(transform_block(data.scores, t, ScoreSpec()))
+        matrices[t] = moments[t].correlation().matrix
+    label = np.asarray(data.labels)
+    confusion = np.zeros((len(names), len(names)), dtype=np.int64)
+    np.add.at(confusion, (label, data.scores.argmax(axis=1)), 1)
+    res = SimilarityResult(names, moments, matrices,
+                           run={"n": len(label), "transforms": ["logit", "rank"],
+                                "labels": {"column": "label", "multi": False,
+                                           "baselines": ["confusion", "frequencies"]}},
+                           counts={"confusion": confusion,
+                                   "frequencies": np.bincount(label, minlength=len(names))})
+    res.save(base / "res")
+    taxonomy = base / "classes.csv"
+    data.taxonomy.to_csv(taxonomy, index=False)
+    return base / "res", taxonomy, data.answers
+
+
+def test_demo_structure_is_recovered(demo_results):
+    path, taxonomy, answers = demo_results
+    result = analyze(path, taxonomy=taxonomy, taxonomy_levels="level1,level2")
+    g = json.loads((path / "groups.json").read_text())
+    assert g["schema"] == "classsim.groups/1" and g == json.loads(json.dumps(result.groups))
+    chosen = g["chosen"]
+    assert {chosen["transform"], chosen["distance"], chosen["linkage"]} <= {
+        "logit", "rank", "1-r", "profile", "complete", "average", "single", "weighted", "ward",
+        "centroid"}
+    assert len(g["candidates"]) >= 2
+    top = g["taxonomy"]["agreement"]["levels"][0]
+    assert top["level"] == "level1" and top["ari"] >= 0.9
+
+    planted_pairs = [sorted(p["names"]) for p in answers["near_duplicates"]]
+    found_pairs = [sorted(p["names"]) for p in g["near_duplicates"][:len(planted_pairs)]]
+    assert sorted(found_pairs) == sorted(planted_pairs)
+
+    planted = set(answers["cross_cutting"]["names"])
+    best = max(g["failed_groups"], key=lambda f: len(planted & set(f["members"])), default=None)
+    assert best is not None and len(planted & set(best["members"])) >= 0.75 * len(planted)
+    assert best["n_top_blocks"] >= 2
+
+    # Baselines were computed from the label counts and are reported beside the similarity tree.
+    assert "confusion" in g["taxonomy"]["baselines"]
+
+    for t in ("logit", "rank"):
+        order = json.loads((path / f"order-{t}.json").read_text())
+        assert sorted(order["order"]) == list(range(300))
+        assert order["order"] == result.seriations[t].order.tolist()
+        assert order["classes"] == [SimilarityResult.load(path).classes[i] for i in order["order"]]
+        assert set(order["alternatives"]) == {"spectral", "taxonomy"}
+        Z = np.load(path / f"linkage-{t}.npy")
+        assert Z.shape == (299, 4)
+    assert np.load(path / "memberships.npy").shape[0] == 300
+
+    with pytest.raises(ResultsExistError, match="--overwrite"):
+        analyze(path)
+    analyze(path, overwrite=True, transform="rank", distance="1-r", linkage="average")
+    again = json.loads((path / "groups.json").read_text())
+    assert (again["chosen"]["transform"], again["chosen"]["linkage"]) == ("rank", "average")
+    assert again["taxonomy"] is None
