@@ -68,7 +68,8 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
                    help="output activation: softmax (single-label) or sigmoid (multi-label)")
     p.add_argument("--eps", type=float, help="probability clip for logs (default 1e-12)")
     p.add_argument("--transform", type=_csv_list,
-                   help=f"comma-separated subset of {','.join(TRANSFORMS)} (default all)")
+                   help=f"comma-separated subset of {','.join(TRANSFORMS)}, or auto (default: "
+                   "all; `run` and `analyze` then choose among them)")
     p.add_argument("--drop-invalid", action="store_const", const=True,
                    help="drop and count invalid rows instead of failing")
     p.add_argument("--zero-variance", choices=["zero", "error"],
@@ -80,6 +81,34 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_const", const=True,
                    help="replace an existing results directory")
     _add_spark_options(p)
+
+
+def _add_analysis_options(p: argparse.ArgumentParser, with_transform: bool) -> None:
+    p.add_argument("--taxonomy", help="taxonomy CSV: a 'name' or 'class_id' column plus one "
+                   "column per level, coarse to fine")
+    p.add_argument("--taxonomy-levels", help="comma-separated level columns, coarse to fine")
+    if with_transform:
+        p.add_argument("--transform", help="auto (default) or the transform to analyse")
+    p.add_argument("--distance", choices=["auto", "1-r", "profile"],
+                   help="auto (default): chosen by the unsupervised criterion")
+    p.add_argument("--linkage", choices=["auto", "complete", "average", "single", "weighted",
+                                         "ward", "centroid"], help="auto (default) or a linkage")
+    p.add_argument("--clip-negative", action="store_const", const=True,
+                   help="treat negative similarities as 0")
+    p.add_argument("--order-file", help="an extra display order: JSON list or one name per line")
+    p.add_argument("--fuzzy-groups", type=int, help="fuzzy c-means groups (default: Xie-Beni)")
+    p.add_argument("--core", type=float, help="membership of a core member (default 0.5)")
+    p.add_argument("--seed", type=int, help="seed of fuzzy c-means (default 0)")
+
+
+def _analysis_overrides(args: argparse.Namespace, transform: str | None) -> dict:
+    return {
+        "analysis.taxonomy": args.taxonomy, "analysis.taxonomy_levels": args.taxonomy_levels,
+        "analysis.transform": transform, "analysis.distance": args.distance,
+        "analysis.linkage": args.linkage, "analysis.clip_negative": args.clip_negative,
+        "analysis.order_file": args.order_file, "analysis.fuzzy_groups": args.fuzzy_groups,
+        "analysis.core": args.core, "analysis.seed": args.seed,
+    }
 
 
 def _add_spark_options(p: argparse.ArgumentParser) -> None:
@@ -132,6 +161,58 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_analysis(config: dict, results):
+    """Analyse a similarity result (or results directory) as a configuration says."""
+    from classsim_spark.analysis import analyze
+    from classsim_spark.config import analysis_kwargs
+
+    return analyze(results, **analysis_kwargs(config))
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    overrides = {**_analysis_overrides(args, args.transform),
+                 "output.overwrite": args.overwrite}
+    analysis = run_analysis(load_config(args.config, overrides), args.results)
+    _log_findings(analysis)
+    print(analysis.path)
+    return 0
+
+
+def _transform_options(args: argparse.Namespace) -> tuple[list[str] | None, str | None]:
+    """``run``'s --transform: what to compute, and what the analysis may choose from."""
+    if not args.transform or args.transform == ["auto"]:
+        return None, None
+    return args.transform, args.transform[0] if len(args.transform) == 1 else "auto"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    compute, analyse = _transform_options(args)
+    args.transform = compute
+    config = load_config(args.config, {**_similarity_overrides(args),
+                                       **_analysis_overrides(args, analyse)})
+    if not config["output"]["dir"]:
+        raise ConfigError("no output directory: give --out (or output.dir in the config file)")
+    result = run_similarity(config)
+    analysis = run_analysis(config, result)
+    _log_findings(analysis)
+    print(result.path)
+    return 0
+
+
+def _log_findings(analysis) -> None:
+    g = analysis.groups
+    chosen = g["chosen"]
+    log.info("chosen: transform %s, distance %s, linkage %s", chosen["transform"],
+             chosen["distance"], chosen["linkage"])
+    log.info("found %d blocks, %d split groups, %d failed groups, %d near-duplicate pairs, "
+             "%d star classes", len(g["blocks"]), len(g["split_groups"]),
+             len(g["failed_groups"]), len(g["near_duplicates"]), len(g["stars"]))
+    if g["taxonomy"]:
+        first = g["taxonomy"]["agreement"]["levels"][0]
+        log.info("taxonomy agreement at %s (%d groups): ARI %.3f, NMI %.3f", first["level"],
+                 first["groups"], first["ari"] or 0.0, first["nmi"] or 0.0)
+
+
 def cmd_make_demo(args: argparse.Namespace) -> int:
     from classsim_spark.demo_data import DemoSpec, write_demo
 
@@ -162,9 +243,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "spark.master": args.master, "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),
     }
-    result = run_similarity(load_config(args.config, overrides))
+    overrides["analysis.taxonomy"] = str(data / "classes.csv")
+    overrides["analysis.taxonomy_levels"] = "level1,level2"
+    config = load_config(args.config, overrides)
+    result = run_similarity(config)
     log.info("demo: %d samples x %d classes; transforms %s", result.run["n"], result.m,
              ", ".join(result.transforms))
+    _log_findings(run_analysis(config, result))
     print(f"results: {result.path}")
     return 0
 
@@ -180,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("similarity", help="compute class-similarity matrices (one Spark scan)")
     _add_similarity_options(p)
     p.set_defaults(func=cmd_similarity)
+
+    p = sub.add_parser("analyze", help="find the groups in a results directory (no Spark)")
+    p.add_argument("results", help="results directory written by `classsim similarity`")
+    p.add_argument("--config", help="TOML file with defaults ([analysis] section)")
+    _add_analysis_options(p, with_transform=True)
+    p.add_argument("--overwrite", action="store_const", const=True,
+                   help="replace an earlier analysis in the directory")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("run", help="similarity + analyze in one command")
+    _add_similarity_options(p)
+    _add_analysis_options(p, with_transform=False)
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
     p.add_argument("--out", required=True, help="directory to create")

@@ -37,6 +37,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "tile_size": None,
         "driver_memory_limit_gib": None,
     },
+    "analysis": {
+        "taxonomy": None,
+        "taxonomy_levels": None,
+        "transform": "auto",
+        "distance": "auto",
+        "linkage": "auto",
+        "clip_negative": False,
+        "order_file": None,
+        "fuzzy_groups": None,
+        "core": 0.5,
+        "seed": 0,
+    },
     "output": {"dir": None, "overwrite": False},
     "spark": {"master": None, "remote": None, "conf": {}},
 }
@@ -79,6 +91,13 @@ def _set(config: dict, section: str, key: str, value: Any, origin: str) -> None:
     config[section][key] = None if value == "" else value
 
 
+def analysis_kwargs(config: dict) -> dict[str, Any]:
+    """Keyword arguments of :func:`classsim_spark.analysis.analyze` from a configuration."""
+    kwargs = dict(config["analysis"])
+    kwargs["overwrite"] = config["output"]["overwrite"]
+    return kwargs
+
+
 def similarity_kwargs(config: dict) -> dict[str, Any]:
     """Keyword arguments of :func:`classsim_spark.similarity` from a merged configuration."""
     inp, scores, sim, out = (config[s] for s in ("input", "scores", "similarity", "output"))
@@ -99,7 +118,8 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "where": inp["where"],
         "fmt": inp["format"],
         "reader": inp["reader"],
-        "transforms": sim["transforms"],
+        "transforms": (list(DEFAULTS["similarity"]["transforms"])
+                       if sim["transforms"] in ("auto", ["auto"]) else sim["transforms"]),
         "scores": scores["kind"],
         "activation": scores["activation"],
         "eps": scores["eps"],

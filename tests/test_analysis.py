@@ -61,6 +61,9 @@ def test_demo_structure_is_recovered(demo_results):
     assert best is not None and len(planted & set(best["members"])) >= 0.75 * len(planted)
     assert best["n_top_blocks"] >= 2
 
+    planted_split = set(answers["split_group"]["level2"])
+    assert g["split_groups"] and set(g["split_groups"][0]["labels"]) == planted_split
+
     # Baselines were computed from the label counts and are reported beside the similarity tree.
     assert "confusion" in g["taxonomy"]["baselines"]
 
