@@ -6,13 +6,15 @@ The public API::
     res = cs.similarity("scores.parquet", layout="array", transforms=["logit", "rank"], out="res")
     res.matrix("rank")                 # m x m Pearson correlation of per-sample class ranks
     cs.load_results("res")             # reopen a results directory without Spark
+    cs.analyze("res", taxonomy="taxonomy.csv")   # blocks, split/failed groups, agreement
 """
 
 __version__ = "0.1.0"
 
+from classsim_spark.analysis import Analysis, analyze  # noqa: E402
 from classsim_spark.api import similarity  # noqa: E402
 from classsim_spark.results import SimilarityResult  # noqa: E402
 
 load_results = SimilarityResult.load
 
-__all__ = ["SimilarityResult", "__version__", "load_results", "similarity"]
+__all__ = ["Analysis", "SimilarityResult", "__version__", "analyze", "load_results", "similarity"]

@@ -211,10 +211,10 @@ class ShiftedAccumulator:
         m = self.sum.shape[0]
         if self.n == 0:
             return Moments.empty(m)
-        upper = np.triu(self.gram)
-        gram = upper + np.triu(upper, 1).T
         d = self.sum / self.n
-        return Moments(self.n, self.shift + d, gram - self.n * np.outer(d, d))
+        gram = self.gram + np.triu(self.gram, 1).T  # syrk left the lower triangle at 0
+        gram -= np.outer(d, self.n * d)
+        return Moments(self.n, self.shift + d, np.ascontiguousarray(gram))
 
 
 Partial = tuple[int, np.ndarray, np.ndarray, np.ndarray]

@@ -34,6 +34,10 @@ BATCH_ROWS = 10_000
 CELLS_PER_UNIT = 16_000_000
 ROWS_PER_M = 8
 MIN_UNITS = 4
+# When the number of task slots is known, units come in whole waves of that many, each unit at
+# most this many cells (so a lost task costs little to recompute): fewer, balanced tasks, since
+# each task pays a fixed m x m cost at its end.
+MAX_CELLS_PER_UNIT = 256_000_000
 
 RowGroup = tuple[str, int, int]
 """``(path, row_group_index, num_rows)``."""
@@ -66,7 +70,7 @@ def row_groups(paths: Iterable[str]) -> Iterator[RowGroup]:
 
 def plan_units(
     groups: list[RowGroup], m: int, cells_per_unit: int = CELLS_PER_UNIT,
-    min_units: int = MIN_UNITS,
+    min_units: int = MIN_UNITS, slots: int | None = None,
 ) -> list[ReadUnit]:
     """Pack row groups into read units of balanced row counts (largest first, to the lightest).
 
@@ -75,6 +79,11 @@ def plan_units(
     groups : list of (path, row_group, rows)
     m : int
         Number of classes; sets how many rows make a unit of ``cells_per_unit`` score cells.
+    min_units : int
+        At least this many units (when there are that many row groups).
+    slots : int, optional
+        Tasks the cluster runs at once, when known: then the units fill whole waves of ``slots``
+        tasks of at most :data:`MAX_CELLS_PER_UNIT` cells each, instead of the size rules above.
 
     Returns
     -------
@@ -85,8 +94,12 @@ def plan_units(
     if not groups:
         return []
     total = sum(rows for _, _, rows in groups)
-    rows_per_unit = max(cells_per_unit // m, ROWS_PER_M * m, 1)
-    count = min(len(groups), max(min_units, math.ceil(total / rows_per_unit)))
+    if slots:
+        waves = max(1, math.ceil(total * m / (slots * MAX_CELLS_PER_UNIT)))
+        count = min(len(groups), slots * waves)
+    else:
+        rows_per_unit = max(cells_per_unit // m, ROWS_PER_M * m, 1)
+        count = min(len(groups), max(min_units, math.ceil(total / rows_per_unit)))
     heap = [(0, i) for i in range(count)]
     members: list[list[tuple[str, int]]] = [[] for _ in range(count)]
     for path, g, rows in sorted(groups, key=lambda x: (-x[2], x[0], x[1])):

@@ -162,9 +162,32 @@ def direct_read_units(
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
         return None, why_not
     groups = _footers(df.sparkSession, files)
-    units = plan_units(groups, m)
+    units = plan_units(groups, m, slots=task_slots(df.sparkSession))
     return units, (f"{len(files)} Parquet files, {len(groups)} row groups in {len(units)} tasks "
                    "read with pyarrow")
+
+
+def task_slots(spark: SparkSession) -> int | None:
+    """How many tasks the session runs at once, when its configuration says (else ``None``).
+
+    Read from ``spark.master`` (``local[N]``), or executor instances x cores, or
+    ``spark.cores.max`` (standalone); all through ``spark.conf``, so it works over Connect.
+    """
+
+    def conf(key: str) -> str | None:
+        try:
+            return spark.conf.get(key, None)
+        except Exception:  # some Connect servers refuse to show certain settings
+            return None
+
+    local = re.fullmatch(r"local\[(\d+|\*)(?:,\d+)?\]", conf("spark.master") or "")
+    if local:
+        return os.cpu_count() if local.group(1) == "*" else int(local.group(1))
+    instances, cores = conf("spark.executor.instances"), conf("spark.executor.cores")
+    if instances and cores and instances.isdigit() and cores.isdigit():
+        return int(instances) * int(cores)
+    cores_max = conf("spark.cores.max")
+    return int(cores_max) if cores_max and cores_max.isdigit() else None
 
 
 def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:

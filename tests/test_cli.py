@@ -82,3 +82,34 @@ def test_console_script_runs_its_own_spark(score_file):
 
     expected = np.corrcoef(ss.rankdata(x, axis=1), rowvar=False)
     assert np.abs(np.load(out / "similarity-rank.npy") - expected).max() < 1e-9
+
+
+def test_run_and_analyze_commands_on_demo_data(spark, tmp_path, capsys):
+    from classsim_spark.demo_data import DemoSpec, write_demo
+
+    data = write_demo(DemoSpec(samples=4000, classes=60, top_groups=4, mid_groups=10, seed=2),
+                      tmp_path / "data")
+    out = tmp_path / "res"
+    code = main(["run", "--input", str(data / "scores"), "--classes", str(data / "classes.csv"),
+                 "--taxonomy", str(data / "classes.csv"), "--taxonomy-levels", "level1,level2",
+                 "--out", str(out)])
+    assert code == 0 and capsys.readouterr().out.strip() == str(out)
+    groups = json.loads((out / "groups.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    assert run["transforms"] == ["logit", "probability", "rank"]  # auto: compute all, choose
+    assert groups["chosen"]["transform"] in run["transforms"]
+    assert groups["taxonomy"]["levels"] == ["level1", "level2"]
+    assert "confusion" in groups["taxonomy"]["baselines"]  # the demo's label column
+    assert (out / "confusion.npy").is_file()
+    for t in run["transforms"]:
+        assert (out / f"order-{t}.json").is_file() and (out / f"linkage-{t}.npy").is_file()
+
+    assert main(["analyze", str(out)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["analyze", str(out), "--overwrite", "--transform", "rank", "--distance", "1-r",
+                 "--linkage", "complete"]) == 0
+    chosen = json.loads((out / "groups.json").read_text())["chosen"]
+    assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
+        "rank", "1-r", "complete")
+    assert main(["analyze", str(out), "--overwrite", "--taxonomy", str(tmp_path / "no.csv")]) == 2
+    assert "no.csv" in capsys.readouterr().err

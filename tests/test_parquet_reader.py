@@ -35,3 +35,12 @@ def test_read_units_reads_planned_row_groups_of_real_files(tmp_path):
     assert sorted(got.column("sample_id").to_pylist()) == list(range(20))
     one = pa.Table.from_batches(list(read_units(units[:1], ["sample_id"])))
     assert 0 < one.num_rows < 20
+
+
+def test_known_task_slots_give_whole_waves_of_balanced_units():
+    groups = [("f", g, 9_500) for g in range(11)]
+    units = plan_units(groups, m=2622, slots=2)  # 100k x 2622 = 262M cells: one wave
+    assert len(units) == 2 and sorted(len(u.groups) for u in units) == [5, 6]
+    big = [("f", g, 47_000) for g in range(22)]  # 1M x 527 = 545M cells: two waves of 2
+    assert len(plan_units(big, m=527, slots=2)) == 4
+    assert len(plan_units(groups[:1], m=2622, slots=8)) == 1  # never more units than groups

@@ -364,6 +364,13 @@ def test_direct_reader_reports_bad_rows_with_ids(spark, tmp_path, planted_scores
         similarity(str(tmp_path / "a.parquet"), reader="arrow", spark=spark)
 
 
+def test_task_slots_from_the_session(spark):
+    from classsim_spark.sources import task_slots
+
+    if spark.conf.get("spark.master") == "local[2]":
+        assert task_slots(spark) == 2
+
+
 def test_catalog_table_with_partition_filter(spark, tmp_path, planted_scores):
     x = planted_scores[:120]
     dates = np.repeat(["2026-02-01", "2026-02-02"], 60)
