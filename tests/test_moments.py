@@ -10,6 +10,17 @@ def corr(x):
     return np.corrcoef(np.asarray(x, dtype=np.float64), rowvar=False)
 
 
+def assert_moments_of(got: Moments, x: np.ndarray) -> None:
+    """``got`` holds the statistics of all rows of ``x`` (numpy on the whole block as oracle)."""
+    whole = Moments.from_block(x)
+    assert got.n == x.shape[0]
+    np.testing.assert_allclose(got.mean, whole.mean, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.comoment, whole.comoment, rtol=1e-9,
+                               atol=1e-9 * np.abs(whole.comoment).max())
+    if x.shape[0] >= 3:
+        assert np.abs(got.correlation().matrix - corr(x)).max() < 1e-9
+
+
 def test_hand_checked_two_by_three():
     x = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 5.0]])
     mom = Moments.from_block(x)
@@ -54,13 +65,7 @@ def test_independent_of_partitioning_and_merge_order(n, m, seed, cut_points):
     merged = Moments.empty(m)
     for i in order:
         merged = merged.merge(parts[i])
-    whole = Moments.from_block(x)
-    assert merged.n == n
-    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(merged.comoment, whole.comoment, rtol=1e-9,
-                               atol=1e-9 * np.abs(whole.comoment).max())
-    if n >= 3:
-        assert np.abs(merged.correlation().matrix - corr(x)).max() < 1e-9
+    assert_moments_of(merged, x)
 
 
 def test_tiles_merge_like_the_whole_matrix():
@@ -121,13 +126,7 @@ def test_shifted_accumulator_equals_whole_block(n, m, seed, sizes):
         start += size
         if start >= n:
             break
-    got, whole = acc.moments(), Moments.from_block(x)
-    assert got.n == n
-    np.testing.assert_allclose(got.mean, whole.mean, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(got.comoment, whole.comoment, rtol=1e-9,
-                               atol=1e-9 * np.abs(whole.comoment).max())
-    if n >= 3:
-        assert np.abs(got.correlation().matrix - corr(x)).max() < 1e-9
+    assert_moments_of(acc.moments(), x)
 
 
 def test_shifted_accumulator_leaves_input_alone_unless_allowed():
