@@ -1,0 +1,1 @@
+"""Static figures of classsim results (matplotlib, Agg backend)."""

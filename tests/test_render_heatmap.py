@@ -1,0 +1,256 @@
+"""Heatmap rendering: real properties of the layout and of the written PNG."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy.cluster.hierarchy import dendrogram, linkage  # noqa: E402
+
+from classsim_spark.render.heatmap import (  # noqa: E402
+    draw_heatmap,
+    heatmap_layout,
+    save_figure,
+    similarity_heatmap,
+)
+
+
+def _matrix(m, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(m, m))
+    M = np.tanh((A + A.T) / 4)
+    np.fill_diagonal(M, 1.0)
+    return M
+
+
+def _png(fig, tmp_path, name="f.png"):
+    path = tmp_path / name
+    fig.savefig(path, dpi=fig.dpi)
+    return mpimg.imread(path)[..., :3]
+
+
+def _lut(cmap):
+    return matplotlib.colormaps[cmap](np.linspace(0, 1, 256))[:, :3]
+
+
+def _cell_rgb(fig, img, m, r, c):
+    """RGB of the pixel at the centre of cell (row r, column c) of the matrix axes."""
+    bb = fig.heatmap_axes["matrix"].get_window_extent()
+    x = bb.x0 + (c + 0.5) * bb.width / m
+    y = bb.y1 - (r + 0.5) * bb.height / m
+    return img[int(img.shape[0] - y), int(x)]
+
+
+def _invert(rgb, lut):
+    return int(np.argmin(((lut - rgb) ** 2).sum(axis=1)))
+
+
+@pytest.mark.parametrize("m", [7, 40, 300])
+def test_png_pixel_size_and_one_pixel_per_class(tmp_path, m):
+    lay = heatmap_layout(_matrix(m), [f"c{i}" for i in range(m)])
+    fig = draw_heatmap(lay)
+    img = _png(fig, tmp_path)
+    w, h = lay.figsize
+    assert img.shape[:2] == (round(h * lay.dpi), round(w * lay.dpi))
+    bb = fig.heatmap_axes["matrix"].get_window_extent()
+    assert bb.width >= m and bb.height >= m
+
+
+def test_pixels_map_back_to_values_in_order(tmp_path):
+    m = 25
+    M = _matrix(m, 1)
+    order = np.random.default_rng(2).permutation(m)
+    lay = heatmap_layout(M, [str(i) for i in range(m)], order, cmap="viridis")
+    fig = draw_heatmap(lay)
+    img = _png(fig, tmp_path)
+    lut = _lut("viridis")
+    rng = np.random.default_rng(3)
+    for r, c in rng.integers(0, m, size=(60, 2)):
+        expected = M[order[r], order[c]]
+        want = np.clip((expected - lay.vmin) / (lay.vmax - lay.vmin), 0, 1) * 255
+        got = _invert(_cell_rgb(fig, img, m, r, c), lut)
+        assert abs(got - want) <= 2, (r, c, got, want)
+
+
+def test_diverging_centres_zero_and_cutoff_paints_background(tmp_path):
+    m = 12
+    M = _matrix(m, 4)
+    M[2, 5] = M[5, 2] = 0.0
+    lay = heatmap_layout(M, [str(i) for i in range(m)], diverging=True)
+    assert lay.vmin == -lay.vmax
+    fig = draw_heatmap(lay)
+    img = _png(fig, tmp_path)
+    centre = matplotlib.colormaps[lay.cmap](0.5)[:3]
+    assert np.allclose(_cell_rgb(fig, img, m, 2, 5), centre, atol=2 / 255)
+
+    lay = heatmap_layout(M, [str(i) for i in range(m)], cutoff=0.1)
+    fig = draw_heatmap(lay)
+    img = _png(fig, tmp_path, "cut.png")
+    low = np.argwhere(M < 0.1)
+    high = np.argwhere(M >= 0.1)
+    for r, c in low[:20]:
+        assert np.allclose(_cell_rgb(fig, img, m, r, c), 1.0, atol=1 / 255)
+    for r, c in high[:20]:
+        assert not np.allclose(_cell_rgb(fig, img, m, r, c), 1.0, atol=1 / 255)
+
+
+def test_contrast_is_a_gamma():
+    M = _matrix(10)
+    lin = heatmap_layout(M, list("abcdefghij"))
+    gam = heatmap_layout(M, list("abcdefghij"), contrast=0.5)
+    mid = (lin.vmin + lin.vmax) / 2
+    assert lin.norm()(mid) == pytest.approx(0.5)
+    assert gam.norm()(mid) == pytest.approx(0.5 ** 0.5)
+
+
+@pytest.mark.parametrize("m", [20, 150, 600])
+def test_no_label_text_boxes_overlap(m):
+    names = [f"class_{i:04d}_long_name" for i in range(m)]
+    groups = {"spans": [{"label": f"block {k}", "level": 1 + k % 2, "start": s,
+                         "end": min(m, s + 3 + k % 5)}
+                        for k, s in enumerate(range(0, m - 3, 7))]}
+    fig = draw_heatmap(heatmap_layout(_matrix(m), names, groups=groups))
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.heatmap_texts]
+    assert boxes
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j])
+    assert fig.heatmap_layout.show_names == (m <= 150)
+
+
+def test_odd_names_render_literally(tmp_path):
+    names = ["$x^2$", "a_b_c", "<b>bold</b>", r"\alpha", "50% & #1", "{}", "ünï", "a$b"]
+    m = len(names)
+    fig = draw_heatmap(heatmap_layout(_matrix(m), names))
+    texts = fig.heatmap_texts
+    got = {t.get_text() for t in texts}
+    assert set(names) <= got
+    renderer = fig.canvas.get_renderer()
+    for t in texts:
+        assert t.get_usetex() is False
+        s, is_math = t._preprocess_math(t.get_text())
+        assert is_math is False and s == t.get_text()
+        t.get_window_extent(renderer)
+    fig.savefig(tmp_path / "odd.png")
+    fig.savefig(tmp_path / "odd.svg")
+
+
+def test_groups_layout_matches_groups_json(tmp_path):
+    m = 10
+    names = [f"n{i}" for i in range(m)]
+    order = [3, 1, 4, 0, 5, 9, 2, 6, 8, 7]
+    groups = {
+        "blocks": [{"id": 0, "level": 1, "start": 0, "end": 4, "label": "A"},
+                   {"id": 1, "level": 1, "start": 4, "end": 10, "label": "B"},
+                   {"id": 2, "level": 2, "start": 6, "end": 8, "label": "B1"}],
+        "spans": [{"block": 0, "level": 1, "label": "A", "start": 0, "end": 4}],
+        "split_groups": [{"blocks": [0, 2], "spans": [[0, 4], [6, 8]]}],
+        "failed_groups": [{"cluster": 0, "members": ["n3", "n9", "n7"],
+                           "member_ids": [3, 9, 7], "positions": [0, 5, 9]}],
+        "near_duplicates": [{"class_ids": [1, 2], "names": ["n1", "n2"]}],
+    }
+    lay = heatmap_layout(_matrix(m), names, order, groups=groups)
+    assert lay.split_boxes == [(0, 4, 6, 8), (6, 8, 0, 4)]
+    assert [fc["positions"].tolist() for fc in lay.failed_columns] == [[0, 5, 9]]
+    assert lay.near_duplicates == [(1, 6)]
+    assert lay.spans == [{"start": 0, "end": 4, "level": 1, "label": "A"}]
+    fig = draw_heatmap(lay)
+    img = _png(fig, tmp_path)
+    # the failed column is blue exactly at the member positions
+    ax = fig.heatmap_axes["failed0"]
+    bb = ax.get_window_extent()
+    x = int((bb.x0 + bb.x1) / 2)
+    for p in range(m):
+        y = int(img.shape[0] - (bb.y1 - (p + 0.5) * bb.height / m))
+        is_blue = img[y, x, 2] > 0.6 and img[y, x, 0] < 0.3
+        assert is_blue == (p in (0, 5, 9)), p
+    # the split box edge is red
+    rects = [p for p in fig.heatmap_axes["matrix"].patches]
+    assert len(rects) == 2 and all(r.get_edgecolor()[:3] == (1.0, 0.0, 0.0) for r in rects)
+
+
+def test_dendrogram_consistent_with_order():
+    m = 15
+    M = _matrix(m, 5)
+    Z = linkage(np.random.default_rng(0).normal(size=(m, 3)), "average")
+    leaves = dendrogram(Z, no_plot=True)["leaves"]
+    lay = heatmap_layout(M, [str(i) for i in range(m)], leaves, linkage=Z)
+    assert lay.dendrogram is not None
+    ys = sorted({y for ic in lay.dendrogram["icoord"] for y in ic if y == int(y)})
+    assert set(range(m)) <= set(ys)
+    other = heatmap_layout(M, [str(i) for i in range(m)], linkage=Z)
+    if leaves != list(range(m)):
+        assert other.dendrogram is None and other.notes
+    draw_heatmap(lay)
+
+
+def test_taxonomy_bars():
+    m = 6
+    paths = [("a", "a1"), ("a", "a2"), ("b", "b1"), ("a", "a1"), ("b", "b2"), ("b", "b1")]
+    lay = heatmap_layout(_matrix(m), list("uvwxyz"), [0, 3, 1, 2, 5, 4],
+                         taxonomy_paths=paths, taxonomy_levels=["top", "fine"])
+    assert [t["level"] for t in lay.taxonomy] == ["top", "fine"]
+    top = lay.taxonomy[0]
+    assert [top["labels"][c] for c in top["codes"]] == ["a", "a", "a", "b", "b", "b"]
+    fig = draw_heatmap(lay)
+    assert "taxonomy1" in fig.heatmap_axes
+
+
+def test_similarity_heatmap_from_results_dir(tmp_path):
+    from classsim_spark.results import SimilarityResult
+
+    m = 8
+    M = _matrix(m)
+    res = SimilarityResult.__new__(SimilarityResult)
+    res.classes = [f"k{i}" for i in range(m)]
+    res.matrices = {"logit": M}
+    res.path = tmp_path
+    order = [7, 6, 5, 4, 3, 2, 1, 0]
+    (tmp_path / "groups.json").write_text(json.dumps({
+        "chosen": {"transform": "logit"},
+        "order": {"transform": "logit", "order": order},
+        "failed_groups": [{"member_ids": [7, 0], "positions": [0, 7]}],
+    }))
+    fig = similarity_heatmap(res)
+    lay = fig.heatmap_layout
+    assert lay.order.tolist() == order
+    assert np.array_equal(lay.matrix, M[np.ix_(order, order)])
+    assert lay.failed_columns[0]["positions"].tolist() == [0, 7]
+
+
+def test_vector_output_keeps_matrix_rasterised(tmp_path):
+    m = 200
+    fig = draw_heatmap(heatmap_layout(_matrix(m), [f"c{i}" for i in range(m)]))
+    svg = save_figure(fig, tmp_path / "h.svg").read_text()
+    assert svg.count("<image") >= 1
+    assert svg.count("<path") < 2000  # not one vector path per cell
+    img = mpimg.imread(save_figure(fig, tmp_path / "h.png"))
+    w, h = fig.heatmap_layout.figsize
+    assert img.shape[:2] == (round(h * fig.dpi), round(w * fig.dpi))
+
+
+def test_similarity_heatmap_reads_taxonomy_file(tmp_path):
+    from classsim_spark.results import SimilarityResult
+
+    m = 4
+    res = SimilarityResult.__new__(SimilarityResult)
+    res.classes = ["w", "x", "y", "z"]
+    res.matrices = {"rank": _matrix(m)}
+    res.path = tmp_path
+    (tmp_path / "tax.csv").write_text("name,top\nw,A\nx,B\ny,A\nz,B\n")
+    (tmp_path / "groups.json").write_text(json.dumps({
+        "chosen": {"transform": "rank"},
+        "order": {"transform": "rank", "order": [0, 2, 1, 3]},
+        "taxonomy": {"file": str(tmp_path / "tax.csv"), "levels": ["top"]},
+    }))
+    lay = similarity_heatmap(res).heatmap_layout
+    top = lay.taxonomy[0]
+    assert top["level"] == "top"
+    assert [top["labels"][c] for c in top["codes"]] == ["A", "A", "B", "B"]
