@@ -195,6 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_similarity(config)
     analysis = run_analysis(config, result)
     _log_findings(analysis)
+    _render_after(result, bool(config["output"]["overwrite"]))
     print(result.path)
     return 0
 
@@ -211,6 +212,19 @@ def _log_findings(analysis) -> None:
         first = g["taxonomy"]["agreement"]["levels"][0]
         log.info("taxonomy agreement at %s (%d groups): ARI %.3f, NMI %.3f", first["level"],
                  first["groups"], first["ari"] or 0.0, first["nmi"] or 0.0)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from classsim_spark.render.figures import render
+
+    print(render(args.results, vector=args.vector, overwrite=bool(args.overwrite)))
+    return 0
+
+
+def _render_after(result, overwrite: bool) -> None:
+    from classsim_spark.render.figures import render
+
+    log.info("figures: %s", render(result, overwrite=overwrite))
 
 
 def cmd_make_demo(args: argparse.Namespace) -> int:
@@ -250,6 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log.info("demo: %d samples x %d classes; transforms %s", result.run["n"], result.m,
              ", ".join(result.transforms))
     _log_findings(run_analysis(config, result))
+    _render_after(result, bool(config["output"]["overwrite"]))
     print(f"results: {result.path}")
     return 0
 
@@ -278,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_similarity_options(p)
     _add_analysis_options(p, with_transform=False)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("render", help="write the figures of a results directory (no Spark)")
+    p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
+    p.add_argument("--vector", choices=["svg", "pdf"], default="svg",
+                   help="vector format beside each PNG (default svg)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing figures")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
     p.add_argument("--out", required=True, help="directory to create")

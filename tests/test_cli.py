@@ -113,3 +113,15 @@ def test_run_and_analyze_commands_on_demo_data(spark, tmp_path, capsys):
         "rank", "1-r", "complete")
     assert main(["analyze", str(out), "--overwrite", "--taxonomy", str(tmp_path / "no.csv")]) == 2
     assert "no.csv" in capsys.readouterr().err
+
+    # `run` rendered the figures; `render` replaces them only when asked.
+    from matplotlib.image import imread
+
+    names = sorted(p.name for p in (out / "figures").iterdir())
+    assert names == sorted(f"{f}.{s}" for f in ("similarity", "distributions", "frequencies",
+                                                "confusion") for s in ("png", "svg"))
+    assert min(imread(out / "figures" / "similarity.png").shape[:2]) >= 60  # >= 1 px per class
+    assert main(["render", str(out)]) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert main(["render", str(out), "--overwrite", "--vector", "pdf"]) == 0
+    assert (out / "figures" / "similarity.pdf").read_bytes().startswith(b"%PDF")

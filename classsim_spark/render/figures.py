@@ -1,0 +1,85 @@
+"""Write every figure of a results directory into its ``figures/`` folder (PNG plus SVG/PDF).
+
+Which figures exist depends on what the directory holds: the similarity heatmap and the
+distribution panel always; class frequencies and the confusion or co-occurrence views when the
+scan had labels. The folder is written under a temporary name and renamed when complete, so an
+interrupted render never leaves a partial set; an existing set is replaced only when asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from classsim_spark.render.baselines import (  # noqa: E402
+    confusion_layout,
+    cooccurrence_layout,
+    draw_confusion,
+    draw_cooccurrence,
+)
+from classsim_spark.render.distributions import distribution_figure  # noqa: E402
+from classsim_spark.render.frequencies import frequency_figure  # noqa: E402
+from classsim_spark.render.heatmap import save_figure, similarity_heatmap  # noqa: E402
+from classsim_spark.results import SimilarityResult, atomic_directory  # noqa: E402
+
+log = logging.getLogger("classsim")
+
+FIGURES_DIR = "figures"
+VECTOR_FORMATS: tuple[str, ...] = ("svg", "pdf")
+
+
+def figure_makers(result: SimilarityResult) -> dict[str, Callable]:
+    """Name -> function returning the Figure, for the figures this result supports."""
+    makers: dict[str, Callable] = {
+        "similarity": lambda: similarity_heatmap(result),
+        "distributions": lambda: distribution_figure(result),
+    }
+    if "frequencies" in result.counts:
+        makers["frequencies"] = lambda: frequency_figure(result)
+    if "confusion" in result.counts:
+        makers["confusion"] = lambda: draw_confusion(confusion_layout(result))
+    if "cooccurrence" in result.counts:
+        makers["cooccurrence"] = lambda: draw_cooccurrence(cooccurrence_layout(result))
+    return makers
+
+
+def render(results: SimilarityResult | str | Path, vector: str = "svg",
+           overwrite: bool = False) -> Path:
+    """Render all figures of a results directory into ``<dir>/figures``.
+
+    Parameters
+    ----------
+    results : SimilarityResult or path
+        A saved result (it needs its directory for ``groups.json`` and the output).
+    vector : {"svg", "pdf"}
+        The vector format written beside each PNG (matrices stay rasterised inside).
+    overwrite : bool
+        Replace an existing ``figures`` folder.
+
+    Returns
+    -------
+    Path
+        The figures folder.
+    """
+    if vector not in VECTOR_FORMATS:
+        raise ValueError(f"vector format must be one of {VECTOR_FORMATS}, got {vector!r}")
+    result = results if isinstance(results, SimilarityResult) else SimilarityResult.load(results)
+    if result.path is None:
+        raise ValueError("render needs a saved results directory")
+    out = result.path / FIGURES_DIR
+    with atomic_directory(out, overwrite) as tmp:
+        for name, make in figure_makers(result).items():
+            fig = make()
+            try:
+                for suffix in ("png", vector):
+                    save_figure(fig, tmp / f"{name}.{suffix}")
+            finally:
+                plt.close(fig)
+            log.info("figure %s: %d x %d px", name, *fig.canvas.get_width_height())
+    return out
