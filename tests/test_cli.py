@@ -118,8 +118,9 @@ def test_run_and_analyze_commands_on_demo_data(spark, tmp_path, capsys):
     from matplotlib.image import imread
 
     names = sorted(p.name for p in (out / "figures").iterdir())
-    assert names == sorted(f"{f}.{s}" for f in ("similarity", "distributions", "frequencies",
-                                                "confusion") for s in ("png", "svg"))
+    assert names == sorted(f"{f}.{s}" for f in ("similarity", "similarity-taxonomy",
+                                                "distributions", "frequencies", "confusion")
+                           for s in ("png", "svg"))
     assert min(imread(out / "figures" / "similarity.png").shape[:2]) >= 60  # >= 1 px per class
     assert main(["render", str(out)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err

@@ -1,13 +1,16 @@
 """Write every figure of a results directory into its ``figures/`` folder (PNG plus SVG/PDF).
 
 Which figures exist depends on what the directory holds: the similarity heatmap and the
-distribution panel always; class frequencies and the confusion or co-occurrence views when the
-scan had labels. The folder is written under a temporary name and renamed when complete, so an
-interrupted render never leaves a partial set; an existing set is replaced only when asked.
+distribution panel always; the same matrix in taxonomy order (the paper's Fig. 2a beside the
+hclust view, Fig. 2b) when the analysis had a taxonomy; class frequencies and the confusion or
+co-occurrence views when the scan had labels. The folder is written under a temporary name and
+renamed when complete, so an interrupted render never leaves a partial set; an existing set is
+replaced only when asked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +28,45 @@ from classsim_spark.render.baselines import (  # noqa: E402
 )
 from classsim_spark.render.distributions import distribution_figure  # noqa: E402
 from classsim_spark.render.frequencies import frequency_figure  # noqa: E402
-from classsim_spark.render.heatmap import save_figure, similarity_heatmap  # noqa: E402
+from classsim_spark.render.heatmap import (  # noqa: E402
+    draw_heatmap,
+    heatmap_layout,
+    save_figure,
+    similarity_heatmap,
+)
 from classsim_spark.results import SimilarityResult, atomic_directory  # noqa: E402
+from classsim_spark.taxonomy import read_taxonomy  # noqa: E402
 
 log = logging.getLogger("classsim")
 
 FIGURES_DIR = "figures"
 VECTOR_FORMATS: tuple[str, ...] = ("svg", "pdf")
+
+
+def taxonomy_view(result: SimilarityResult):
+    """The chosen transform's matrix in taxonomy order with taxonomy bars, or None without one.
+
+    Uses the taxonomy order that ``analyze`` exported in ``order-<t>.json`` (classes sorted by
+    taxonomy path, hclust within each group), so it sits beside the hclust view (Fig. 2a/2b).
+    """
+    groups = _read_json(result.path / "groups.json")
+    tax = (groups or {}).get("taxonomy")
+    if not tax:
+        return None
+    t = groups["chosen"]["transform"]
+    orders = _read_json(result.path / f"order-{t}.json") or {}
+    order = (orders.get("alternatives") or {}).get("taxonomy", {}).get("order")
+    if order is None or not Path(tax["file"]).is_file():
+        return None
+    taxonomy = read_taxonomy(tax["file"], result.classes, tax["levels"])
+    layout = heatmap_layout(result.matrix(t), result.classes, order,
+                            taxonomy_paths=taxonomy.paths, taxonomy_levels=taxonomy.levels,
+                            title=f"similarity ({t}), taxonomy order")
+    return draw_heatmap(layout)
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def figure_makers(result: SimilarityResult) -> dict[str, Callable]:
@@ -40,6 +75,9 @@ def figure_makers(result: SimilarityResult) -> dict[str, Callable]:
         "similarity": lambda: similarity_heatmap(result),
         "distributions": lambda: distribution_figure(result),
     }
+    groups = _read_json(result.path / "groups.json") if result.path else None
+    if groups and groups.get("taxonomy"):
+        makers["similarity-taxonomy"] = lambda: taxonomy_view(result)
     if "frequencies" in result.counts:
         makers["frequencies"] = lambda: frequency_figure(result)
     if "confusion" in result.counts:
@@ -76,6 +114,8 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     with atomic_directory(out, overwrite) as tmp:
         for name, make in figure_makers(result).items():
             fig = make()
+            if fig is None:  # e.g. the taxonomy file has moved since the analysis
+                continue
             try:
                 for suffix in ("png", vector):
                     save_figure(fig, tmp / f"{name}.{suffix}")
