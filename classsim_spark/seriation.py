@@ -317,6 +317,16 @@ def _left_end_first(d: np.ndarray, m: int, first: int, last: int) -> bool:
     return a < b
 
 
+def _tree_and_distances(Z, d) -> tuple[np.ndarray, np.ndarray, int]:
+    """Validate a linkage matrix against its condensed distances; return them and m."""
+    Z = np.asarray(Z, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    m = Z.shape[0] + 1
+    if d.shape != (m * (m - 1) // 2,):
+        raise ValueError(f"linkage has {m} leaves but the distances have {d.shape[0]} pairs")
+    return Z, d, m
+
+
 def greedy_leaf_ordering(Z, d) -> np.ndarray:
     """Orient every merge of a tree so that the two leaves meeting at its seam are close.
 
@@ -347,11 +357,7 @@ def greedy_leaf_ordering(Z, d) -> np.ndarray:
     >>> hierarchy.leaves_list(greedy_leaf_ordering(Z, d)).tolist()  # points 0, 1, 10, 11
     [0, 2, 1, 3]
     """
-    Z = np.asarray(Z, dtype=np.float64)
-    d = np.asarray(d, dtype=np.float64)
-    m = Z.shape[0] + 1
-    if d.shape != (m * (m - 1) // 2,):
-        raise ValueError(f"linkage has {m} leaves but the distances have {d.shape[0]} pairs")
+    Z, d, m = _tree_and_distances(Z, d)
     first = np.arange(2 * m - 1)
     last = np.arange(2 * m - 1)
     flips = np.zeros((m - 1, 2), dtype=bool)
@@ -433,11 +439,7 @@ def optimal_leaf_ordering(Z, d) -> np.ndarray:
     >>> hierarchy.leaves_list(optimal_leaf_ordering(Z, d)).tolist()  # neighbour sum 1.500
     [0, 1, 2, 3]
     """
-    Z = np.asarray(Z, dtype=np.float64)
-    d = np.asarray(d, dtype=np.float64)
-    m = Z.shape[0] + 1
-    if d.shape != (m * (m - 1) // 2,):
-        raise ValueError(f"linkage has {m} leaves but the distances have {d.shape[0]} pairs")
+    Z, d, m = _tree_and_distances(Z, d)
     if m <= 2:
         return Z.copy()
     D = squareform(d, checks=False)

@@ -25,6 +25,7 @@ from classsim_spark.render.baselines import (  # noqa: E402
     cooccurrence_layout,
     draw_confusion,
     draw_cooccurrence,
+    read_groups,
 )
 from classsim_spark.render.distributions import distribution_figure  # noqa: E402
 from classsim_spark.render.frequencies import frequency_figure  # noqa: E402
@@ -43,18 +44,18 @@ FIGURES_DIR = "figures"
 VECTOR_FORMATS: tuple[str, ...] = ("svg", "pdf")
 
 
-def taxonomy_view(result: SimilarityResult):
+def taxonomy_view(result: SimilarityResult, groups: dict):
     """The chosen transform's matrix in taxonomy order with taxonomy bars, or None without one.
 
     Uses the taxonomy order that ``analyze`` exported in ``order-<t>.json`` (classes sorted by
     taxonomy path, hclust within each group), so it sits beside the hclust view (Fig. 2a/2b).
     """
-    groups = _read_json(result.path / "groups.json")
-    tax = (groups or {}).get("taxonomy")
+    tax = groups.get("taxonomy")
     if not tax:
         return None
     t = groups["chosen"]["transform"]
-    orders = _read_json(result.path / f"order-{t}.json") or {}
+    order_file = result.path / f"order-{t}.json"
+    orders = json.loads(order_file.read_text()) if order_file.is_file() else {}
     order = (orders.get("alternatives") or {}).get("taxonomy", {}).get("order")
     if order is None or not Path(tax["file"]).is_file():
         return None
@@ -65,19 +66,15 @@ def taxonomy_view(result: SimilarityResult):
     return draw_heatmap(layout)
 
 
-def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def figure_makers(result: SimilarityResult) -> dict[str, Callable]:
     """Name -> function returning the Figure, for the figures this result supports."""
     makers: dict[str, Callable] = {
         "similarity": lambda: similarity_heatmap(result),
         "distributions": lambda: distribution_figure(result),
     }
-    groups = _read_json(result.path / "groups.json") if result.path else None
-    if groups and groups.get("taxonomy"):
-        makers["similarity-taxonomy"] = lambda: taxonomy_view(result)
+    groups = read_groups(result)
+    if groups.get("taxonomy"):
+        makers["similarity-taxonomy"] = lambda: taxonomy_view(result, groups)
     if "frequencies" in result.counts:
         makers["frequencies"] = lambda: frequency_figure(result)
     if "confusion" in result.counts:
