@@ -21,11 +21,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from classsim_spark.analysis import analyze  # noqa: E402
-from classsim_spark.demo_data import DemoSpec, generate  # noqa: E402
-from classsim_spark.moments import Moments  # noqa: E402
+from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
 from classsim_spark.render.figures import figure_makers  # noqa: E402
 from classsim_spark.render.heatmap import save_figure  # noqa: E402
 from classsim_spark.results import SimilarityResult  # noqa: E402
@@ -34,22 +32,7 @@ from classsim_spark.results import SimilarityResult  # noqa: E402
 def build(base: Path, samples: int, classes: int) -> tuple[Path, Path]:
     spec = DemoSpec(samples=samples, classes=classes, top_groups=12,
                     mid_groups=max(25, classes // 12), seed=0)
-    data = generate(spec)
-    names = data.taxonomy.name.tolist()
-    moments = Moments.from_block(data.scores)
-    label = np.asarray(data.labels)
-    confusion = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(confusion, (label, data.scores.argmax(axis=1)), 1)
-    res = SimilarityResult(names, {"logit": moments}, {"logit": moments.correlation().matrix},
-                           run={"n": samples, "transforms": ["logit"],
-                                "labels": {"column": "label", "multi": False,
-                                           "baselines": ["confusion", "frequencies"]}},
-                           counts={"confusion": confusion,
-                                   "frequencies": np.bincount(label, minlength=classes)})
-    res.save(base / "res")
-    taxonomy = base / "classes.csv"
-    data.taxonomy.to_csv(taxonomy, index=False)
-    return base / "res", taxonomy
+    return numpy_results(generate(spec), base)
 
 
 def main() -> None:

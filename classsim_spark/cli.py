@@ -1,4 +1,4 @@
-"""Command line: ``classsim similarity | make-demo | demo``.
+"""Command line: ``classsim similarity | analyze | run | render | make-demo | demo``.
 
 Every ``similarity`` option can also come from a TOML file (``--config``); options given on the
 command line win. Errors about the input are printed as one clear message (exit status 2), not as
@@ -189,13 +189,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     compute, analyse = _transform_options(args)
     args.transform = compute
     config = load_config(args.config, {**_similarity_overrides(args),
-                                       **_analysis_overrides(args, analyse)})
+                                       **_analysis_overrides(args, analyse),
+                                       **_render_overrides(args)})
     if not config["output"]["dir"]:
         raise ConfigError("no output directory: give --out (or output.dir in the config file)")
     result = run_similarity(config)
     analysis = run_analysis(config, result)
     _log_findings(analysis)
-    _render_after(result, bool(config["output"]["overwrite"]))
+    _render_after(config, result)
     print(result.path)
     return 0
 
@@ -214,17 +215,53 @@ def _log_findings(analysis) -> None:
                  first["groups"], first["ari"] or 0.0, first["nmi"] or 0.0)
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    from classsim_spark.render.figures import render
+def _add_render_options(p: argparse.ArgumentParser, with_transform: bool) -> None:
+    p.add_argument("--vector", choices=["svg", "pdf"],
+                   help="vector format beside each PNG (default svg)")
+    if with_transform:
+        p.add_argument("--transform", dest="render_transform",
+                       help="matrix shown (default: the analysed one)")
+    p.add_argument("--diverging", action="store_const", const=True,
+                   help="similarity colours centred at 0 (diverging colormap)")
+    p.add_argument("--cutoff", type=float, help="similarities below it drawn as background")
+    p.add_argument("--contrast", type=float,
+                   help="gamma of the similarity colour scale (1 linear; < 1 lifts low values)")
+    p.add_argument("--log-counts", action="store_const", const=True,
+                   help="log colour scale for confusion and co-occurrence counts")
+    p.add_argument("--names-max", type=int,
+                   help="largest number of classes with every name drawn (default 150)")
+    p.add_argument("--highlight", type=_csv_list,
+                   help="comma-separated classes to name with leader lines when not every name "
+                   "fits (default: near duplicates, stars, failed-group members)")
 
-    print(render(args.results, vector=args.vector, overwrite=bool(args.overwrite)))
+
+def _render_overrides(args: argparse.Namespace) -> dict:
+    return {
+        "render.vector": args.vector, "render.transform": getattr(args, "render_transform", None),
+        "render.diverging": args.diverging, "render.cutoff": args.cutoff,
+        "render.contrast": args.contrast, "render.log_counts": args.log_counts,
+        "render.names_max": args.names_max, "render.highlight": args.highlight,
+    }
+
+
+def render_figures(config: dict, results, only: list[str] | None = None):
+    """Render the figures of a results directory as a configuration's [render] says."""
+    from classsim_spark.render.figures import options_from_config, render
+
+    return render(results, vector=config["render"]["vector"],
+                  overwrite=bool(config["output"]["overwrite"]),
+                  options=options_from_config(config["render"]), only=only)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    config = load_config(args.config, {**_render_overrides(args),
+                                       "output.overwrite": args.overwrite})
+    print(render_figures(config, args.results, args.only))
     return 0
 
 
-def _render_after(result, overwrite: bool) -> None:
-    from classsim_spark.render.figures import render
-
-    log.info("figures: %s", render(result, overwrite=overwrite))
+def _render_after(config: dict, result) -> None:
+    log.info("figures: %s", render_figures(config, result))
 
 
 def cmd_make_demo(args: argparse.Namespace) -> int:
@@ -255,7 +292,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "input.source": str(data / "scores"), "input.classes": str(data / "classes.csv"),
         "output.dir": str(base / DEMO_RESULTS), "output.overwrite": args.overwrite,
         "spark.master": args.master, "spark.remote": args.remote,
-        "spark.conf": _spark_conf(args.conf),
+        "spark.conf": _spark_conf(args.conf), **_render_overrides(args),
     }
     overrides["analysis.taxonomy"] = str(data / "classes.csv")
     overrides["analysis.taxonomy_levels"] = "level1,level2"
@@ -264,7 +301,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log.info("demo: %d samples x %d classes; transforms %s", result.run["n"], result.m,
              ", ".join(result.transforms))
     _log_findings(run_analysis(config, result))
-    _render_after(result, bool(config["output"]["overwrite"]))
+    _render_after(config, result)
     print(f"results: {result.path}")
     return 0
 
@@ -292,13 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="similarity + analyze in one command")
     _add_similarity_options(p)
     _add_analysis_options(p, with_transform=False)
+    _add_render_options(p, with_transform=False)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("render", help="write the figures of a results directory (no Spark)")
     p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
-    p.add_argument("--vector", choices=["svg", "pdf"], default="svg",
-                   help="vector format beside each PNG (default svg)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing figures")
+    p.add_argument("--config", help="TOML file with defaults ([render] section)")
+    _add_render_options(p, with_transform=True)
+    p.add_argument("--only", type=_csv_list,
+                   help="comma-separated figures to write (default all): similarity, "
+                   "similarity-taxonomy, distributions, frequencies, confusion, cooccurrence")
+    p.add_argument("--overwrite", action="store_const", const=True,
+                   help="replace existing figures")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
@@ -321,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML file with defaults for the run")
     p.add_argument("--overwrite", action="store_const", const=True,
                    help="replace the results of an earlier demo run")
+    _add_render_options(p, with_transform=False)
     _add_spark_options(p)
     p.set_defaults(func=cmd_demo)
     return parser

@@ -50,6 +50,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0,
     },
     "output": {"dir": None, "overwrite": False},
+    "render": {
+        "vector": "svg",
+        "transform": None,
+        "diverging": False,
+        "cutoff": None,
+        "contrast": 1.0,
+        "log_counts": False,
+        "names_max": 150,
+        "highlight": [],
+        "coverage": 0.8,
+    },
     "spark": {"master": None, "remote": None, "conf": {}},
 }
 

@@ -772,3 +772,58 @@ def write_demo(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def numpy_results(data: DemoData, out: str | Path,
+                  transforms: tuple[str, ...] = ("logit",)) -> tuple[Path, Path]:
+    """Save a results directory of ``data`` computed in this process with numpy (no Spark).
+
+    The files ``classsim similarity`` writes for the same scores (matrices, moments, class
+    frequencies, and the confusion or co-occurrence counts of the labels), for trying the
+    analysis and the figures without a cluster, and for tests and benchmarks.
+
+    Parameters
+    ----------
+    data : DemoData
+        From :func:`generate`.
+    out : str or Path
+        Folder to create; receives ``res/`` (the results directory) and ``classes.csv``.
+    transforms : tuple of str
+        Transforms to compute (the scores are logits).
+
+    Returns
+    -------
+    (Path, Path)
+        The results directory and the taxonomy file.
+    """
+    from classsim_spark.moments import Moments
+    from classsim_spark.results import SimilarityResult
+    from classsim_spark.transforms import ScoreSpec, transform_block
+
+    out = Path(out)
+    names = data.taxonomy.name.tolist()
+    m = len(names)
+    moments = {t: Moments.from_block(transform_block(data.scores, t, ScoreSpec()))
+               for t in transforms}
+    if isinstance(data.labels, list):  # multi-label: indicator Gram matrix
+        Y = np.zeros((len(data.labels), m), dtype=np.int64)
+        for row, positives in enumerate(data.labels):
+            Y[row, positives] = 1
+        counts = {"cooccurrence": Y.T @ Y, "frequencies": Y.sum(axis=0)}
+        baselines = ["cooccurrence", "frequencies"]
+    else:
+        label = np.asarray(data.labels)
+        confusion = np.zeros((m, m), dtype=np.int64)
+        np.add.at(confusion, (label, data.scores.argmax(axis=1)), 1)
+        counts = {"confusion": confusion, "frequencies": np.bincount(label, minlength=m)}
+        baselines = ["confusion", "frequencies"]
+    run = {"n": int(data.scores.shape[0]), "transforms": list(transforms),
+           "labels": {"column": "labels" if "cooccurrence" in counts else "label",
+                      "multi": "cooccurrence" in counts, "baselines": baselines}}
+    result = SimilarityResult(names, moments,
+                              {t: mo.correlation().matrix for t, mo in moments.items()},
+                              run=run, counts=counts)
+    out.mkdir(parents=True, exist_ok=True)
+    result.save(out / "res")
+    data.taxonomy.to_csv(out / "classes.csv", index=False)
+    return out / "res", out / "classes.csv"

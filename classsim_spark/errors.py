@@ -9,7 +9,8 @@ from classsim_spark.api import DriverCapacityError
 from classsim_spark.classes import ClassListError
 from classsim_spark.config import ConfigError
 from classsim_spark.moments import ZeroVarianceError
-from classsim_spark.results import ResultsExistError
+from classsim_spark.render.inputs import FigureError
+from classsim_spark.results import NotAResultsDirectoryError, ResultsExistError
 from classsim_spark.session import JavaNotFoundError
 from classsim_spark.sources import InputError
 from classsim_spark.taxonomy import TaxonomyError
@@ -20,9 +21,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ClassListError,
     ConfigError,
     DriverCapacityError,
+    FigureError,
     InputError,
     InvalidInputError,
     JavaNotFoundError,
+    NotAResultsDirectoryError,
     ResultsExistError,
     TaxonomyError,
     ZeroVarianceError,

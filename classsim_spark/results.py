@@ -37,6 +37,10 @@ RUN_FILE = "run.json"
 CLASSES_FILE = "classes.csv"
 
 
+class NotAResultsDirectoryError(FileNotFoundError):
+    """A path given as a results directory holds none (no run.json)."""
+
+
 class ResultsExistError(FileExistsError):
     """The results directory exists and overwriting was not requested."""
 
@@ -108,7 +112,8 @@ class SimilarityResult:
         path = Path(path)
         run_file = path / RUN_FILE
         if not run_file.is_file():
-            raise FileNotFoundError(f"{path} is not a classsim results directory (no {RUN_FILE})")
+            raise NotAResultsDirectoryError(
+                f"{path} is not a classsim results directory (no {RUN_FILE})")
         run = json.loads(run_file.read_text())
         with open(path / CLASSES_FILE, newline="", encoding="utf-8") as fh:
             classes = [row["name"] for row in csv.DictReader(fh)]

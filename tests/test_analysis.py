@@ -8,35 +8,16 @@ import numpy as np
 import pytest
 
 from classsim_spark.analysis import analyze
-from classsim_spark.demo_data import DemoSpec, generate
-from classsim_spark.moments import Moments
+from classsim_spark.demo_data import DemoSpec, generate, numpy_results
 from classsim_spark.results import ResultsExistError, SimilarityResult
-from classsim_spark.transforms import ScoreSpec, transform_block
 
 
 @pytest.fixture(scope="module")
 def demo_results(tmp_path_factory):
     """The default demo, its similarity computed with numpy, saved as a results directory."""
     data = generate(DemoSpec(samples=20_000, seed=0))
-    base = tmp_path_factory.mktemp("analysis")
-    names = data.taxonomy.name.tolist()
-    moments, matrices = {}, {}
-    for t in ("logit", "rank"):
-        moments[t] = Moments.from_block(transform_block(data.scores, t, ScoreSpec()))
-        matrices[t] = moments[t].correlation().matrix
-    label = np.asarray(data.labels)
-    confusion = np.zeros((len(names), len(names)), dtype=np.int64)
-    np.add.at(confusion, (label, data.scores.argmax(axis=1)), 1)
-    res = SimilarityResult(names, moments, matrices,
-                           run={"n": len(label), "transforms": ["logit", "rank"],
-                                "labels": {"column": "label", "multi": False,
-                                           "baselines": ["confusion", "frequencies"]}},
-                           counts={"confusion": confusion,
-                                   "frequencies": np.bincount(label, minlength=len(names))})
-    res.save(base / "res")
-    taxonomy = base / "classes.csv"
-    data.taxonomy.to_csv(taxonomy, index=False)
-    return base / "res", taxonomy, data.answers
+    path, taxonomy = numpy_results(data, tmp_path_factory.mktemp("analysis"), ("logit", "rank"))
+    return path, taxonomy, data.answers
 
 
 def test_demo_structure_is_recovered(demo_results):

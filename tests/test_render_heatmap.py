@@ -13,11 +13,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram, linkage  # noqa: E402
 
+from classsim_spark.render.figures import similarity_heatmap  # noqa: E402
 from classsim_spark.render.heatmap import (  # noqa: E402
     draw_heatmap,
     heatmap_layout,
+    place_labels,
     save_figure,
-    similarity_heatmap,
 )
 
 
@@ -254,3 +255,82 @@ def test_similarity_heatmap_reads_taxonomy_file(tmp_path):
     top = lay.taxonomy[0]
     assert top["level"] == "top"
     assert [top["labels"][c] for c in top["codes"]] == ["A", "A", "B", "B"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_place_labels_is_the_least_squares_placement(seed):
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(seed)
+    n, height, lo, hi = 7, 1.0, 0.0, 12.0
+    t = np.sort(rng.uniform(-2, 14, n))
+    y = place_labels(t, height, lo, hi)
+    assert np.all(np.diff(y) >= height - 1e-9) and y[0] >= lo - 1e-9 and y[-1] <= hi + 1e-9
+    cons = [{"type": "ineq", "fun": lambda v, i=i: v[i + 1] - v[i] - height} for i in range(n - 1)]
+    best = minimize(lambda v: ((v - t) ** 2).sum(), np.linspace(lo, hi, n), method="SLSQP",
+                    bounds=[(lo, hi)] * n, constraints=cons, options={"ftol": 1e-12})
+    assert ((y - t) ** 2).sum() <= best.fun + 1e-6
+    # labels far apart stay exactly at their targets
+    far = place_labels([1.0, 5.0, 9.0], 1.0, 0.0, 10.0)
+    assert far.tolist() == [1.0, 5.0, 9.0]
+    with pytest.raises(ValueError):
+        place_labels([0.0, 0.5, 1.0], 1.0, 0.0, 1.5)
+
+
+def test_rgba_equals_matplotlib_colour_mapping():
+    M = _matrix(30, 7)
+    M[3, 4] = np.nan
+    for kw in ({}, {"diverging": True, "contrast": 0.5}, {"cutoff": 0.0, "contrast": 2.0}):
+        lay = heatmap_layout(M, [str(i) for i in range(30)], **kw)
+        masked = np.ma.array(lay.matrix, mask=lay.hidden())
+        want = lay.colormap()(lay.norm()(masked), bytes=True)  # matplotlib's own masked path
+        np.testing.assert_array_equal(lay.rgba(), want)
+    counts = np.random.default_rng(0).poisson(0.7, size=(20, 20)).astype(float)
+    lay = heatmap_layout(counts, [str(i) for i in range(20)], log=True, cutoff=1.0)
+    assert lay.vmin == counts[(counts > 0) & ~np.eye(20, dtype=bool)].min()
+    img = lay.rgba()
+    assert np.all(img[counts == 0] == 255)  # zero counts are background (white)
+
+
+@pytest.mark.parametrize("m", [400, 1200])
+def test_large_m_callouts_name_notable_classes_without_overlap(m):
+    names = [f"class_{i:04d}_with_a_long_name" for i in range(m)]
+    rng = np.random.default_rng(m)
+    order = rng.permutation(m)
+    crowd = list(range(100, 160))  # sixty neighbours in class-id order, scattered by the order
+    groups = {
+        "near_duplicates": [{"class_ids": [5, 9]}],
+        "stars": [{"class_id": int(i), "z": float(i)} for i in crowd],
+        "spans": [{"label": f"block {k}", "level": 1, "start": s, "end": s + m // 8}
+                  for k, s in enumerate(range(0, m, m // 8))],
+    }
+    lay = heatmap_layout(_matrix(m), names, order, groups=groups)
+    assert not lay.show_names
+    named = [c["name"] for c in lay.callouts]
+    assert {"class_0005_with_a_long_name", "class_0009_with_a_long_name"} <= set(named)
+    assert len(named) <= 60
+    pos = np.empty(m, dtype=int)
+    pos[order] = np.arange(m)
+    for c in lay.callouts:
+        assert c["position"] == pos[names.index(c["name"])]
+    fig = draw_heatmap(lay)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.heatmap_texts]
+    shown = {t.get_text() for t in fig.heatmap_texts}
+    assert set(named) <= shown  # leader-line labels are never dropped
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j])
+    bb = fig.heatmap_axes["matrix"].get_window_extent()
+    assert bb.width >= m and bb.height >= m
+
+
+def test_highlight_names_chosen_classes_and_rejects_unknown():
+    m = 200
+    names = [f"c{i}" for i in range(m)]
+    lay = heatmap_layout(_matrix(m), names, highlight=["c7", 150])
+    assert [c["name"] for c in lay.callouts] == ["c7", "c150"]
+    from classsim_spark.render.inputs import FigureError
+
+    with pytest.raises(FigureError, match="1 highlighted classes not among the classes"):
+        heatmap_layout(_matrix(m), names, highlight=["c7", "nope"])

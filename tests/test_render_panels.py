@@ -161,6 +161,17 @@ def test_frequency_tick_labels_thinned_for_many_classes():
 # --------------------------------------------------------------------------- baselines
 
 
+def _cell_rgb(fig, panel, r, c):
+    """RGB (0-1) of the centre pixel of cell (r, c) of a panel's matrix, from the drawn canvas."""
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
+    ax = fig.heatmap_panels[panel]["matrix"]
+    m = fig.heatmap_layouts[panel].m
+    bb = ax.get_window_extent()
+    x = bb.x0 + (c + 0.5) * bb.width / m
+    y = bb.y1 - (r + 0.5) * bb.height / m
+    return img[int(img.shape[0] - y), int(x)]
+
+
 def test_confusion_layout_diagonal_and_orders(tmp_path):
     r, order = _result(tmp_path, False)
     L = baselines.confusion_layout(r, log=True)
@@ -169,14 +180,33 @@ def test_confusion_layout_diagonal_and_orders(tmp_path):
     off = ~np.eye(len(C), dtype=bool)
     np.testing.assert_array_equal(L.confusion[off], C[off])
     np.testing.assert_array_equal(L.similarity_order, order)
-    np.testing.assert_array_equal(L.own_order, leaves_list(linkage_from_matrix(C, "confusion")))
+    Z = linkage_from_matrix(C, "confusion")
+    np.testing.assert_array_equal(L.own_order, leaves_list(Z))
     P = L.confusion_in(L.own_order)
     np.testing.assert_array_equal(P, L.confusion[np.ix_(L.own_order, L.own_order)])
     assert L.transform == "logit"
-    fig = baselines.draw_confusion(L, figsize=(12, 4), dpi=50)
-    assert _png_size(fig) == (600, 200)
-    texts = _texts(fig)
-    assert set(ODD) <= set(texts)
+    # three panels: similarity and confusion in the similarity order, confusion in its own
+    sim, by_sim, own = L.panels
+    np.testing.assert_array_equal(sim.matrix, r.matrix("logit")[np.ix_(order, order)])
+    np.testing.assert_array_equal(by_sim.matrix, L.confusion_in(order))
+    np.testing.assert_array_equal(own.matrix, P)
+    assert own.dendrogram is not None and by_sim.log and own.log
+    assert by_sim.vmin == C[off][C[off] > 0].min() and by_sim.vmax == C[off].max()
+    # the most confused classes come first
+    volume = L.confusion.sum(0) + L.confusion.sum(1)
+    assert np.all(np.diff(volume[L.most_confused]) <= 0)
+
+    fig = baselines.draw_confusion(L)
+    fig.canvas.draw()
+    w, h = fig.get_size_inches() * fig.dpi
+    assert _png_size(fig) == (round(w), round(h))
+    assert set(ODD) <= set(_texts(fig))
+    # pixels: the removed diagonal is background; the largest count is plasma's top colour
+    top = np.array(matplotlib.colormaps["plasma"](1.0)[:3])
+    for panel, Q in ((1, L.confusion_in(order)), (2, P)):
+        assert np.allclose(_cell_rgb(fig, panel, 0, 0), 1.0, atol=1 / 255)
+        rr, cc = np.unravel_index(np.argmax(Q), Q.shape)
+        assert np.allclose(_cell_rgb(fig, panel, rr, cc), top, atol=2 / 255)
 
 
 def test_confusion_requires_confusion(tmp_path):
@@ -199,62 +229,48 @@ def test_cooccurrence_ordered_by_taxonomy_with_stars(tmp_path):
     # stars 5 and 2 sit at positions 7 and 4
     np.testing.assert_array_equal(L.star_positions, [4, 7])
     assert L.star_names == [r.classes[2], r.classes[5]]
-    fig = baselines.draw_cooccurrence(L, figsize=(6, 5), dpi=50)
-    assert _png_size(fig) == (300, 250)
+    np.testing.assert_array_equal(L.panel.ticks, [4, 7])
+    assert [t["level"] for t in L.panel.taxonomy] == ["top", "mid"]
+    fig = baselines.draw_cooccurrence(L)
     texts = _texts(fig)
     assert r.classes[2] in texts and r.classes[5] in texts
-    np.testing.assert_array_equal(fig.axes[0].get_xticks(), [4, 7])
+    ax = fig.heatmap_axes["matrix"]
+    np.testing.assert_array_equal(ax.get_xticks(minor=True), [4, 7])
+    np.testing.assert_array_equal(ax.get_yticks(minor=True), [4, 7])
 
 
-def test_spaced_and_large_m_labels_do_not_overlap(tmp_path):
-    np.testing.assert_array_equal(baselines.spaced([0, 1, 2, 5, 6, 9], 3), [0, 3, 5])
+def test_large_m_names_most_confused_and_stars_without_overlap(tmp_path):
     m = 300
     rng = np.random.default_rng(3)
     classes = [f"class_{i:03d}" for i in range(m)]
-    C = rng.poisson(0.3, size=(m, m)).astype(np.int64)
+    C = rng.poisson(0.05, size=(m, m)).astype(np.int64)
+    C[17, 250] = C[250, 17] = 400  # the most confused pair
     r = SimilarityResult(classes, {}, {"logit": np.eye(m)}, path=tmp_path,
                          counts={"confusion": C, "cooccurrence": C + C.T})
+    stars = list(range(0, m, 3))
     (tmp_path / "groups.json").write_text(json.dumps(
-        {"stars": [{"class_id": i} for i in range(0, m, 3)]}))
-    figs = [baselines.draw_confusion(baselines.confusion_layout(r, log=True)),
-            baselines.draw_cooccurrence(baselines.cooccurrence_layout(r))]
-    for fig in figs:
-        renderer = FigureCanvasAgg(fig).get_renderer()
-        fig.draw(renderer)
-        for ax in fig.axes[:3]:
-            for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
-                boxes = [t.get_window_extent(renderer) for t in labels if t.get_text()]
-                for a, b in zip(boxes, boxes[1:], strict=False):
-                    assert not a.overlaps(b)
-    ax = figs[1].axes[0]  # every star has a tick mark (minor ones hide under the labelled)
-    marks = set(ax.get_xticks(minor=True)) | set(ax.get_xticks())
-    assert marks == set(range(0, m, 3))
+        {"stars": [{"class_id": i, "z": float(m - i)} for i in stars]}))
+    conf = baselines.confusion_layout(r, log=True)
+    assert set(conf.most_confused[:2]) == {17, 250}
+    named = {c["name"] for c in conf.panels[1].callouts}
+    assert {"class_017", "class_250"} <= named
+    cooc = baselines.cooccurrence_layout(r)
+    assert {c["name"] for c in cooc.panel.callouts} <= {classes[i] for i in stars}
+    np.testing.assert_array_equal(cooc.panel.ticks, stars)  # every star has a tick mark
+    for fig in (baselines.draw_confusion(conf), baselines.draw_cooccurrence(cooc)):
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in fig.heatmap_texts]
+        assert len(boxes) >= 20
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert not boxes[i].overlaps(boxes[j])
+        for lay, axes in zip(fig.heatmap_layouts, fig.heatmap_panels, strict=True):
+            bb = axes["matrix"].get_window_extent()
+            assert bb.width >= lay.m and bb.height >= lay.m  # >= 1 pixel per class
 
 
 def test_cooccurrence_without_taxonomy_keeps_class_order(tmp_path):
     r, _ = _result(tmp_path, True)
     L = baselines.cooccurrence_layout(r)
     np.testing.assert_array_equal(L.order, np.arange(r.m))
-    assert L.taxonomy_levels == ()
-
-
-@pytest.mark.parametrize("d", ["/tmp/rr-20news", "/tmp/ml-res"])
-def test_real_results_directories(d):
-    from pathlib import Path
-
-    if not (Path(d) / "run.json").is_file():
-        pytest.skip(f"{d} not present")
-    r = SimilarityResult.load(d)
-    L = distributions.distribution_layout(r)
-    groups = json.loads((Path(d) / "groups.json").read_text())
-    for c in groups["candidates"]:
-        if c["transform"] in r.transforms and c.get("skewness") is not None:
-            p = next(p for p in L.panels if p.transform == c["transform"])
-            assert p.skewness == pytest.approx(c["skewness"], rel=1e-6)
-    assert _png_size(distributions.draw_distributions(L, figsize=(6, 4), dpi=50)) == (300, 200)
-    if "confusion" in r.counts:
-        fig = baselines.draw_confusion(baselines.confusion_layout(r, log=True), dpi=50)
-        assert _png_size(fig) == (800, 300)
-    if "cooccurrence" in r.counts:
-        fig = baselines.draw_cooccurrence(baselines.cooccurrence_layout(r), dpi=50)
-        assert _png_size(fig) == (400, 350)
+    assert L.taxonomy_levels == () and L.panel.taxonomy == []

@@ -1,40 +1,46 @@
 """Label baselines (paper Fig. 4a): co-occurrence and confusion matrices beside the similarity.
 
 * Co-occurrence (multi-label): counts ordered by taxonomy path (lexicographic over the levels,
-  coarse to fine; ties by class index), diagonal (class frequencies) removed, tick marks at the
-  star classes of ``groups.json`` (``stars[*].class_id`` / ``name``).
+  coarse to fine; ties by class index) with the taxonomy bars, diagonal (class frequencies)
+  removed, red tick marks at the star classes of ``groups.json`` (named when not every name
+  fits).
 * Confusion (single-label): counts with the diagonal (correct predictions) removed, shown in the
   similarity order (``groups.json`` ``order.order``, else identity) and in its own order, the
-  leaves (``scipy.cluster.hierarchy.leaves_list``) of
-  ``classsim_spark.taxonomy.linkage_from_matrix(C, "confusion")`` (average linkage of the
-  symmetrised row-normalised confusion), beside the similarity matrix in the similarity order.
+  leaves of ``classsim_spark.taxonomy.linkage_from_matrix(C, "confusion")`` (average linkage of
+  the symmetrised row-normalised confusion, drawn as its dendrogram), beside the similarity
+  matrix in the similarity order. When not every name fits, the most confused classes are named.
 
-``*_layout`` functions compute (pure); ``draw_*`` functions return a Figure.
+Every matrix is a :mod:`~classsim_spark.render.heatmap` panel, so the label and pixel rules of the
+similarity heatmap hold here too. ``*_layout`` functions compute (pure); ``draw_*`` functions
+return a Figure.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from scipy.cluster.hierarchy import leaves_list
 
-from classsim_spark.render.frequencies import thin_ticks
+from classsim_spark.render.heatmap import (
+    CALLOUTS_MAX,
+    HeatmapLayout,
+    draw_heatmap,
+    draw_heatmaps,
+    heatmap_layout,
+)
+from classsim_spark.render.inputs import find_taxonomy, read_groups, read_linkage
 from classsim_spark.taxonomy import Taxonomy, linkage_from_matrix, read_taxonomy
 
-MAX_TICK_LABELS = 40
+COUNT_CMAP = "plasma"
+"""Counts: zero counts are drawn as background (white); the lowest count is dark, so a single
+confusion among thousands of classes still shows."""
 
 
-def read_groups(result) -> dict:
-    """``groups.json`` of a results directory, or ``{}`` when there is none."""
-    path = getattr(result, "path", None)
-    if path is None or not (Path(path) / "groups.json").is_file():
-        return {}
-    return json.loads((Path(path) / "groups.json").read_text())
+def _counts(log: bool) -> dict:
+    """:func:`heatmap_layout` options of a count matrix (zeros below the cut-off of 1)."""
+    return {"log": log, "cmap": COUNT_CMAP, "cutoff": 1.0, "colorbar_label": "samples"}
 
 
 def without_diagonal(C) -> np.ndarray:
@@ -44,19 +50,13 @@ def without_diagonal(C) -> np.ndarray:
     return D
 
 
-def spaced(positions, min_gap: float) -> np.ndarray:
-    """Indices of ascending ``positions`` kept greedily so that kept ones are >= min_gap apart."""
-    keep, last = [], None
-    for i, p in enumerate(np.asarray(positions)):
-        if last is None or p - last >= min_gap:
-            keep.append(i)
-            last = p
-    return np.array(keep, dtype=np.int64)
-
-
 def taxonomy_order(paths) -> np.ndarray:
     """Class indices sorted by taxonomy path (lexicographic), ties by index."""
     return np.array(sorted(range(len(paths)), key=lambda i: (tuple(paths[i]), i)), dtype=np.int64)
+
+
+def _scale(log: bool) -> str:
+    return "log" if log else "linear"
 
 
 # --------------------------------------------------------------------------- confusion
@@ -64,97 +64,93 @@ def taxonomy_order(paths) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConfusionLayout:
-    """Confusion counts (diagonal removed) in two orders, and the similarity matrix.
+    """Confusion counts (diagonal removed) in two orders beside the similarity matrix.
 
     Attributes
     ----------
     classes : list of str
     confusion : ndarray (m, m)
         Off-diagonal confusion counts, class order (diagonal 0).
-    similarity : ndarray (m, m)
-        Similarity matrix of ``transform``, class order.
     similarity_order, own_order : ndarray of int
         Permutations: the similarity order and the confusion linkage leaves.
+    most_confused : ndarray of int
+        Class ids by off-diagonal confusion (row plus column sums), most first.
     transform : str
     log : bool
+    panels : list of HeatmapLayout
+        Similarity (similarity order), confusion (similarity order), confusion (own order).
     """
 
     classes: list[str]
     confusion: np.ndarray
-    similarity: np.ndarray
     similarity_order: np.ndarray
     own_order: np.ndarray
+    most_confused: np.ndarray
     transform: str
     log: bool
+    panels: list[HeatmapLayout]
 
     def confusion_in(self, order) -> np.ndarray:
         order = np.asarray(order)
         return self.confusion[np.ix_(order, order)]
 
 
-def confusion_layout(result, transform: str | None = None, order=None,
-                     log: bool = False) -> ConfusionLayout:
-    """Compute the confusion view of a results directory with ``confusion.npy``."""
+def confusion_layout(result, transform: str | None = None, order=None, log: bool = False,
+                     **similarity_options) -> ConfusionLayout:
+    """Compute the confusion view of a results directory with ``confusion.npy``.
+
+    Parameters
+    ----------
+    result : SimilarityResult
+    transform : str, optional
+        Similarity matrix shown (default: the analysed one, else the first).
+    order : int sequence, optional
+        Similarity order (default: ``groups.json``'s, else identity).
+    log : bool
+        Logarithmic colour scale for the counts.
+    **similarity_options
+        Passed to :func:`heatmap_layout` for the similarity panel (``diverging``, ``cutoff``,
+        ``contrast``, ...). ``names_max`` and ``highlight`` apply to all three panels
+        (``highlight`` default: the most confused classes).
+    """
     if "confusion" not in result.counts:
         raise KeyError("the results directory has no confusion.npy (single-label runs only)")
     C = np.asarray(result.counts["confusion"])
     groups = read_groups(result)
-    if transform is None:
-        transform = (groups.get("order") or {}).get("transform") or result.transforms[0]
-    if order is None:
-        order = (groups.get("order") or {}).get("order")
+    g_order = groups.get("order") or {}
+    transform = transform or g_order.get("transform") or result.transforms[0]
+    if order is None and g_order.get("transform") == transform:
+        order = g_order.get("order")
     m = C.shape[0]
     order = np.arange(m) if order is None else np.asarray(order, dtype=np.int64)
     if sorted(order.tolist()) != list(range(m)):
         raise ValueError("order is not a permutation of the classes")
-    own = leaves_list(linkage_from_matrix(C, "confusion")).astype(np.int64)
-    return ConfusionLayout(list(result.classes), without_diagonal(C),
-                           np.asarray(result.matrix(transform), dtype=np.float64),
-                           order, own, transform, bool(log))
+    own_linkage = linkage_from_matrix(C, "confusion")
+    own = leaves_list(own_linkage).astype(np.int64)
+    D = without_diagonal(C)
+    volume = D.sum(axis=0) + D.sum(axis=1)
+    most = np.argsort(-volume, kind="stable")[: int(np.count_nonzero(volume))]
+    names = list(result.classes)
+    highlight = similarity_options.pop("highlight", None) or most[:CALLOUTS_MAX].tolist()
+    counts = {**_counts(log), "highlight": highlight}
+    if "names_max" in similarity_options:
+        counts["names_max"] = similarity_options["names_max"]
+    panels = [
+        heatmap_layout(result.matrix(transform), names, order,
+                       linkage=read_linkage(result, transform), highlight=highlight,
+                       title=f"similarity ({transform}), similarity order",
+                       **similarity_options),
+        heatmap_layout(D, names, order, title=f"confusion, diagonal removed ({_scale(log)}), "
+                       "similarity order", **counts),
+        heatmap_layout(D, names, own, linkage=own_linkage,
+                       title=f"confusion, diagonal removed ({_scale(log)}), own order", **counts),
+    ]
+    return ConfusionLayout(names, D, order, own, most, transform, bool(log), panels)
 
 
-def _matrix_axes(ax, A, names, norm, cmap, title, max_labels):
-    im = ax.imshow(A, cmap=cmap, norm=norm, interpolation="nearest", aspect="equal")
-    ticks = thin_ticks(len(names), max_labels)
-    ax.set_xticks(ticks)
-    ax.set_yticks(ticks)
-    ax.set_xticklabels([names[i] for i in ticks], rotation=90, fontsize=6, parse_math=False)
-    ax.set_yticklabels([names[i] for i in ticks], fontsize=6, parse_math=False)
-    ax.set_title(title, fontsize=9, parse_math=False)
-    return im
-
-
-def _count_norm(A, log):
-    positive = A[A > 0]
-    if log and positive.size:
-        return LogNorm(vmin=max(positive.min(), 1.0), vmax=max(positive.max(), 1.0 + 1e-9))
-    return Normalize(vmin=0.0, vmax=max(float(A.max()), 1e-12))
-
-
-def _masked(A, log):
-    return np.ma.masked_less_equal(A, 0) if log else A
-
-
-def draw_confusion(layout: ConfusionLayout, figsize=None, dpi: int = 100,
-                   max_labels: int = MAX_TICK_LABELS) -> Figure:
-    """Similarity (similarity order) | confusion (similarity order) | confusion (own order)."""
-    fig = Figure(figsize=figsize or (16.0, 6.0), dpi=dpi, layout="constrained")
-    axes = fig.subplots(1, 3)
-    so, oo = layout.similarity_order, layout.own_order
-    names = np.asarray(layout.classes, dtype=object)
-    S = layout.similarity[np.ix_(so, so)]
-    im = _matrix_axes(axes[0], S, list(names[so]), Normalize(-1, 1), "RdBu_r",
-                      f"similarity ({layout.transform}), similarity order", max_labels)
-    fig.colorbar(im, ax=axes[0], shrink=0.7)
-    C1, C2 = layout.confusion_in(so), layout.confusion_in(oo)
-    norm = _count_norm(layout.confusion, layout.log)
-    scale = "log" if layout.log else "linear"
-    im = _matrix_axes(axes[1], _masked(C1, layout.log), list(names[so]), norm, "viridis",
-                      f"confusion, diagonal removed ({scale}), similarity order", max_labels)
-    _matrix_axes(axes[2], _masked(C2, layout.log), list(names[oo]), norm, "viridis",
-                 f"confusion, diagonal removed ({scale}), own order", max_labels)
-    fig.colorbar(im, ax=axes[1:], shrink=0.7, label="samples")
-    return fig
+def draw_confusion(layout: ConfusionLayout) -> Figure:
+    """Similarity | confusion in the similarity order | confusion in its own order."""
+    return draw_heatmaps(layout.panels)
 
 
 # --------------------------------------------------------------------------- co-occurrence
@@ -177,6 +173,7 @@ class CooccurrenceLayout:
         Positions (in ``order``) of the star classes, ascending.
     star_names : list of str
     log : bool
+    panel : HeatmapLayout
     """
 
     classes: list[str]
@@ -186,27 +183,14 @@ class CooccurrenceLayout:
     star_positions: np.ndarray
     star_names: list[str]
     log: bool
+    panel: HeatmapLayout
 
     @property
     def ordered(self) -> np.ndarray:
         return self.cooccurrence[np.ix_(self.order, self.order)]
 
 
-def _find_taxonomy(result, groups) -> Taxonomy | None:
-    entry = groups.get("taxonomy") or {}
-    file = entry.get("file")
-    if not file:
-        return None
-    candidates = [Path(file)]
-    if getattr(result, "path", None) is not None:
-        candidates.append(Path(result.path) / file)
-    for c in candidates:
-        if c.is_file():
-            return read_taxonomy(c, list(result.classes), entry.get("levels"))
-    return None
-
-
-def cooccurrence_layout(result, taxonomy: Taxonomy | str | Path | None = None,
+def cooccurrence_layout(result, taxonomy: Taxonomy | str | None = None,
                         log: bool = False) -> CooccurrenceLayout:
     """Compute the co-occurrence view of a results directory with ``cooccurrence.npy``.
 
@@ -217,47 +201,33 @@ def cooccurrence_layout(result, taxonomy: Taxonomy | str | Path | None = None,
     if "cooccurrence" not in result.counts:
         raise KeyError("the results directory has no cooccurrence.npy (multi-label runs only)")
     groups = read_groups(result)
+    names = list(result.classes)
     if taxonomy is None:
-        taxonomy = _find_taxonomy(result, groups)
+        taxonomy = find_taxonomy(result, groups)
     elif not isinstance(taxonomy, Taxonomy):
-        taxonomy = read_taxonomy(taxonomy, list(result.classes))
-    m = len(result.classes)
+        taxonomy = read_taxonomy(taxonomy, names)
+    m = len(names)
     if taxonomy is None:
-        order, levels = np.arange(m, dtype=np.int64), ()
+        order, levels, paths = np.arange(m, dtype=np.int64), (), None
     else:
-        order, levels = taxonomy_order(taxonomy.paths), tuple(taxonomy.levels)
+        order, levels, paths = taxonomy_order(taxonomy.paths), tuple(taxonomy.levels), \
+            taxonomy.paths
+    stars = sorted(groups.get("stars") or [], key=lambda s: -float(s.get("z") or 0))
+    star_ids = list(dict.fromkeys(int(s["class_id"]) for s in stars))
     position = np.empty(m, dtype=np.int64)
     position[order] = np.arange(m)
-    stars = sorted({int(s["class_id"]) for s in groups.get("stars") or []})
-    star_pos = np.sort(position[stars]) if stars else np.array([], dtype=np.int64)
-    star_names = [str(result.classes[order[p]]) for p in star_pos]
-    return CooccurrenceLayout(list(result.classes),
-                              without_diagonal(result.counts["cooccurrence"]),
-                              order, levels, star_pos, star_names, bool(log))
+    star_pos = np.sort(position[star_ids]) if star_ids else np.array([], dtype=np.int64)
+    how = f"taxonomy order ({' > '.join(levels)})" if levels else "class order (no taxonomy)"
+    D = without_diagonal(result.counts["cooccurrence"])
+    panel = heatmap_layout(
+        D, names, order, taxonomy_paths=paths, taxonomy_levels=levels or None, **_counts(log),
+        ticks=star_ids, highlight=star_ids,
+        title=f"label co-occurrence, diagonal removed ({_scale(log)}), {how}; "
+              f"red ticks: {len(star_ids)} star classes")
+    return CooccurrenceLayout(names, D, order, levels, star_pos,
+                              [names[order[p]] for p in star_pos], bool(log), panel)
 
 
-def draw_cooccurrence(layout: CooccurrenceLayout, figsize=None, dpi: int = 100,
-                      max_labels: int = MAX_TICK_LABELS) -> Figure:
-    """The co-occurrence matrix in taxonomy order; tick marks and names at star classes."""
-    fig = Figure(figsize=figsize or (8.0, 7.0), dpi=dpi, layout="constrained")
-    ax = fig.subplots()
-    A = layout.ordered
-    im = ax.imshow(_masked(A, layout.log), cmap="viridis", interpolation="nearest",
-                   norm=_count_norm(A, layout.log), aspect="equal")
-    stars = layout.star_positions
-    # every star gets a tick mark; names only where they keep a gap of m / max_labels rows
-    keep = spaced(stars, len(layout.classes) / max_labels)
-    ax.set_xticks(stars, minor=True)
-    ax.set_yticks(stars, minor=True)
-    ax.set_xticks(stars[keep])
-    ax.set_yticks(stars[keep])
-    names = [layout.star_names[i] for i in keep]
-    ax.set_xticklabels(names, rotation=90, fontsize=6, parse_math=False)
-    ax.set_yticklabels(names, fontsize=6, parse_math=False)
-    ax.tick_params(which="both", length=6, color="red")
-    how = (f"taxonomy order ({' > '.join(layout.taxonomy_levels)})" if layout.taxonomy_levels
-           else "class order (no taxonomy)")
-    ax.set_title(f"label co-occurrence, diagonal removed, {how}; ticks: {len(stars)} star classes",
-                 fontsize=9, parse_math=False)
-    fig.colorbar(im, ax=ax, shrink=0.7, label="samples")
-    return fig
+def draw_cooccurrence(layout: CooccurrenceLayout) -> Figure:
+    """The co-occurrence matrix in taxonomy order; tick marks (and names) at star classes."""
+    return draw_heatmap(layout.panel)

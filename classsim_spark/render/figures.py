@@ -1,18 +1,30 @@
-"""Write every figure of a results directory into its ``figures/`` folder (PNG plus SVG/PDF).
+"""The figures of a results directory, as Figure functions and as files in ``figures/``.
 
-Which figures exist depends on what the directory holds: the similarity heatmap and the
-distribution panel always; the same matrix in taxonomy order (the paper's Fig. 2a beside the
-hclust view, Fig. 2b) when the analysis had a taxonomy; class frequencies and the confusion or
-co-occurrence views when the scan had labels. The folder is written under a temporary name and
-renamed when complete, so an interrupted render never leaves a partial set; an existing set is
-replaced only when asked.
+Which figures exist depends on what the directory holds:
+
+=======================  ====================================================================
+``similarity``           the chosen matrix in hclust order with dendrogram and structure
+                         (spans, split and failed groups, near duplicates; Figs. 4b, 5)
+``similarity-taxonomy``  the same matrix in taxonomy order (Fig. 2a) beside the hclust view
+                         (Fig. 2b); when the analysis had a taxonomy
+``distributions``        input values and off-diagonal similarities per transform (Fig. 1)
+``frequencies``          sorted class frequencies, the tail in its own panel (Fig. 3); labels
+``confusion``            similarity | confusion in similarity order | confusion in own order
+                         (Fig. 4a's baseline); single-label runs
+``cooccurrence``         co-occurrence in taxonomy order with star ticks (Fig. 4a); multi-label
+=======================  ====================================================================
+
+:func:`render` writes each as PNG plus SVG or PDF. The folder is written under a temporary name
+and renamed when complete, so an interrupted render never leaves a partial set; an existing set
+is replaced only when asked.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -25,77 +37,189 @@ from classsim_spark.render.baselines import (  # noqa: E402
     cooccurrence_layout,
     draw_confusion,
     draw_cooccurrence,
-    read_groups,
 )
 from classsim_spark.render.distributions import distribution_figure  # noqa: E402
-from classsim_spark.render.frequencies import frequency_figure  # noqa: E402
+from classsim_spark.render.frequencies import DEFAULT_COVERAGE, frequency_figure  # noqa: E402
 from classsim_spark.render.heatmap import (  # noqa: E402
+    NAMES_MAX,
+    HeatmapLayout,
     draw_heatmap,
+    draw_heatmaps,
     heatmap_layout,
     save_figure,
-    similarity_heatmap,
+)
+from classsim_spark.render.inputs import (  # noqa: E402
+    FigureError,
+    find_taxonomy,
+    read_groups,
+    read_linkage,
+    read_orders,
 )
 from classsim_spark.results import SimilarityResult, atomic_directory  # noqa: E402
-from classsim_spark.taxonomy import read_taxonomy  # noqa: E402
 
 log = logging.getLogger("classsim")
 
 FIGURES_DIR = "figures"
 VECTOR_FORMATS: tuple[str, ...] = ("svg", "pdf")
+VIEWS: tuple[str, ...] = ("hclust", "taxonomy")
 
 
-def taxonomy_view(result: SimilarityResult, groups: dict):
-    """The chosen transform's matrix in taxonomy order with taxonomy bars, or None without one.
+@dataclass(frozen=True)
+class RenderOptions:
+    """How the figures look; the ``[render]`` section of the configuration.
 
-    Uses the taxonomy order that ``analyze`` exported in ``order-<t>.json`` (classes sorted by
-    taxonomy path, hclust within each group), so it sits beside the hclust view (Fig. 2a/2b).
+    Attributes
+    ----------
+    transform : str or None
+        Matrix shown (default: the one the analysis chose, else the first computed).
+    diverging : bool
+        Similarity colours centred at 0 with a diverging colormap (default sequential).
+    cutoff : float or None
+        Similarities below it drawn as background.
+    contrast : float
+        Gamma of the similarity colour scale (1 linear; < 1 spreads the low values).
+    log_counts : bool
+        Logarithmic colour scale for confusion and co-occurrence counts.
+    names_max : int
+        Largest number of classes for which every name is drawn.
+    highlight : tuple of str
+        Classes named with leader lines when not every name fits (default: the notable ones the
+        analysis found: near duplicates, stars, failed-group members).
+    coverage : float
+        Share of positives the head of the frequency figure covers.
     """
-    tax = groups.get("taxonomy")
-    if not tax:
-        return None
-    t = groups["chosen"]["transform"]
-    order_file = result.path / f"order-{t}.json"
-    orders = json.loads(order_file.read_text()) if order_file.is_file() else {}
-    order = (orders.get("alternatives") or {}).get("taxonomy", {}).get("order")
-    if order is None or not Path(tax["file"]).is_file():
-        return None
-    taxonomy = read_taxonomy(tax["file"], result.classes, tax["levels"])
-    layout = heatmap_layout(result.matrix(t), result.classes, order,
-                            taxonomy_paths=taxonomy.paths, taxonomy_levels=taxonomy.levels,
-                            title=f"similarity ({t}), taxonomy order")
-    return draw_heatmap(layout)
+
+    transform: str | None = None
+    diverging: bool = False
+    cutoff: float | None = None
+    contrast: float = 1.0
+    log_counts: bool = False
+    names_max: int = NAMES_MAX
+    highlight: tuple[str, ...] = ()
+    coverage: float = DEFAULT_COVERAGE
+
+    def __post_init__(self):
+        if not (isinstance(self.contrast, (int, float)) and self.contrast > 0):
+            raise FigureError(f"render contrast must be a number > 0, got {self.contrast!r}")
+        if not (isinstance(self.names_max, int) and self.names_max >= 0):
+            raise FigureError(f"render names_max must be an integer >= 0, got {self.names_max!r}")
+        if not (isinstance(self.coverage, (int, float)) and 0 < self.coverage <= 1):
+            raise FigureError(f"render coverage must be in (0, 1], got {self.coverage!r}")
+
+    def similarity(self) -> dict:
+        """Keyword arguments of :func:`heatmap_layout` for similarity matrices."""
+        kw = {"diverging": self.diverging, "cutoff": self.cutoff, "contrast": self.contrast,
+              "names_max": self.names_max}
+        if self.highlight:
+            kw["highlight"] = list(self.highlight)
+        return kw
 
 
-def figure_makers(result: SimilarityResult) -> dict[str, Callable]:
-    """Name -> function returning the Figure, for the figures this result supports."""
-    makers: dict[str, Callable] = {
-        "similarity": lambda: similarity_heatmap(result),
-        "distributions": lambda: distribution_figure(result),
-    }
+def _result(results) -> SimilarityResult:
+    return results if isinstance(results, SimilarityResult) else SimilarityResult.load(results)
+
+
+def _transform(result: SimilarityResult, groups: dict, transform: str | None) -> str:
+    t = transform or (groups.get("chosen") or {}).get("transform") or result.transforms[0]
+    if t not in result.transforms:
+        raise FigureError(f"transform {t!r} not in the results ({', '.join(result.transforms)})")
+    return t
+
+
+def similarity_layout(results, transform: str | None = None, view: str = "hclust",
+                      **options) -> HeatmapLayout:
+    """Layout of a similarity matrix of a results directory.
+
+    Parameters
+    ----------
+    results : SimilarityResult or path
+    transform : str, optional
+        Default: the transform the analysis chose, else the first computed.
+    view : {"hclust", "taxonomy"}
+        ``hclust``: the analysis order with dendrogram and structure (``groups.json``, when it
+        was computed for this transform; else ``order-<t>.json``; else class-id order).
+        ``taxonomy``: the taxonomy order the analysis exported, with taxonomy bars.
+    **options
+        Passed to :func:`heatmap_layout` (``diverging``, ``cutoff``, ``contrast``, ...).
+    """
+    if view not in VIEWS:
+        raise FigureError(f"view must be one of {VIEWS}, got {view!r}")
+    result = _result(results)
     groups = read_groups(result)
-    if groups.get("taxonomy"):
-        makers["similarity-taxonomy"] = lambda: taxonomy_view(result, groups)
+    t = _transform(result, groups, transform)
+    orders = read_orders(result, t)
+    taxonomy = find_taxonomy(result, groups)
+    if taxonomy is not None:
+        options.setdefault("taxonomy_paths", taxonomy.paths)
+        options.setdefault("taxonomy_levels", list(taxonomy.levels))
+    if view == "taxonomy":
+        order = ((orders.get("alternatives") or {}).get("taxonomy") or {}).get("order")
+        if order is None:
+            raise FigureError(f"no taxonomy order for {t!r}: run `classsim analyze` with a "
+                             "taxonomy first")
+        options.setdefault("title", f"similarity ({t}), taxonomy order")
+        return heatmap_layout(result.matrix(t), result.classes, order, **options)
+    g_order = groups.get("order") or {}
+    if g_order.get("transform") == t and "order" in g_order:
+        order, structure = g_order["order"], groups
+    else:
+        order, structure = orders.get("order"), None
+    options.setdefault("title", f"similarity ({t}), hclust order")
+    return heatmap_layout(result.matrix(t), result.classes, order,
+                          linkage=read_linkage(result, t), groups=structure, **options)
+
+
+def similarity_heatmap(results, transform: str | None = None, **options):
+    """Figure of :func:`similarity_layout` in the hclust view."""
+    return draw_heatmap(similarity_layout(results, transform, "hclust", **options))
+
+
+def taxonomy_comparison(results, transform: str | None = None, **options):
+    """One figure: the matrix in taxonomy order (Fig. 2a) beside the hclust view (Fig. 2b)."""
+    return draw_heatmaps([similarity_layout(results, transform, view, **options)
+                          for view in VIEWS[::-1]])
+
+
+def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Callable]:
+    """Name -> function returning the Figure, for the figures this result supports."""
+    result = _result(results)
+    o = options or RenderOptions()
+    groups = read_groups(result)
+    t = _transform(result, groups, o.transform)
+    sim = o.similarity()
+    makers: dict[str, Callable] = {"similarity": lambda: similarity_heatmap(result, t, **sim)}
+    tax_order = ((read_orders(result, t).get("alternatives") or {}).get("taxonomy") or {})
+    if tax_order.get("order") is not None and find_taxonomy(result, groups) is not None:
+        makers["similarity-taxonomy"] = lambda: taxonomy_comparison(result, t, **sim)
+    makers["distributions"] = lambda: distribution_figure(result)
     if "frequencies" in result.counts:
-        makers["frequencies"] = lambda: frequency_figure(result)
+        makers["frequencies"] = lambda: frequency_figure(result, coverage=o.coverage)
     if "confusion" in result.counts:
-        makers["confusion"] = lambda: draw_confusion(confusion_layout(result))
+        makers["confusion"] = lambda: draw_confusion(
+            confusion_layout(result, t, log=o.log_counts, **sim))
     if "cooccurrence" in result.counts:
-        makers["cooccurrence"] = lambda: draw_cooccurrence(cooccurrence_layout(result))
+        makers["cooccurrence"] = lambda: draw_cooccurrence(
+            cooccurrence_layout(result, log=o.log_counts))
     return makers
 
 
 def render(results: SimilarityResult | str | Path, vector: str = "svg",
-           overwrite: bool = False) -> Path:
-    """Render all figures of a results directory into ``<dir>/figures``.
+           overwrite: bool = False, options: RenderOptions | None = None,
+           only: Sequence[str] | None = None) -> Path:
+    """Render the figures of a results directory into ``<dir>/figures``.
 
     Parameters
     ----------
     results : SimilarityResult or path
         A saved result (it needs its directory for ``groups.json`` and the output).
     vector : {"svg", "pdf"}
-        The vector format written beside each PNG (matrices stay rasterised inside).
+        The vector format written beside each PNG (matrices embedded as images inside).
     overwrite : bool
         Replace an existing ``figures`` folder.
+    options : RenderOptions, optional
+        How the figures look (colour scale, cut-off, contrast, highlighted classes, ...).
+    only : sequence of str, optional
+        Names of the figures to write (default: all this result supports).
 
     Returns
     -------
@@ -103,20 +227,35 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
         The figures folder.
     """
     if vector not in VECTOR_FORMATS:
-        raise ValueError(f"vector format must be one of {VECTOR_FORMATS}, got {vector!r}")
-    result = results if isinstance(results, SimilarityResult) else SimilarityResult.load(results)
+        raise FigureError(f"vector format must be one of {VECTOR_FORMATS}, got {vector!r}")
+    result = _result(results)
     if result.path is None:
         raise ValueError("render needs a saved results directory")
+    makers = figure_makers(result, options)
+    if only:
+        unknown = sorted(set(only) - set(makers))
+        if unknown:
+            raise FigureError(f"figures {unknown} not available here; available: {list(makers)}")
+        makers = {k: v for k, v in makers.items() if k in only}
+    log.info("rendering %d figures of %s (%d classes): %s", len(makers), result.path,
+             result.m, ", ".join(makers))
     out = result.path / FIGURES_DIR
     with atomic_directory(out, overwrite) as tmp:
-        for name, make in figure_makers(result).items():
+        for name, make in makers.items():
+            start = time.perf_counter()
             fig = make()
-            if fig is None:  # e.g. the taxonomy file has moved since the analysis
-                continue
             try:
                 for suffix in ("png", vector):
                     save_figure(fig, tmp / f"{name}.{suffix}")
+                w, h = fig.canvas.get_width_height()
             finally:
                 plt.close(fig)
-            log.info("figure %s: %d x %d px", name, *fig.canvas.get_width_height())
+            log.info("figure %s: %d x %d px, %.1f s", name, w, h, time.perf_counter() - start)
     return out
+
+
+def options_from_config(section: dict) -> RenderOptions:
+    """:class:`RenderOptions` from the ``[render]`` section of a merged configuration."""
+    values = {k: v for k, v in section.items() if k != "vector"}
+    values["highlight"] = tuple(values.get("highlight") or ())
+    return RenderOptions(**values)

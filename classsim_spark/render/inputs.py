@@ -1,0 +1,76 @@
+"""What the figures read from a results directory besides the matrices.
+
+``groups.json`` (the analysis), ``order-<t>.json`` (the hclust order and its alternatives),
+``linkage-<t>.npy`` and the taxonomy file named in ``groups.json``. Every reader returns an empty
+value when the file is missing, so a directory without an analysis still renders (in class-id
+order, without structure).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from classsim_spark.taxonomy import Taxonomy, read_taxonomy
+
+log = logging.getLogger("classsim")
+
+
+class FigureError(ValueError):
+    """A figure or option the results directory cannot give (unknown transform, class, ...)."""
+
+
+def _path(result) -> Path | None:
+    path = getattr(result, "path", None)
+    return None if path is None else Path(path)
+
+
+def _read_json(file: Path | None) -> dict:
+    return json.loads(file.read_text()) if file is not None and file.is_file() else {}
+
+
+def read_groups(result) -> dict:
+    """``groups.json`` of a results directory, or ``{}`` when there is none."""
+    path = _path(result)
+    return _read_json(None if path is None else path / "groups.json")
+
+
+def read_orders(result, transform: str) -> dict:
+    """``order-<transform>.json`` (``order`` and ``alternatives``), or ``{}``."""
+    path = _path(result)
+    return _read_json(None if path is None else path / f"order-{transform}.json")
+
+
+def read_linkage(result, transform: str) -> np.ndarray | None:
+    """``linkage-<transform>.npy``, or None."""
+    path = _path(result)
+    file = None if path is None else path / f"linkage-{transform}.npy"
+    return np.load(file, allow_pickle=False) if file is not None and file.is_file() else None
+
+
+def find_taxonomy(result, groups: dict) -> Taxonomy | None:
+    """The taxonomy named in ``groups.json`` (as given, or relative to the results directory).
+
+    None when the analysis had no taxonomy or its file has moved or no longer fits the classes:
+    the figures are then drawn without taxonomy bars rather than failing.
+    """
+    entry = groups.get("taxonomy") or {}
+    file = entry.get("file")
+    if not file:
+        return None
+    candidates = [Path(file)]
+    path = _path(result)
+    if path is not None and not Path(file).is_absolute():
+        candidates.append(path / file)
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                return read_taxonomy(candidate, list(result.classes), entry.get("levels"))
+            except ValueError as err:
+                log.warning("taxonomy %s not used in the figures: %s", candidate, err)
+                return None
+    log.warning("taxonomy file %s named in groups.json not found; figures without it", file)
+    return None

@@ -1,0 +1,141 @@
+"""Figures of a results directory: which exist, what they show, the files `render` writes."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from classsim_spark.analysis import analyze  # noqa: E402
+from classsim_spark.cli import main  # noqa: E402
+from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
+from classsim_spark.moments import Moments  # noqa: E402
+from classsim_spark.render.figures import (  # noqa: E402
+    RenderOptions,
+    figure_makers,
+    render,
+    similarity_layout,
+    taxonomy_comparison,
+)
+from classsim_spark.render.inputs import FigureError  # noqa: E402
+from classsim_spark.results import SimilarityResult  # noqa: E402
+
+SMALL = DemoSpec(samples=3000, classes=48, top_groups=4, mid_groups=8, seed=1)
+
+
+def _analysed(base, multi_label=False):
+    spec = DemoSpec(**{**SMALL.__dict__, "multi_label": multi_label})
+    path, taxonomy = numpy_results(generate(spec), base, ("logit", "rank"))
+    analyze(path, taxonomy=taxonomy, taxonomy_levels="level1,level2")
+    return path
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    return _analysed(tmp_path_factory.mktemp("single"))
+
+
+def test_figure_set_follows_the_results(single, tmp_path):
+    assert list(figure_makers(single)) == ["similarity", "similarity-taxonomy", "distributions",
+                                           "frequencies", "confusion"]
+    multi = _analysed(tmp_path, multi_label=True)
+    assert list(figure_makers(multi)) == ["similarity", "similarity-taxonomy", "distributions",
+                                          "frequencies", "cooccurrence"]
+    bare = tmp_path / "bare"
+    mo = Moments.from_block(np.random.default_rng(0).normal(size=(50, 3)))
+    SimilarityResult(["a", "b", "c"], {"logit": mo}, {"logit": mo.correlation().matrix},
+                     run={"n": 50, "transforms": ["logit"]}).save(bare)
+    assert list(figure_makers(bare)) == ["similarity", "distributions"]
+
+
+def test_taxonomy_view_beside_hclust_view(single):
+    res = SimilarityResult.load(single)
+    groups = json.loads((single / "groups.json").read_text())
+    t = groups["chosen"]["transform"]
+    orders = json.loads((single / f"order-{t}.json").read_text())
+    fig = taxonomy_comparison(single)
+    left, right = fig.heatmap_layouts
+    assert left.order.tolist() == orders["alternatives"]["taxonomy"]["order"]
+    assert right.order.tolist() == groups["order"]["order"]
+    M = res.matrix(t)
+    np.testing.assert_array_equal(left.matrix, M[np.ix_(left.order, left.order)])
+    # Fig. 2a: taxonomy bars show contiguous top-level groups; Fig. 2b: the tree and the blocks
+    codes = left.taxonomy[0]["codes"]
+    assert np.count_nonzero(np.diff(codes)) == len(set(codes)) - 1
+    assert left.dendrogram is None and right.dendrogram is not None and right.spans
+    a, b = (p["matrix"].get_window_extent() for p in fig.heatmap_panels)
+    assert (a.y0, a.height) == (b.y0, b.height) and a.x1 < b.x0  # rows line up, side by side
+
+
+def test_written_png_pixels_map_back_to_the_matrix(single, tmp_path):
+    """Sampled pixels of the saved similarity.png invert through the colormap to M in order."""
+    out = render(single, overwrite=True, only=["similarity"])
+    assert sorted(p.name for p in out.iterdir()) == ["similarity.png", "similarity.svg"]
+    lay = similarity_layout(single)
+    img = mpimg.imread(out / "similarity.png")[..., :3]
+    w, h = lay.figsize
+    assert img.shape[:2] == (round(h * lay.dpi), round(w * lay.dpi))
+    left, bottom, side, _ = lay.geometry()["matrix"]
+    lut = matplotlib.colormaps[lay.cmap](np.linspace(0, 1, 256))[:, :3]
+    rng = np.random.default_rng(0)
+    m = lay.m
+    for r, c in rng.integers(0, m, size=(80, 2)):
+        x = (left + (c + 0.5) * side / m) * lay.dpi
+        y = img.shape[0] - (bottom + side - (r + 0.5) * side / m) * lay.dpi
+        got = int(np.argmin(((lut - img[int(y), int(x)]) ** 2).sum(axis=1)))
+        value = lay.matrix[r, c]
+        want = np.clip((value - lay.vmin) / (lay.vmax - lay.vmin), 0, 1) * 255
+        assert abs(got - want) <= 2, (r, c)
+    svg = (out / "similarity.svg").read_text()
+    assert f'width="{m}" height="{m}"' in svg  # the matrix is embedded at one pixel per cell
+
+
+def test_options_reach_every_similarity_panel(single):
+    chosen = SimilarityResult.load(single).classes[3]
+    opts = RenderOptions(diverging=True, contrast=0.5, names_max=10, highlight=(chosen,))
+    makers = figure_makers(single, opts)
+    for name in ("similarity", "similarity-taxonomy", "confusion"):
+        fig = makers[name]()
+        sim = fig.heatmap_layouts[0]
+        assert sim.diverging and sim.vmin == -sim.vmax and sim.contrast == 0.5
+        assert not sim.show_names
+        for lay in fig.heatmap_layouts:
+            assert [c["name"] for c in lay.callouts] == [chosen]
+    with pytest.raises(FigureError, match="contrast"):
+        RenderOptions(contrast=0)
+    with pytest.raises(FigureError, match="transform 'nope'"):
+        figure_makers(single, RenderOptions(transform="nope"))
+    with pytest.raises(FigureError, match="not available"):
+        render(single, overwrite=True, only=["cooccurrence"])
+
+
+def test_render_command_options_and_errors(single, tmp_path, capsys):
+    assert main(["render", str(single), "--overwrite", "--only", "similarity,confusion",
+                 "--vector", "pdf", "--diverging", "--cutoff", "0", "--log-counts",
+                 "--transform", "rank"]) == 0
+    out = single / "figures"
+    assert capsys.readouterr().out.strip() == str(out)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "confusion.pdf", "confusion.png", "similarity.pdf", "similarity.png"]
+    assert (out / "similarity.pdf").read_bytes().startswith(b"%PDF")
+    assert main(["render", str(single), "--only", "similarity"]) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    name = SimilarityResult.load(single).classes[3]
+    assert main(["render", str(single), "--overwrite", "--highlight", f"{name},bogus"]) == 2
+    assert "1 highlighted classes not among the classes" in capsys.readouterr().err
+    conf = tmp_path / "render.toml"
+    conf.write_text("[render]\nvector = \"pdf\"\nnames_max = 5\nbogus = 1\n")
+    assert main(["render", str(single), "--overwrite", "--config", str(conf)]) == 2
+    assert "unknown setting render.bogus" in capsys.readouterr().err
+    assert main(["render", str(tmp_path / "nowhere")]) == 2
+    assert "is not a classsim results directory" in capsys.readouterr().err
+    conf.write_text("[render]\nvector = \"pdf\"\ncontrast = 0.7\n")
+    assert main(["render", str(single), "--overwrite", "--config", str(conf),
+                 "--only", "similarity"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["similarity.pdf", "similarity.png"]
