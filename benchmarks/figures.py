@@ -1,9 +1,10 @@
 """Benchmark: the full figure set of a results directory at large m (issue 4: m = 3,755).
 
 Builds a results directory without Spark (demo latent model, numpy statistics, a confusion
-matrix from the demo labels), analyses it with the demo taxonomy, then times every figure
-(layout + drawing + PNG + SVG) the way ``classsim render`` writes them. Prints one line per
-figure and the total; medians over ``--repeat`` renders.
+matrix from the demo labels), analyses it with the demo taxonomy, then times ``render`` (every
+figure: layout + drawing + PNG + SVG, written atomically into ``figures/``) in one process and
+in one process per core, alternating, and prints the medians and their ratio. One line per
+figure from the last in-process render shows where the time goes.
 
     .venv/bin/python benchmarks/figures.py                 # m = 3755
     .venv/bin/python benchmarks/figures.py --classes 300   # quick
@@ -12,27 +13,28 @@ figure and the total; medians over ``--repeat`` renders.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from classsim_spark.analysis import analyze  # noqa: E402
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
-from classsim_spark.render.figures import figure_makers  # noqa: E402
-from classsim_spark.render.heatmap import save_figure  # noqa: E402
-from classsim_spark.results import SimilarityResult  # noqa: E402
+from classsim_spark.analysis import analyze
+from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+from classsim_spark.render.figures import render
 
 
-def build(base: Path, samples: int, classes: int) -> tuple[Path, Path]:
-    spec = DemoSpec(samples=samples, classes=classes, top_groups=12,
-                    mid_groups=max(25, classes // 12), seed=0)
-    return numpy_results(generate(spec), base)
+class _FigureTimes(logging.Handler):
+    """Keeps the per-figure lines ``render`` logs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("figure "):
+            self.lines.append(record.getMessage())
 
 
 def main() -> None:
@@ -42,30 +44,37 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
         start = time.perf_counter()
-        path, taxonomy = build(base, args.samples, args.classes)
+        spec = DemoSpec(samples=args.samples, classes=args.classes, top_groups=12,
+                        mid_groups=max(25, args.classes // 12), seed=0)
+        path, taxonomy = numpy_results(generate(spec), Path(tmp))
         print(f"results dir {args.samples} x {args.classes}: {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
         analyze(path, taxonomy=taxonomy, taxonomy_levels="level1,level2")
         print(f"analyze: {time.perf_counter() - start:.1f} s")
-        result = SimilarityResult.load(path)
-        totals = []
+        cores = os.cpu_count() or 1
+        handler = _FigureTimes()
+        log = logging.getLogger("classsim")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        times: dict[int, list[float]] = {1: [], cores: []}
         for _ in range(args.repeat):
-            times = {}
-            for name, make in figure_makers(result).items():
-                t0 = time.perf_counter()
-                fig = make()
-                for suffix in ("png", "svg"):
-                    save_figure(fig, base / f"{name}.{suffix}")
-                size = fig.canvas.get_width_height()
-                plt.close(fig)
-                times[name] = (time.perf_counter() - t0, size)
-            totals.append(sum(t for t, _ in times.values()))
-        for name, (seconds, (w, h)) in times.items():
-            print(f"  {name:22s} {seconds:6.2f} s  {w} x {h} px  (last run)")
-        print(f"full figure set, m = {args.classes}: median {statistics.median(totals):.1f} s "
-              f"(min {min(totals):.1f}, max {max(totals):.1f}) over {len(totals)} renders")
+            for workers in times:
+                handler.lines.clear()
+                start = time.perf_counter()
+                render(path, overwrite=True, workers=workers)
+                times[workers].append(time.perf_counter() - start)
+                if workers == 1:
+                    per_figure = list(handler.lines)
+        for line in per_figure:
+            print(f"  {line}  (in-process)")
+        for workers, seconds in times.items():
+            print(f"full figure set, m = {args.classes}, {workers} process(es): median "
+                  f"{statistics.median(seconds):.1f} s (min {min(seconds):.1f}, "
+                  f"max {max(seconds):.1f}) over {len(seconds)} renders")
+        if cores > 1:
+            ratio = statistics.median(times[1]) / statistics.median(times[cores])
+            print(f"one process / {cores} processes: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ def test_jupyter_quickstart_runs(spark):
                            strict=True)}
     planted = {frozenset(d["names"]) for d in answers["near_duplicates"]}
     assert planted <= top  # the planted near-duplicates are among the 5 most similar pairs
+    left, right = namespace["fig"].heatmap_layouts  # taxonomy order beside the hclust order
+    assert left.taxonomy and right.dendrogram is not None
 
 
 class _Widgets:

@@ -139,3 +139,18 @@ def test_render_command_options_and_errors(single, tmp_path, capsys):
     assert main(["render", str(single), "--overwrite", "--config", str(conf),
                  "--only", "similarity"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["similarity.pdf", "similarity.png"]
+
+
+def test_parallel_render_writes_the_same_files(single, tmp_path):
+    """Figures drawn in two spawned processes equal those drawn here, byte for byte (PNG)."""
+    import shutil
+
+    copy = tmp_path / "res"
+    shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures"))
+    one = render(single, overwrite=True, workers=1)
+    two = render(copy, workers=2)
+    names = sorted(p.name for p in one.iterdir())
+    assert names == sorted(p.name for p in two.iterdir()) and len(names) == 10
+    for name in names:
+        if name.endswith(".png"):
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name

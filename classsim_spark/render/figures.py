@@ -22,8 +22,11 @@ is replaced only when asked.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +129,31 @@ def _transform(result: SimilarityResult, groups: dict, transform: str | None) ->
     return t
 
 
+def taxonomy_spans(paths, order) -> list[dict]:
+    """Runs of consecutive positions of ``order`` that share a taxonomy group, per level.
+
+    Each run is a span ``{"start", "end", "level", "label"}`` (level 1 = coarsest), so the
+    taxonomy view labels its groups the way the hclust view labels its blocks.
+
+    Examples
+    --------
+    >>> spans = taxonomy_spans([("a", "a1"), ("b", "b1"), ("a", "a2")], [0, 2, 1])
+    >>> [(s["label"], s["start"], s["end"], s["level"]) for s in spans]
+    [('a', 0, 2, 1), ('b', 2, 3, 1), ('a1', 0, 1, 2), ('a2', 1, 2, 2), ('b1', 2, 3, 2)]
+    """
+    spans = []
+    depth = min((len(p) for p in paths), default=0)
+    for k in range(depth):
+        keys = [tuple(paths[i][: k + 1]) for i in order]
+        start = 0
+        for p in range(1, len(keys) + 1):
+            if p == len(keys) or keys[p] != keys[start]:
+                spans.append({"start": start, "end": p, "level": k + 1,
+                              "label": str(keys[start][-1])})
+                start = p
+    return spans
+
+
 def similarity_layout(results, transform: str | None = None, view: str = "hclust",
                       **options) -> HeatmapLayout:
     """Layout of a similarity matrix of a results directory.
@@ -158,7 +186,9 @@ def similarity_layout(results, transform: str | None = None, view: str = "hclust
             raise FigureError(f"no taxonomy order for {t!r}: run `classsim analyze` with a "
                              "taxonomy first")
         options.setdefault("title", f"similarity ({t}), taxonomy order")
-        return heatmap_layout(result.matrix(t), result.classes, order, **options)
+        spans = [] if taxonomy is None else taxonomy_spans(taxonomy.paths, order)
+        return heatmap_layout(result.matrix(t), result.classes, order,
+                              groups={"spans": spans}, **options)
     g_order = groups.get("order") or {}
     if g_order.get("transform") == t and "order" in g_order:
         order, structure = g_order["order"], groups
@@ -203,9 +233,31 @@ def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Ca
     return makers
 
 
+PARALLEL_FROM_M = 1000
+"""Smallest m at which ``render`` draws figures in parallel processes by default: below it a
+figure takes well under a second and starting a process costs more than it saves."""
+
+_COST = {"confusion": 3, "similarity-taxonomy": 2, "similarity": 1}
+"""Matrix panels per figure: the parallel render starts the largest first."""
+
+
+def _make_and_save(path: str, name: str, options: RenderOptions | None, vector: str,
+                   out: str) -> tuple[int, int, float]:
+    """Draw one figure of a results directory and write it; (width px, height px, seconds)."""
+    start = time.perf_counter()
+    fig = figure_makers(path, options)[name]()
+    try:
+        for suffix in ("png", vector):
+            save_figure(fig, Path(out) / f"{name}.{suffix}")
+        w, h = fig.canvas.get_width_height()
+    finally:
+        plt.close(fig)
+    return w, h, time.perf_counter() - start
+
+
 def render(results: SimilarityResult | str | Path, vector: str = "svg",
            overwrite: bool = False, options: RenderOptions | None = None,
-           only: Sequence[str] | None = None) -> Path:
+           only: Sequence[str] | None = None, workers: int | None = None) -> Path:
     """Render the figures of a results directory into ``<dir>/figures``.
 
     Parameters
@@ -220,6 +272,9 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
         How the figures look (colour scale, cut-off, contrast, highlighted classes, ...).
     only : sequence of str, optional
         Names of the figures to write (default: all this result supports).
+    workers : int, optional
+        Processes drawing figures at once (default: one per CPU when m >=
+        :data:`PARALLEL_FROM_M`, else 1 -- in this process).
 
     Returns
     -------
@@ -231,26 +286,30 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     result = _result(results)
     if result.path is None:
         raise ValueError("render needs a saved results directory")
-    makers = figure_makers(result, options)
+    names = list(figure_makers(result, options))
     if only:
-        unknown = sorted(set(only) - set(makers))
+        unknown = sorted(set(only) - set(names))
         if unknown:
-            raise FigureError(f"figures {unknown} not available here; available: {list(makers)}")
-        makers = {k: v for k, v in makers.items() if k in only}
-    log.info("rendering %d figures of %s (%d classes): %s", len(makers), result.path,
-             result.m, ", ".join(makers))
+            raise FigureError(f"figures {unknown} not available here; available: {names}")
+        names = [n for n in names if n in only]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if result.m >= PARALLEL_FROM_M else 1
+    workers = max(1, min(workers, len(names)))
+    log.info("rendering %d figures of %s (%d classes, %d process%s): %s", len(names),
+             result.path, result.m, workers, "es" if workers > 1 else "", ", ".join(names))
     out = result.path / FIGURES_DIR
+    path = str(result.path)
     with atomic_directory(out, overwrite) as tmp:
-        for name, make in makers.items():
-            start = time.perf_counter()
-            fig = make()
-            try:
-                for suffix in ("png", vector):
-                    save_figure(fig, tmp / f"{name}.{suffix}")
-                w, h = fig.canvas.get_width_height()
-            finally:
-                plt.close(fig)
-            log.info("figure %s: %d x %d px, %.1f s", name, w, h, time.perf_counter() - start)
+        if workers == 1:
+            done = {n: _make_and_save(path, n, options, vector, str(tmp)) for n in names}
+        else:  # spawn: the parent may hold a JVM (Spark driver) that must not be forked
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                futures = {n: pool.submit(_make_and_save, path, n, options, vector, str(tmp))
+                           for n in sorted(names, key=lambda n: -_COST.get(n, 0))}
+                done = {n: futures[n].result() for n in names}
+        for name, (w, h, seconds) in done.items():
+            log.info("figure %s: %d x %d px, %.1f s", name, w, h, seconds)
     return out
 
 

@@ -680,10 +680,12 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
         for s in sorted(layout.spans, key=lambda s: (s["level"], s["start"] - s["end"])):
             x = s["level"] - 0.5
             brackets.append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
-            if s["label"]:
+            if s["label"]:  # with nested levels the outermost labels are bold
+                outer = s["level"] == 1 and depth > 1
                 texts.append(ax_s.text(-0.2, (s["start"] + s["end"] - 1) / 2, s["label"],
-                                       ha="right", va="center", fontsize=8, clip_on=False,
-                                       **_TEXT))
+                                       ha="right", va="center", fontsize=8 if outer else 7,
+                                       fontweight="bold" if outer else "normal",
+                                       clip_on=False, **_TEXT))
         ax_s.add_collection(LineCollection(brackets, colors="0.2", linewidths=1.2,
                                            capstyle="butt"))
     ax_n = axes["names"] = add("names")
