@@ -36,15 +36,20 @@ log = logging.getLogger("classsim")
 DEFAULT_TRANSFORMS: tuple[str, ...] = ("logit", "probability", "rank")
 # Driver memory per class pair and transform: co-moment + correlation, plus one assembly buffer.
 _DRIVER_BYTES_PER_CELL = 8 * 3
+# Driver memory per sampled score: the float32 array plus the bytes of the row it arrived in.
+_DRIVER_BYTES_PER_SAMPLED = 4 * 2
+# The sample travels as one binary value; Arrow's binary arrays hold less than 2 GiB.
+_MAX_SAMPLE_BYTES = 2**31 - 1
 
 
 class DriverCapacityError(MemoryError):
-    """The m x m matrices would not fit the driver's memory budget."""
+    """The m x m matrices would not fit the driver's memory budget, or the sample one value."""
 
 
-def driver_bytes_needed(m: int, n_transforms: int) -> int:
-    """Bytes the driver needs to assemble and hold the matrices of ``n_transforms`` transforms."""
-    return _DRIVER_BYTES_PER_CELL * m * m * n_transforms
+def driver_bytes_needed(m: int, n_transforms: int, sample_rows: int = 0) -> int:
+    """Bytes the driver needs for the matrices of ``n_transforms`` transforms and the sample."""
+    return (_DRIVER_BYTES_PER_CELL * m * m * n_transforms
+            + _DRIVER_BYTES_PER_SAMPLED * sample_rows * m)
 
 
 def default_driver_memory_limit() -> int:
@@ -55,15 +60,25 @@ def default_driver_memory_limit() -> int:
         return 8 << 30
 
 
-def check_driver_capacity(m: int, n_transforms: int, limit_bytes: int | None = None) -> None:
-    """Refuse, before scanning, a class count whose matrices would not fit the driver."""
+def check_driver_capacity(
+    m: int, n_transforms: int, limit_bytes: int | None = None, sample_rows: int = 0
+) -> None:
+    """Refuse, before scanning, a class count whose matrices (and sample) would not fit the
+    driver, or a sample too large for the one Spark value that carries it."""
+    if sample_rows * m * 4 > _MAX_SAMPLE_BYTES:
+        raise DriverCapacityError(
+            f"a sample of {sample_rows} rows of {m} float32 scores is "
+            f"{sample_rows * m * 4 / 2**30:.1f} GiB, over the 2 GiB one Spark value can hold; "
+            "sample fewer rows (--sample-rows)."
+        )
     limit = limit_bytes or default_driver_memory_limit()
-    need = driver_bytes_needed(m, n_transforms)
+    need = driver_bytes_needed(m, n_transforms, sample_rows)
     if need > limit:
         raise DriverCapacityError(
             f"{m} classes x {n_transforms} transforms need about {need / 2**30:.1f} GiB of driver "
-            f"memory for the m x m matrices, over the limit of {limit / 2**30:.1f} GiB. Compute "
-            "fewer transforms, select fewer classes, or raise --driver-memory-limit."
+            f"memory for the m x m matrices and a sample of {sample_rows} rows, over the limit of "
+            f"{limit / 2**30:.1f} GiB. Compute fewer transforms, select fewer classes, sample "
+            "fewer rows, or raise --driver-memory-limit."
         )
 
 
@@ -90,6 +105,7 @@ def similarity(
     zero_variance: str = "zero",
     tile_size: int | None = None,
     driver_memory_limit: int | None = None,
+    sample_rows: int = 1000,
     spark: SparkSession | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
@@ -131,6 +147,10 @@ def similarity(
         Side of the co-moment tiles reduced on the executors (default: 8 MiB tiles).
     driver_memory_limit : int, optional
         Bytes the driver may use for matrices (default: half of physical memory).
+    sample_rows : int
+        Keep a uniform sample of this many kept rows' raw scores (as given, before any
+        transform), collected in the same scan, for the distribution figure (``sample.npy``);
+        0 keeps none.
     spark : SparkSession, optional
         Defaults to the active session, or a new local one.
     out : path, optional
@@ -150,6 +170,8 @@ def similarity(
     """
     if zero_variance not in ZERO_VARIANCE_POLICIES:
         raise ValueError(f"zero_variance must be one of {ZERO_VARIANCE_POLICIES}")
+    if sample_rows < 0:
+        raise ValueError(f"sample_rows must be >= 0, got {sample_rows}")
     transforms = validate_transforms(list(transforms))
     score_spec = ScoreSpec(scores, activation, eps)
     spec = InputSpec(
@@ -171,7 +193,7 @@ def similarity(
             spark, df, spec, label_info[0] if label_info else None
         )
         m = len(class_names)
-        check_driver_capacity(m, len(transforms), driver_memory_limit)
+        check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows)
         units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader)
         info["note"] = (
             f"{m} classes, layout {layout}, "
@@ -179,9 +201,9 @@ def similarity(
         )
     tile = tile_size or choose_tile_size(m)
     label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
-    plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec)
+    plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec, sample_rows)
     with timer.phase("scan") as info, connect_progress(spark, "scan"):
-        moments, report, counts = scan_statistics(scan_df, plan, units)
+        moments, report, counts, sample = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
@@ -225,6 +247,8 @@ def similarity(
         "zero_variance": zero,
         "labels": ({"column": label_spec.column, "multi": label_spec.multi,
                     "baselines": sorted(counts)} if label_spec else None),
+        "sample": ({"rows": sample.rows.shape[0], "of": sample.seen, "capacity": sample_rows}
+                   if sample is not None else None),
         "tile_size": tile,
         "timings_s": timer.seconds,
         "spark": {"version": spark.version, "connect": connect},
@@ -237,7 +261,8 @@ def similarity(
         },
         **(run_info or {}),
     }
-    result = SimilarityResult(class_names, moments, matrices, zero, run, counts=counts)
+    result = SimilarityResult(class_names, moments, matrices, zero, run, counts=counts,
+                              sample=sample.rows if sample is not None else None)
     if out is not None:
         with timer.phase("write results"):
             result.save(out, overwrite=overwrite)

@@ -31,6 +31,13 @@ def _classes(text: str) -> str | list[str]:
     return text if os.path.exists(text) else _csv_list(text)
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _spark_conf(pairs: list[str] | None) -> dict[str, str] | None:
     if not pairs:
         return None
@@ -77,6 +84,9 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile-size", type=int, help="side of the co-moment tiles reduced on executors")
     p.add_argument("--driver-memory-limit", type=float, metavar="GIB",
                    help="driver memory budget for the matrices (default half of RAM)")
+    p.add_argument("--sample-rows", type=_non_negative_int, metavar="N",
+                   help="rows of raw scores kept as a uniform sample for the distribution "
+                   "figure (default 1000; 0 disables)")
     p.add_argument("--out", help="results directory to create")
     p.add_argument("--overwrite", action="store_const", const=True,
                    help="replace an existing results directory")
@@ -130,6 +140,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
         "similarity.transforms": args.transform, "similarity.drop_invalid": args.drop_invalid,
         "similarity.zero_variance": args.zero_variance, "similarity.tile_size": args.tile_size,
         "similarity.driver_memory_limit_gib": limit,
+        "similarity.sample_rows": args.sample_rows,
         "output.dir": args.out, "output.overwrite": args.overwrite,
         "spark.master": args.master, "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),
@@ -219,7 +230,7 @@ def _add_render_options(p: argparse.ArgumentParser, with_transform: bool) -> Non
     p.add_argument("--vector", choices=["svg", "pdf"],
                    help="vector format beside each PNG (default svg)")
     if with_transform:
-        p.add_argument("--transform", dest="render_transform",
+        p.add_argument("--transform", dest="render_transform", metavar="T",
                        help="matrix shown (default: the analysed one)")
     p.add_argument("--diverging", action="store_const", const=True,
                    help="similarity colours centred at 0 (diverging colormap)")
@@ -230,9 +241,14 @@ def _add_render_options(p: argparse.ArgumentParser, with_transform: bool) -> Non
                    help="log colour scale for confusion and co-occurrence counts")
     p.add_argument("--names-max", type=int,
                    help="largest number of classes with every name drawn (default 150)")
-    p.add_argument("--highlight", type=_csv_list,
+    p.add_argument("--highlight", type=_csv_list, metavar="CLASSES",
                    help="comma-separated classes to name with leader lines when not every name "
                    "fits (default: near duplicates, stars, failed-group members)")
+    p.add_argument("--distribution-class", metavar="CLASS",
+                   help="class whose input values the distribution figure shows (default: the "
+                   "most frequent label)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes drawing figures (default: one per CPU from 1,000 classes)")
 
 
 def _render_overrides(args: argparse.Namespace) -> dict:
@@ -241,6 +257,7 @@ def _render_overrides(args: argparse.Namespace) -> dict:
         "render.diverging": args.diverging, "render.cutoff": args.cutoff,
         "render.contrast": args.contrast, "render.log_counts": args.log_counts,
         "render.names_max": args.names_max, "render.highlight": args.highlight,
+        "render.distribution_class": args.distribution_class, "render.workers": args.workers,
     }
 
 
@@ -248,9 +265,9 @@ def render_figures(config: dict, results, only: list[str] | None = None):
     """Render the figures of a results directory as a configuration's [render] says."""
     from classsim_spark.render.figures import options_from_config, render
 
-    return render(results, vector=config["render"]["vector"],
-                  overwrite=bool(config["output"]["overwrite"]),
-                  options=options_from_config(config["render"]), only=only)
+    section = config["render"]
+    return render(results, vector=section["vector"], overwrite=bool(config["output"]["overwrite"]),
+                  options=options_from_config(section), only=only, workers=section["workers"])
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -336,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
     p.add_argument("--config", help="TOML file with defaults ([render] section)")
     _add_render_options(p, with_transform=True)
-    p.add_argument("--only", type=_csv_list,
+    p.add_argument("--only", type=_csv_list, metavar="FIGURES",
                    help="comma-separated figures to write (default all): similarity, "
                    "similarity-taxonomy, distributions, frequencies, confusion, cooccurrence")
     p.add_argument("--overwrite", action="store_const", const=True,

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "zero_variance": "zero",
         "tile_size": None,
         "driver_memory_limit_gib": None,
+        "sample_rows": 1000,
     },
     "analysis": {
         "taxonomy": None,
@@ -60,6 +61,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "names_max": 150,
         "highlight": [],
         "coverage": 0.8,
+        "distribution_class": None,
+        "workers": None,
     },
     "spark": {"master": None, "remote": None, "conf": {}},
 }
@@ -115,6 +118,9 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
     if not inp["source"]:
         raise ConfigError("no input: give --input (or input.source in the config file)")
     limit = sim["driver_memory_limit_gib"]
+    if not isinstance(sim["sample_rows"], int) or sim["sample_rows"] < 0:
+        raise ConfigError(f"similarity.sample_rows must be an integer >= 0, got "
+                          f"{sim['sample_rows']!r}")
     return {
         "data": inp["source"],
         "layout": inp["layout"],
@@ -138,6 +144,7 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "zero_variance": sim["zero_variance"],
         "tile_size": sim["tile_size"],
         "driver_memory_limit": int(limit * 2**30) if limit else None,
+        "sample_rows": sim["sample_rows"],
         "out": out["dir"],
         "overwrite": out["overwrite"],
     }

@@ -774,12 +774,13 @@ def write_demo(
     return out
 
 
-def numpy_results(data: DemoData, out: str | Path,
-                  transforms: tuple[str, ...] = ("logit",)) -> tuple[Path, Path]:
+def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] = ("logit",),
+                  sample_rows: int = 1000) -> tuple[Path, Path]:
     """Save a results directory of ``data`` computed in this process with numpy (no Spark).
 
     The files ``classsim similarity`` writes for the same scores (matrices, moments, class
-    frequencies, and the confusion or co-occurrence counts of the labels), for trying the
+    frequencies, the confusion or co-occurrence counts of the labels, a uniform sample of
+    ``sample_rows`` score rows), for trying the
     analysis and the figures without a cluster, and for tests and benchmarks.
 
     Parameters
@@ -790,6 +791,8 @@ def numpy_results(data: DemoData, out: str | Path,
         Folder to create; receives ``res/`` (the results directory) and ``classes.csv``.
     transforms : tuple of str
         Transforms to compute (the scores are logits).
+    sample_rows : int
+        Rows of the uniform score sample (``sample.npy``).
 
     Returns
     -------
@@ -817,12 +820,18 @@ def numpy_results(data: DemoData, out: str | Path,
         np.add.at(confusion, (label, data.scores.argmax(axis=1)), 1)
         counts = {"confusion": confusion, "frequencies": np.bincount(label, minlength=m)}
         baselines = ["confusion", "frequencies"]
-    run = {"n": int(data.scores.shape[0]), "transforms": list(transforms),
+    n = int(data.scores.shape[0])
+    rows = np.sort(np.random.default_rng(0).choice(n, min(n, sample_rows), replace=False))
+    run = {"n": n, "transforms": list(transforms),
+           "scores": {"kind": "logits", "eps": 1e-12,
+                      "activation": "sigmoid" if "cooccurrence" in counts else "softmax"},
+           "sample": {"rows": len(rows), "of": n, "capacity": sample_rows},
            "labels": {"column": "labels" if "cooccurrence" in counts else "label",
                       "multi": "cooccurrence" in counts, "baselines": baselines}}
     result = SimilarityResult(names, moments,
                               {t: mo.correlation().matrix for t, mo in moments.items()},
-                              run=run, counts=counts)
+                              run=run, counts=counts,
+                              sample=data.scores[rows].astype(np.float32))
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "res")
     data.taxonomy.to_csv(out / "classes.csv", index=False)

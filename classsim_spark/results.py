@@ -10,6 +10,7 @@ Layout (all readable without Spark)::
     frequencies.npy           label baselines, when the input has labels: positives per class,
     confusion.npy             rows true class, columns top-1 prediction (single-label), or
     cooccurrence.npy          label co-occurrence counts (multi-label); all int64
+    sample.npy                float32 k x m raw input scores of a uniform sample of the kept rows
 
 A directory is written under a temporary name beside its destination and renamed into place only
 when complete, so a failed run never leaves something that looks like a result. An existing
@@ -35,6 +36,7 @@ from classsim_spark.moments import Moments
 
 RUN_FILE = "run.json"
 CLASSES_FILE = "classes.csv"
+SAMPLE_FILE = "sample.npy"
 
 
 class NotAResultsDirectoryError(FileNotFoundError):
@@ -67,6 +69,12 @@ class SimilarityResult:
     counts : dict
         Label baselines, when the input had labels: ``frequencies`` (int64, m) and
         ``confusion`` (rows true, columns top-1 prediction) or ``cooccurrence`` (int64, m x m).
+    sample : ndarray or None
+        float32 (k, m), columns in class order: the input scores as given (before any transform)
+        of a uniform random sample, without replacement, of k = min(capacity, n) of the kept
+        rows, collected in the same scan; for the distribution of input values, which the
+        moments cannot give. ``run["sample"]`` says ``rows`` (k), ``of`` (n) and ``capacity``.
+        None when the run kept no sample (or predates it).
     """
 
     classes: list[str]
@@ -76,6 +84,7 @@ class SimilarityResult:
     run: dict = field(default_factory=dict)
     path: Path | None = None
     counts: dict[str, np.ndarray] = field(default_factory=dict)
+    sample: np.ndarray | None = None
 
     @property
     def transforms(self) -> list[str]:
@@ -102,6 +111,8 @@ class SimilarityResult:
                 self.moments[t].save(tmp / f"moments-{t}.npz")
             for name, values in self.counts.items():
                 np.save(tmp / f"{name}.npy", values, allow_pickle=False)
+            if self.sample is not None:
+                np.save(tmp / SAMPLE_FILE, self.sample, allow_pickle=False)
             (tmp / RUN_FILE).write_text(json.dumps(self.run, indent=2, sort_keys=False) + "\n")
         self.path = out
         return out
@@ -124,7 +135,9 @@ class SimilarityResult:
         zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
         counts = {name: np.load(path / f"{name}.npy", allow_pickle=False)
                   for name in (run.get("labels") or {}).get("baselines", [])}
-        return cls(classes, moments, matrices, zero, run, path, counts)
+        sample_file = path / SAMPLE_FILE
+        sample = np.load(sample_file, allow_pickle=False) if sample_file.is_file() else None
+        return cls(classes, moments, matrices, zero, run, path, counts, sample)
 
 
 def check_writable(out: str | Path, overwrite: bool) -> None:

@@ -4,10 +4,12 @@ Each task turns its Arrow batches into dense score blocks (:mod:`classsim_spark.
 them (:mod:`classsim_spark.validation`), applies every requested transform and folds the block
 into one :class:`~classsim_spark.moments.Moments` per transform. At the end of its partition it
 emits the upper-triangle tiles of each co-moment matrix, plus one row with its
-:class:`~classsim_spark.validation.RowReport`. A ``groupBy(tile).applyInArrow`` merges the tiles
-of all tasks with the exact parallel formula, streaming them so no executor holds more than one
-tile per task at once, and the driver collects one finished tile per position: never one m x m
-matrix per partition.
+:class:`~classsim_spark.validation.RowReport` and (unless ``sample_rows`` is 0) one with a
+uniform :class:`~classsim_spark.sampling.RowSample` of its kept raw score rows. A
+``groupBy(tile).applyInArrow`` merges the tiles of all tasks with the exact parallel formula,
+streaming them so no executor holds more than one tile per task at once, and merges the samples
+pairwise into one; the driver collects one finished tile per position (never one m x m matrix per
+partition) and the one sample.
 
 Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toLocalIterator``), so
 the same code runs on classic clusters and over Spark Connect. This module deliberately does not
@@ -16,17 +18,20 @@ its streaming (iterator) form.
 """
 
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+from pyspark import TaskContext
 from pyspark.sql import DataFrame
 
 from classsim_spark.batches import BatchLayout, decode_batch
 from classsim_spark.labels import LabelCounts, LabelSpec, decode_labels
 from classsim_spark.moments import Moments, ShiftedAccumulator, merge_tiles
 from classsim_spark.parquet_reader import ReadUnit, read_units
+from classsim_spark.sampling import RowSample
 from classsim_spark.transforms import ScoreSpec, transform_block
 from classsim_spark.validation import RowReport, check_scores
 
@@ -46,7 +51,7 @@ _ARROW_SCHEMA = pa.schema(
         ("data", pa.binary()),
     ]
 )
-TILE, REPORT, SUM = "tile", "report", "sum"
+TILE, REPORT, SUM, SAMPLE = "tile", "report", "sum", "sample"
 FREQUENCIES = "frequencies"
 # Elements of float64 work per task chunk: bounds executor memory to a few hundred MB at any m.
 CHUNK_ELEMENTS = 8_000_000
@@ -63,6 +68,10 @@ class ScanPlan:
     score_spec : ScoreSpec
     tile_size : int
         Side of the square co-moment tiles that are reduced independently.
+    labels : LabelSpec or None
+        Count the label baselines in the same scan.
+    sample_rows : int
+        Capacity of the uniform sample of kept raw score rows; 0 collects none.
     """
 
     layout: BatchLayout
@@ -70,6 +79,7 @@ class ScanPlan:
     score_spec: ScoreSpec
     tile_size: int
     labels: LabelSpec | None = None
+    sample_rows: int = 1000
 
     @property
     def columns(self) -> list[str]:
@@ -91,8 +101,29 @@ def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
     return max(1, min(m, max(64, side)))
 
 
+class _TaskSample:
+    """A task's :class:`RowSample` and its generator, seeded when the first kept rows arrive.
+
+    The seed comes from the bytes of the task's first kept row and its partition number, so a
+    given partitioning of the same data draws the same task samples, and tasks that start with
+    the same row still draw independently.
+    """
+
+    def __init__(self, capacity: int, m: int) -> None:
+        self.sample = RowSample.empty(capacity, m)
+        self.rng: np.random.Generator | None = None
+
+    def add(self, scores: np.ndarray) -> None:
+        if self.rng is None:
+            context = TaskContext.get()
+            partition = context.partitionId() if context is not None else 0
+            self.rng = np.random.default_rng([zlib.crc32(scores[0].tobytes()), partition])
+        self.sample.add(scores, self.rng)
+
+
 def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
-    """The ``mapInArrow`` function: Arrow batches of one partition -> tiles and one report.
+    """The ``mapInArrow`` function: Arrow batches of one partition -> tiles, one report and (with
+    ``plan.sample_rows``) one sample.
 
     With ``units``, the partition holds read-unit numbers and the task reads those Parquet row
     groups itself (:mod:`classsim_spark.parquet_reader`).
@@ -105,11 +136,12 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
         report = RowReport()
         acc = {t: ShiftedAccumulator(plan.layout.m) for t in plan.transforms}
         counts = LabelCounts(plan.layout.m, plan.labels.multi) if plan.labels else None
+        sample = _TaskSample(plan.sample_rows, plan.layout.m) if plan.sample_rows else None
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
         for batch in batches:
             for start in range(0, batch.num_rows, chunk_rows):
                 piece = batch.slice(start, chunk_rows)
-                _accumulate(piece, plan, report, acc, counts, first_row=report.rows_read)
+                _accumulate(piece, plan, report, acc, counts, sample, first_row=report.rows_read)
                 report.rows_read += piece.num_rows
         yield _report_batch(report)
         for transform, accumulator in acc.items():
@@ -117,11 +149,13 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
                 yield _tile_batch(transform, accumulator.moments(), plan)
         if counts is not None and report.rows_kept:
             yield _count_batch(counts, plan)
+        if sample is not None and sample.sample.seen:
+            yield _sample_batch(sample.sample)
 
     return run
 
 
-def _accumulate(batch, plan, report, acc, counts, first_row):
+def _accumulate(batch, plan, report, acc, counts, sample, first_row):
     scores, ids, rows = decode_batch(batch, plan.layout, report, first_row)
     keep = check_scores(scores, ids, plan.score_spec.bounded, report)
     if counts is not None:
@@ -134,6 +168,8 @@ def _accumulate(batch, plan, report, acc, counts, first_row):
         return
     if counts is not None:
         counts.update(labels[keep], scores)
+    if sample is not None:  # before the transforms, which may overwrite ``scores``
+        sample.add(scores)
     for k, transform in enumerate(plan.transforms):
         block = transform_block(scores, transform, plan.score_spec)
         # A block the transform created, or the scores once no later transform needs them,
@@ -180,10 +216,59 @@ def _count_batch(counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
-def merge_group(
+def _sample_batch(sample: RowSample) -> pa.RecordBatch:
+    """The sample as one row: ``n`` rows seen, ``data`` the k x m float32 rows."""
+    return pa.RecordBatch.from_pylist(
+        [{"kind": SAMPLE, "transform": "", "tile_row": 0, "tile_col": 0, "n": sample.seen,
+          "row_mean": b"", "col_mean": b"", "data": sample.rows.tobytes()}],
+        schema=_ARROW_SCHEMA,
+    )
+
+
+def _sample_from(data, seen: int, plan: ScanPlan) -> RowSample:
+    """The :class:`RowSample` of a ``SAMPLE`` row's ``data`` (any bytes-like) and ``n``."""
+    rows = np.frombuffer(data, dtype=np.float32).reshape(-1, plan.layout.m)
+    return RowSample(plan.sample_rows, rows, seen)
+
+
+def merge_group(plan: ScanPlan):
+    """The grouped ``applyInArrow`` function: all tasks' partials of one group -> one row.
+
+    A group is one tile (or count tile) position, the reports, or the samples; ``plan`` gives
+    the samples' shape.
+    """
+
+    def merge(
+        key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
+    ) -> Iterator[pa.RecordBatch]:
+        if key[0].as_py() == SAMPLE:
+            yield _merge_samples(batches, plan)
+        else:
+            yield from _merge_statistics(key, batches)
+
+    return merge
+
+
+def _merge_samples(batches: Iterator[pa.RecordBatch], plan: ScanPlan) -> pa.RecordBatch:
+    """Merge the tasks' samples one at a time, so about two samples are held at once.
+
+    Each merge is uniform, so the result is a uniform sample of all kept rows whatever the order
+    the shuffle delivers the task samples in; which rows it holds may depend on that order.
+    """
+    rng = np.random.default_rng(0)
+    merged = RowSample.empty(plan.sample_rows, plan.layout.m)
+    for batch in batches:
+        data, seen = batch.column("data"), batch.column("n")
+        for i in range(batch.num_rows):
+            part = _sample_from(data[i].as_buffer(), seen[i].as_py(), plan)
+            merged = RowSample.merge(merged, part, rng)
+    return _sample_batch(merged)
+
+
+def _merge_statistics(
     key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
-    """The grouped ``applyInArrow`` function: all tasks' partials of one tile -> one row."""
+    """All tasks' partials of one tile, one count tile, or the reports -> one row."""
     kind = key[0].as_py()
     if kind == SUM:
         total = None
@@ -224,7 +309,7 @@ def merge_group(
 
 def scan_statistics(
     df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
-) -> tuple[dict[str, Moments], RowReport, dict[str, np.ndarray]]:
+) -> tuple[dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
@@ -244,6 +329,9 @@ def scan_statistics(
     counts : dict
         With ``plan.labels``: ``frequencies`` (int64, m) and ``confusion`` or ``cooccurrence``
         (int64, m x m); else empty.
+    sample : RowSample or None
+        With ``plan.sample_rows``: a uniform sample of the kept rows' raw scores (before any
+        transform), ``seen`` = rows kept; else None.
     """
     if units is None:
         source = df.select(*plan.columns)
@@ -251,7 +339,7 @@ def scan_statistics(
         source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
     partials = source.mapInArrow(partial_statistics(plan, units), PARTIAL_SCHEMA)
     merged = partials.groupBy("kind", "transform", "tile_row", "tile_col").applyInArrow(
-        merge_group, PARTIAL_SCHEMA
+        merge_group(plan), PARTIAL_SCHEMA
     )
     m = plan.layout.m
     report = RowReport()
@@ -259,9 +347,13 @@ def scan_statistics(
     mean = {t: np.zeros(m) for t in plan.transforms}
     comoment: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
+    sample = RowSample.empty(plan.sample_rows, m) if plan.sample_rows else None
     for row in merged.toLocalIterator():
         if row.kind == REPORT:
             report = report.merge(RowReport.from_json(bytes(row.data)))
+            continue
+        if row.kind == SAMPLE:
+            sample = _sample_from(bytearray(row.data), row.n, plan)  # a writable copy
             continue
         t = row.transform
         ri, rj = plan.tile_range(row.tile_row), plan.tile_range(row.tile_col)
@@ -282,4 +374,4 @@ def scan_statistics(
         n[t] = row.n
         mean[t][ri] = np.frombuffer(bytes(row.row_mean), dtype=np.float64)
     moments = {t: Moments(n[t], mean[t], comoment[t]) for t in comoment}
-    return moments, report, counts
+    return moments, report, counts, sample

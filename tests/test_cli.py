@@ -34,12 +34,14 @@ def test_similarity_command_with_config_and_overrides(spark, score_file, capsys)
                     '[similarity]\ntransforms = ["probability"]\n')
     out = tmp / "res"
     code = main(["similarity", "--config", str(conf), "--transform", "logit,rank",
-                 "--out", str(out)])
+                 "--sample-rows", "50", "--out", str(out)])
     assert code == 0
     assert capsys.readouterr().out.strip() == str(out)
     run = json.loads((out / "run.json").read_text())
     assert run["transforms"] == ["logit", "rank"]  # the command line wins over the file
     assert run["config"]["input"]["classes"] == str(tmp / "classes.txt")
+    assert run["sample"] == {"rows": 50, "of": 200, "capacity": 50}
+    assert np.load(out / "sample.npy").shape == (50, 12)
     m = np.load(out / "similarity-logit.npy")
     assert np.abs(m - np.corrcoef(x, rowvar=False)).max() < 1e-9
 

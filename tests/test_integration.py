@@ -78,6 +78,8 @@ def test_job_over_spark_connect_ships_the_package(tmp_path, demo, bare_python):
         assert cli.returncode == 0, cli.stderr[-4000:]
         run = json.loads((out / "run.json").read_text())
         assert run["spark"]["connect"] is True and run["n"] == SPEC.samples
+        assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
+        assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
         for t in ("logit", "rank"):
             assert np.abs(np.load(out / f"similarity-{t}.npy") - expected_matrix(demo, t)).max() \
                 < 1e-9
@@ -132,5 +134,7 @@ def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python):
     assert "classsim: scan done in" in proc.stdout  # spark-submit merges the driver's stderr
     run = json.loads((out / "run.json").read_text())
     assert run["n"] == SPEC.samples and run["reader"]["used"] == "arrow"
+    assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
+    assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
     assert np.abs(np.load(out / "similarity-logit.npy") - expected_matrix(demo, "logit")).max() \
         < 1e-9

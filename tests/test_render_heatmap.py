@@ -334,3 +334,26 @@ def test_highlight_names_chosen_classes_and_rejects_unknown():
 
     with pytest.raises(FigureError, match="1 highlighted classes not among the classes"):
         heatmap_layout(_matrix(m), names, highlight=["c7", "nope"])
+
+
+def test_star_classes_get_tick_marks():
+    m = 12
+    order = list(range(m))[::-1]
+    groups = {"stars": [{"class_id": 2, "name": "c2"}, {"class_id": 9, "name": "c9"}]}
+    lay = heatmap_layout(_matrix(m), [f"c{i}" for i in range(m)], order, groups=groups)
+    assert lay.ticks.tolist() == [2, 9]  # positions of classes 9 and 2 in the reversed order
+    ax = draw_heatmap(lay).heatmap_axes["matrix"]
+    assert ax.get_xticks(minor=True).tolist() == [2, 9]
+
+
+@pytest.mark.parametrize("m", [4000])
+def test_callouts_never_overlap_at_4000_classes(m):
+    """Layout only: the most labels that fit, at least one label height apart, near their rows."""
+    M = np.eye(m)
+    names = [f"k{i}" for i in range(m)]
+    lay = heatmap_layout(M, names, highlight=list(range(0, m, 7)), callouts_max=10_000)
+    y = np.array([c["y"] for c in lay.callouts])
+    height = 1.25 * 7.0 * m / (lay.matrix_inches * 72)
+    assert len(y) == int((m - height) // height) + 1  # as many as the side holds
+    assert np.all(np.diff(y) >= height - 1e-6)
+    assert y.min() >= -0.5 and y.max() <= m - 0.5

@@ -16,6 +16,7 @@ from scipy.cluster.hierarchy import leaves_list
 
 from classsim_spark.moments import Moments
 from classsim_spark.render import baselines, distributions, frequencies
+from classsim_spark.render.inputs import FigureError
 from classsim_spark.results import SimilarityResult
 from classsim_spark.taxonomy import Taxonomy, linkage_from_matrix
 
@@ -104,8 +105,36 @@ def test_distribution_figure_renders_and_says_normal_approximation(tmp_path):
     assert "a$x^2$b" in texts
     assert texts.count("normal approx.") == 2
     assert "skew = " in texts
-    with pytest.raises(KeyError):
+    with pytest.raises(FigureError, match="'nope' is not among the 8 classes"):
         distributions.distribution_layout(r, class_name="nope")
+
+
+def test_distribution_uses_the_stored_row_sample(tmp_path):
+    """Input values come from sample.npy, transformed as the scan does (scipy/numpy oracles)."""
+    from scipy.special import softmax
+
+    m, k = 6, 4
+    logits = np.random.default_rng(5).normal(0, 2, size=(500, m)).astype(np.float32)
+    mo = Moments.from_block(logits.astype(np.float64))
+    matrices = {t: mo.correlation().matrix for t in ("logit", "probability", "rank")}
+    freq = np.array([1, 2, 3, 4, 50, 5])  # class 4 is the most frequent: shown by default
+    r = SimilarityResult([f"c{i}" for i in range(m)], dict.fromkeys(matrices, mo), matrices,
+                         run={"scores": {"kind": "logits", "activation": "softmax",
+                                         "eps": 1e-12}},
+                         counts={"frequencies": freq}, sample=logits)
+    L = distributions.distribution_layout(r, bins=15)
+    assert L.class_index == k
+    x = logits.astype(np.float64)
+    want = {"logit": x[:, k], "probability": softmax(x, axis=1)[:, k],
+            "rank": stats.rankdata(x, axis=1)[:, k]}
+    for p in L.panels:
+        assert p.input_source == "samples"
+        counts, edges = np.histogram(want[p.transform], bins=15)
+        np.testing.assert_array_equal(p.input_counts, counts)
+        np.testing.assert_allclose(p.input_edges, edges, rtol=1e-12)
+        assert p.input_skewness == pytest.approx(stats.skew(want[p.transform]), rel=1e-9)
+    texts = "\n".join(_texts(distributions.draw_distributions(L)))
+    assert "c4 (500 sampled rows)" in texts and "normal approx." not in texts
 
 
 # --------------------------------------------------------------------------- frequencies

@@ -259,10 +259,12 @@ def test_too_many_classes_refused_before_scanning(spark):
         yield  # pragma: no cover
 
     df = spark.range(5).mapInArrow(explode, "sample_id long, scores array<double>")
-    with pytest.raises(DriverCapacityError, match=r"20000 classes x 3 transforms need about 26.8"):
+    with pytest.raises(DriverCapacityError, match=r"20000 classes x 3 transforms need about 27.0"):
         similarity(
             df, classes=[f"c{j}" for j in range(20000)], driver_memory_limit=1 << 30, spark=spark
         )
+    with pytest.raises(DriverCapacityError, match=r"sample of 30000 rows of 20000 .* 2.2 GiB"):
+        similarity(df, classes=[f"c{j}" for j in range(20000)], sample_rows=30_000, spark=spark)
 
 
 def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, planted_scores):
@@ -287,6 +289,7 @@ def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, plante
         "moments-logit.npz",
         "moments-rank.npz",
         "run.json",
+        "sample.npy",
         "similarity-logit.npy",
         "similarity-rank.npy",
     ]
@@ -391,3 +394,93 @@ def test_catalog_table_with_partition_filter(spark, tmp_path, planted_scores):
             similarity("default.no_such_table", spark=spark)
     finally:
         spark.sql("DROP TABLE IF EXISTS classsim_scores_t")
+
+
+# The row sample: raw scores of a uniform sample of the kept rows, collected in the same scan.
+
+
+def sorted_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` as float32, sorted lexicographically: the multiset of its rows."""
+    x = np.asarray(x, dtype=np.float32)
+    return x[np.lexsort(x.T[::-1])]
+
+
+def write_parts(path, x: np.ndarray, parts: int, row_group_size: int) -> str:
+    """``x`` as ``parts`` Parquet files of consecutive rows; returns their glob."""
+    path.mkdir()
+    for i, (ids, part) in enumerate(zip(np.array_split(np.arange(len(x)), parts),
+                                        np.array_split(x, parts), strict=True)):
+        table = pa.table({"sample_id": ids, "scores": pa.array(list(part))})
+        pq.write_table(table, path / f"part-{i}.parquet", row_group_size=row_group_size)
+    return f"{path}/*.parquet"
+
+
+def test_sample_holds_every_kept_row_while_n_is_within_capacity(spark, tmp_path):
+    x = (np.random.default_rng(11).normal(size=(2500, 20)) * 3).astype(np.float32)
+    src = write_parts(tmp_path / "scores", x, parts=3, row_group_size=300)
+    runs = {reader: similarity(src, reader=reader, transforms=["logit"], sample_rows=3000,
+                               spark=spark, out=tmp_path / reader)
+            for reader in ("auto", "spark")}
+    runs["dataframe"] = similarity(array_df(spark, x, partitions=4), transforms=["logit"],
+                                   sample_rows=2500, spark=spark)
+    assert runs["auto"].run["reader"]["used"] == "arrow"
+    assert runs["spark"].run["reader"]["used"] == "spark"
+    for name, res in runs.items():
+        assert res.run["sample"] == {"rows": 2500, "of": 2500,
+                                     "capacity": 2500 if name == "dataframe" else 3000}
+        assert res.sample.dtype == np.float32
+        np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x))
+    for reader in ("auto", "spark"):
+        np.testing.assert_array_equal(np.load(tmp_path / reader / "sample.npy"),
+                                      runs[reader].sample)
+        np.testing.assert_array_equal(load_results(tmp_path / reader).sample, runs[reader].sample)
+
+
+@pytest.mark.parametrize("reader", ["auto", "spark"])
+def test_sample_of_capacity_rows_drawn_from_every_part(spark, tmp_path, reader):
+    """3,000 rows in 5 files of consecutive ids (column 0 is the id): a uniform 200 of them
+    takes about 40 from each file (hypergeometric sd 5.5), which needs every task's sample."""
+    x = np.random.default_rng(12).normal(size=(3000, 12))
+    x[:, 0] = np.arange(3000)
+    src = write_parts(tmp_path / "scores", x, parts=5, row_group_size=200)
+    out = tmp_path / "res"
+    res = similarity(src, reader=reader, transforms=["rank"], sample_rows=200, spark=spark,
+                     out=out)
+    run = json.loads((out / "run.json").read_text())
+    assert run["sample"] == {"rows": 200, "of": 3000, "capacity": 200}
+    saved = np.load(out / "sample.npy")
+    assert saved.shape == (200, 12) and saved.dtype == np.float32
+    np.testing.assert_array_equal(saved, res.sample)
+    ids = saved[:, 0].astype(int)
+    assert len(set(ids)) == 200
+    np.testing.assert_array_equal(saved, x[ids].astype(np.float32))  # each an input row
+    per_file = np.bincount(ids // 600, minlength=5)
+    assert per_file.min() >= 13 and per_file.max() <= 67, per_file
+
+
+def test_sample_rows_zero_keeps_no_sample(spark, tmp_path, planted_scores):
+    out = tmp_path / "res"
+    res = similarity(array_df(spark, planted_scores[:100]), transforms=["logit"], sample_rows=0,
+                     spark=spark, out=out)
+    assert res.sample is None and res.run["sample"] is None
+    assert not (out / "sample.npy").exists()
+    assert load_results(out).sample is None
+    with pytest.raises(ValueError, match="sample_rows must be >= 0"):
+        similarity(array_df(spark, planted_scores[:10]), sample_rows=-1, spark=spark)
+
+
+def test_dropped_rows_never_enter_the_sample(spark):
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(400, 8))
+    x[[5, 77, 300], [0, 3, 7]] = [np.nan, np.inf, -np.inf]
+    label = rng.integers(0, 8, size=400)
+    label[[10, 11]] = 99  # outside the class list
+    table = pa.table({"sample_id": np.arange(400), "scores": pa.array(list(x)),
+                      "label": pa.array(label, pa.int32())})
+    res = similarity(spark.createDataFrame(table).repartition(3), transforms=["logit"],
+                     drop_invalid=True, sample_rows=1000, spark=spark)
+    kept = np.setdiff1d(np.arange(400), [5, 77, 300, 10, 11])
+    assert res.run["n"] == 395 and res.run["sample"] == {"rows": 395, "of": 395,
+                                                         "capacity": 1000}
+    assert np.isfinite(res.sample).all()
+    np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x[kept]))

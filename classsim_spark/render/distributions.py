@@ -2,9 +2,10 @@
 
 For each computed transform: the histogram of the input values of a chosen class (top row) and
 the histogram of the off-diagonal similarity values ``M[i, j], i < j`` (bottom row), with their
-skewness and excess kurtosis printed. The results directory keeps no per-sample values, so the
-input-value panel uses ``samples`` when given and otherwise draws the normal density with the
-class's mean and standard deviation from the stored moments; its title says which.
+skewness and excess kurtosis printed. The input values come from the uniform row sample the scan
+keeps (``sample.npy``, transformed as the scan transformed it) or from ``samples`` given by the
+caller; a results directory without either (``--sample-rows 0``) gets the normal density with
+the class's mean and standard deviation from the stored moments, and its title says so.
 
 :func:`distribution_layout` computes everything (pure, no matplotlib); :func:`draw_distributions`
 draws a layout and returns a :class:`~matplotlib.figure.Figure`.
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
+
+from classsim_spark.render.inputs import FigureError
+from classsim_spark.transforms import ScoreSpec, transform_block
 
 DEFAULT_BINS = 50
 
@@ -77,12 +81,34 @@ def off_diagonal(M) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _class_index(classes: list[str], class_name: str | None) -> int:
+def default_class(result) -> int:
+    """The class shown by default: the most frequent label when labels exist, else class 0."""
+    freq = getattr(result, "counts", {}).get("frequencies")
+    return int(np.argmax(freq)) if freq is not None and np.any(freq) else 0
+
+
+def _class_index(result, class_name: str | None) -> int:
+    classes = list(result.classes)
     if class_name is None:
-        return 0
+        return default_class(result)
     if class_name not in classes:
-        raise KeyError(f"unknown class {class_name!r}")
+        raise FigureError(f"class {class_name!r} is not among the {len(classes)} classes")
     return classes.index(class_name)
+
+
+def stored_samples(result, k: int) -> dict[str, np.ndarray]:
+    """Per transform, the transformed input values of class ``k`` in the run's row sample.
+
+    The scan keeps a uniform sample of the raw input rows (``sample.npy``); each row is
+    transformed as the scan transformed it (``run.json``'s score kind, activation and eps), so
+    the histogram shows exactly what entered the correlation. Empty without a sample.
+    """
+    sample = getattr(result, "sample", None)
+    if sample is None or len(sample) == 0:
+        return {}
+    spec = ScoreSpec(**(result.run.get("scores") or {}))
+    block = np.asarray(sample, dtype=np.float64)
+    return {t: transform_block(block, t, spec)[:, k] for t in result.transforms}
 
 
 def distribution_layout(
@@ -97,15 +123,16 @@ def distribution_layout(
     ----------
     result : SimilarityResult
     class_name : str, optional
-        Class whose input values are shown; default the first class.
+        Class whose input values are shown; default :func:`default_class`.
     samples : mapping of transform -> 1-d array, optional
-        Input values of that class per transform. Transforms missing here use the normal
-        approximation from ``result.moments[t]`` (mean and sd of the class).
+        Input values of that class per transform (default: from the run's row sample, see
+        :func:`stored_samples`). Transforms without values use the normal approximation from
+        ``result.moments[t]`` (mean and sd of the class), and the panel says so.
     bins : int
         Number of equal-width bins of every histogram.
     """
-    k = _class_index(list(result.classes), class_name)
-    samples = dict(samples or {})
+    k = _class_index(result, class_name)
+    samples = dict(stored_samples(result, k) if samples is None else samples)
     panels = []
     for t in result.transforms:
         off = off_diagonal(result.matrix(t))
@@ -145,8 +172,10 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
         top, bottom = axes[0, j], axes[1, j]
         if p.input_source == "samples":
             top.stairs(p.input_counts, p.input_edges, fill=True, color="C0")
-            title = f"{p.transform}: {layout.class_name}\nskew = {p.input_skewness:.2f}"
-            top.set_ylabel("samples")
+            n = int(p.input_counts.sum())
+            title = (f"{p.transform}: {layout.class_name} ({n} sampled rows)\n"
+                     f"skew = {p.input_skewness:.2f}")
+            top.set_ylabel("rows")
         else:
             top.plot(p.normal_x, p.normal_pdf, color="C0")
             top.fill_between(p.normal_x, p.normal_pdf, alpha=0.3, color="C0")

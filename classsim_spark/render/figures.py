@@ -90,6 +90,9 @@ class RenderOptions:
         analysis found: near duplicates, stars, failed-group members).
     coverage : float
         Share of positives the head of the frequency figure covers.
+    distribution_class : str or None
+        Class whose input values the distribution figure shows (default: the most frequent
+        label, else the first class).
     """
 
     transform: str | None = None
@@ -100,6 +103,7 @@ class RenderOptions:
     names_max: int = NAMES_MAX
     highlight: tuple[str, ...] = ()
     coverage: float = DEFAULT_COVERAGE
+    distribution_class: str | None = None
 
     def __post_init__(self):
         if not (isinstance(self.contrast, (int, float)) and self.contrast > 0):
@@ -221,7 +225,7 @@ def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Ca
     tax_order = ((read_orders(result, t).get("alternatives") or {}).get("taxonomy") or {})
     if tax_order.get("order") is not None and find_taxonomy(result, groups) is not None:
         makers["similarity-taxonomy"] = lambda: taxonomy_comparison(result, t, **sim)
-    makers["distributions"] = lambda: distribution_figure(result)
+    makers["distributions"] = lambda: distribution_figure(result, o.distribution_class)
     if "frequencies" in result.counts:
         makers["frequencies"] = lambda: frequency_figure(result, coverage=o.coverage)
     if "confusion" in result.counts:
@@ -315,6 +319,6 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
 
 def options_from_config(section: dict) -> RenderOptions:
     """:class:`RenderOptions` from the ``[render]`` section of a merged configuration."""
-    values = {k: v for k, v in section.items() if k != "vector"}
+    values = {k: v for k, v in section.items() if k not in ("vector", "workers")}
     values["highlight"] = tuple(values.get("highlight") or ())
     return RenderOptions(**values)

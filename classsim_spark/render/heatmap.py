@@ -10,7 +10,7 @@ Drawn: the reordered matrix (one image pixel per cell, embedded unresampled in S
 files stay small and exact), a colour bar, the dendrogram on the left when a linkage consistent
 with the order is given, taxonomy colour bars, block spans bracketed and labelled along the left,
 split groups boxed in red (both mirror cells), failed groups as blue auxiliary columns on the
-right, near-duplicate pairs circled, tick marks at chosen classes (stars), and class names:
+right, near-duplicate pairs circled, red tick marks at star classes, and class names:
 
 * every name (right and bottom) when ``m <= names_max`` (each name gets its own row);
 * otherwise block labels on the left and a *selected* set of classes on the right, each joined to
@@ -440,7 +440,8 @@ def heatmap_layout(
     callouts_max : int
         Most classes named with leader lines (fewer when the matrix side has less room).
     ticks : sequence of class names or ids, optional
-        Classes marked with tick marks on the matrix edges.
+        Classes marked with tick marks on the matrix edges (default: the star classes of
+        ``groups``).
 
     Returns
     -------
@@ -485,7 +486,9 @@ def heatmap_layout(
     layout.taxonomy = _taxonomy(taxonomy_paths, taxonomy_levels, o)
     if groups:
         _apply_groups(layout, groups, names, pos)
-    if ticks is not None:
+    if ticks is None and groups:
+        ticks = [int(s["class_id"]) for s in groups.get("stars", []) if "class_id" in s]
+    if ticks:
         layout.ticks = np.sort(pos[_class_ids(ticks, names, "tick classes")])
     chosen = None if highlight is None else _class_ids(highlight, names, "highlighted classes")
     if not show:
