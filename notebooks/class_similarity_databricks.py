@@ -15,10 +15,12 @@ dbutils.widgets.text("scores_col", "scores", "Score array column")
 dbutils.widgets.text("classes", "", "Class file (CSV/JSON/text), optional")
 dbutils.widgets.text("where", "", "SQL filter, e.g. date >= '2026-01-01'")
 dbutils.widgets.dropdown("scores", "logits", ["logits", "probabilities", "log-probabilities"])
+dbutils.widgets.text("taxonomy", "", "Taxonomy CSV (name + level columns), optional")
 dbutils.widgets.text("out", "/Volumes/main/ml/classsim/run", "Results directory")
 dbutils.widgets.dropdown("overwrite", "false", ["false", "true"], "Replace results")
 params = {k: dbutils.widgets.get(k) or None
-          for k in ("table", "scores_col", "classes", "where", "scores", "out", "overwrite")}
+          for k in ("table", "scores_col", "classes", "where", "scores", "taxonomy", "out",
+                    "overwrite")}
 
 # COMMAND ----------
 
@@ -53,3 +55,21 @@ pairs = pd.DataFrame({"class_a": np.array(result.classes)[i[top]],
                       "class_b": np.array(result.classes)[j[top]],
                       "similarity": m[i[top], j[top]].round(3)})
 display(pairs)
+
+# COMMAND ----------
+
+# MAGIC %md The structure the model has learned (blocks, split and failed groups, near duplicates,
+# MAGIC agreement with the taxonomy) and the figures, written to `<out>/figures` as PNG + SVG.
+# MAGIC The heatmap: blocks labelled on the left, split groups boxed red, failed groups as blue
+# MAGIC columns, near duplicates circled, star classes ticked red.
+
+# COMMAND ----------
+
+found = cs.analyze(params["out"], taxonomy=params["taxonomy"],
+                   overwrite=params["overwrite"] == "true")
+print("chosen:", found.chosen)
+print(f"{len(found.groups['blocks'])} blocks, {len(found.groups['split_groups'])} split groups, "
+      f"{len(found.groups['failed_groups'])} failed groups, "
+      f"{len(found.groups['near_duplicates'])} near-duplicate pairs")
+print("figures:", cs.render_figures(params["out"], overwrite=params["overwrite"] == "true"))
+display(cs.figures.similarity_heatmap(params["out"]))

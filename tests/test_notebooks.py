@@ -61,3 +61,7 @@ def test_databricks_notebook_runs(spark, tmp_path, planted_scores):
     first = pairs.iloc[0]
     a, b = (int(c.split("_")[1]) for c in (first.class_a, first.class_b))
     assert (a < 6) == (b < 6)
+    fig = shown[1]  # the heatmap of the analysed order, and the figures on disk
+    assert fig.heatmap_layout.order.tolist() == json.loads(
+        (tmp_path / "res" / "groups.json").read_text())["order"]["order"]
+    assert (tmp_path / "res" / "figures" / "similarity.png").is_file()

@@ -154,3 +154,18 @@ def test_parallel_render_writes_the_same_files(single, tmp_path):
     for name in names:
         if name.endswith(".png"):
             assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):
+    from matplotlib.figure import Figure
+
+    import classsim_spark as cs
+
+    f = cs.figures
+    for make in (f.similarity_heatmap, f.taxonomy_comparison, f.distribution_figure,
+                 f.frequency_figure, f.confusion_figure):
+        assert isinstance(make(single), Figure), make.__name__
+    assert isinstance(f.confusion_figure(str(single), log=True), Figure)
+    multi = _analysed(tmp_path, multi_label=True)
+    fig = f.cooccurrence_figure(multi, log=True)
+    assert fig.heatmap_layout.log and fig.heatmap_layout.ticks.size > 0

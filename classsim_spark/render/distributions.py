@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from classsim_spark.render.inputs import FigureError
+from classsim_spark.render.inputs import FigureError, as_result
 from classsim_spark.transforms import ScoreSpec, transform_block
 
 DEFAULT_BINS = 50
@@ -194,6 +194,7 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
     return fig
 
 
-def distribution_figure(result, class_name=None, samples=None, **kwargs) -> Figure:
-    """:func:`distribution_layout` then :func:`draw_distributions`."""
-    return draw_distributions(distribution_layout(result, class_name, samples), **kwargs)
+def distribution_figure(results, class_name=None, samples=None, **kwargs) -> Figure:
+    """:func:`distribution_layout` of a result or results directory, then drawn."""
+    return draw_distributions(distribution_layout(as_result(results), class_name, samples),
+                              **kwargs)

@@ -53,6 +53,7 @@ from classsim_spark.render.heatmap import (  # noqa: E402
 )
 from classsim_spark.render.inputs import (  # noqa: E402
     FigureError,
+    as_result,
     find_taxonomy,
     read_groups,
     read_linkage,
@@ -122,10 +123,6 @@ class RenderOptions:
         return kw
 
 
-def _result(results) -> SimilarityResult:
-    return results if isinstance(results, SimilarityResult) else SimilarityResult.load(results)
-
-
 def _transform(result: SimilarityResult, groups: dict, transform: str | None) -> str:
     t = transform or (groups.get("chosen") or {}).get("transform") or result.transforms[0]
     if t not in result.transforms:
@@ -176,7 +173,7 @@ def similarity_layout(results, transform: str | None = None, view: str = "hclust
     """
     if view not in VIEWS:
         raise FigureError(f"view must be one of {VIEWS}, got {view!r}")
-    result = _result(results)
+    result = as_result(results)
     groups = read_groups(result)
     t = _transform(result, groups, transform)
     orders = read_orders(result, t)
@@ -214,9 +211,23 @@ def taxonomy_comparison(results, transform: str | None = None, **options):
                           for view in VIEWS[::-1]])
 
 
+def confusion_figure(results, transform: str | None = None, log: bool = False, **options):
+    """Similarity | confusion (similarity order) | confusion (own order), as one Figure.
+
+    ``options`` go to the similarity panel (``diverging``, ``cutoff``, ``contrast``,
+    ``names_max``, ``highlight``); see :func:`~classsim_spark.render.baselines.confusion_layout`.
+    """
+    return draw_confusion(confusion_layout(as_result(results), transform, log=log, **options))
+
+
+def cooccurrence_figure(results, log: bool = False):
+    """Co-occurrence in taxonomy order with star ticks, as a Figure."""
+    return draw_cooccurrence(cooccurrence_layout(as_result(results), log=log))
+
+
 def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Callable]:
     """Name -> function returning the Figure, for the figures this result supports."""
-    result = _result(results)
+    result = as_result(results)
     o = options or RenderOptions()
     groups = read_groups(result)
     t = _transform(result, groups, o.transform)
@@ -229,11 +240,9 @@ def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Ca
     if "frequencies" in result.counts:
         makers["frequencies"] = lambda: frequency_figure(result, coverage=o.coverage)
     if "confusion" in result.counts:
-        makers["confusion"] = lambda: draw_confusion(
-            confusion_layout(result, t, log=o.log_counts, **sim))
+        makers["confusion"] = lambda: confusion_figure(result, t, o.log_counts, **sim)
     if "cooccurrence" in result.counts:
-        makers["cooccurrence"] = lambda: draw_cooccurrence(
-            cooccurrence_layout(result, log=o.log_counts))
+        makers["cooccurrence"] = lambda: cooccurrence_figure(result, o.log_counts)
     return makers
 
 
@@ -287,7 +296,7 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     """
     if vector not in VECTOR_FORMATS:
         raise FigureError(f"vector format must be one of {VECTOR_FORMATS}, got {vector!r}")
-    result = _result(results)
+    result = as_result(results)
     if result.path is None:
         raise ValueError("render needs a saved results directory")
     names = list(figure_makers(result, options))

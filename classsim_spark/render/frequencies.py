@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from classsim_spark.render.inputs import as_result
+
 DEFAULT_COVERAGE = 0.8
 MAX_TICK_LABELS = 40
 
@@ -142,7 +144,8 @@ def draw_frequencies(layout: FrequencyLayout, figsize=None, dpi: int = 100,
     return fig
 
 
-def frequency_figure(result, coverage: float = DEFAULT_COVERAGE, log: bool = False,
+def frequency_figure(results, coverage: float = DEFAULT_COVERAGE, log: bool = False,
                      **kwargs) -> Figure:
-    """:func:`frequency_layout` then :func:`draw_frequencies`."""
-    return draw_frequencies(frequency_layout(result, coverage=coverage, log=log), **kwargs)
+    """:func:`frequency_layout` of a result or results directory, then drawn."""
+    return draw_frequencies(frequency_layout(as_result(results), coverage=coverage, log=log),
+                            **kwargs)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 
+from classsim_spark.results import SimilarityResult
 from classsim_spark.taxonomy import Taxonomy, read_taxonomy
 
 log = logging.getLogger("classsim")
@@ -21,6 +23,13 @@ log = logging.getLogger("classsim")
 
 class FigureError(ValueError):
     """A figure or option the results directory cannot give (unknown transform, class, ...)."""
+
+
+def as_result(results):
+    """The result a path names (loaded), or ``results`` itself when it is not a path."""
+    if isinstance(results, (str, os.PathLike)):
+        return SimilarityResult.load(results)
+    return results
 
 
 def _path(result) -> Path | None:
