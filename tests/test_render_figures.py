@@ -80,7 +80,7 @@ def test_written_png_pixels_map_back_to_the_matrix(single, tmp_path):
     lay = similarity_layout(single)
     img = mpimg.imread(out / "similarity.png")[..., :3]
     w, h = lay.figsize
-    assert img.shape[:2] == (round(h * lay.dpi), round(w * lay.dpi))
+    assert img.shape[:2] == (np.ceil(h * lay.dpi), np.ceil(w * lay.dpi))
     left, bottom, side, _ = lay.geometry()["matrix"]
     lut = matplotlib.colormaps[lay.cmap](np.linspace(0, 1, 256))[:, :3]
     rng = np.random.default_rng(0)

@@ -16,6 +16,7 @@ from scipy.cluster.hierarchy import dendrogram, linkage  # noqa: E402
 from classsim_spark.render.figures import similarity_heatmap  # noqa: E402
 from classsim_spark.render.heatmap import (  # noqa: E402
     draw_heatmap,
+    draw_heatmaps,
     heatmap_layout,
     place_labels,
     save_figure,
@@ -58,7 +59,7 @@ def test_png_pixel_size_and_one_pixel_per_class(tmp_path, m):
     fig = draw_heatmap(lay)
     img = _png(fig, tmp_path)
     w, h = lay.figsize
-    assert img.shape[:2] == (round(h * lay.dpi), round(w * lay.dpi))
+    assert img.shape[:2] == (np.ceil(h * lay.dpi), np.ceil(w * lay.dpi))
     bb = fig.heatmap_axes["matrix"].get_window_extent()
     assert bb.width >= m and bb.height >= m
 
@@ -234,7 +235,7 @@ def test_vector_output_keeps_matrix_rasterised(tmp_path):
     assert svg.count("<path") < 2000  # not one vector path per cell
     img = mpimg.imread(save_figure(fig, tmp_path / "h.png"))
     w, h = fig.heatmap_layout.figsize
-    assert img.shape[:2] == (round(h * fig.dpi), round(w * fig.dpi))
+    assert img.shape[:2] == (np.ceil(h * fig.dpi), np.ceil(w * fig.dpi))
 
 
 def test_similarity_heatmap_reads_taxonomy_file(tmp_path):
@@ -357,3 +358,15 @@ def test_callouts_never_overlap_at_4000_classes(m):
     assert len(y) == int((m - height) // height) + 1  # as many as the side holds
     assert np.all(np.diff(y) >= height - 1e-6)
     assert y.min() >= -0.5 and y.max() <= m - 0.5
+
+
+@pytest.mark.parametrize("m", [3, 10, 60, 150])
+def test_every_label_lies_inside_the_figure(m):
+    names = [("automobile_" * (1 + i % 3)) + str(i) for i in range(m)]
+    groups = {"spans": [{"label": "a long block label", "level": 1, "start": 0, "end": m}]}
+    fig = draw_heatmaps([heatmap_layout(_matrix(m), names, groups=groups)] * 2)
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.canvas.get_width_height()
+    for t in fig.heatmap_texts:
+        bb = t.get_window_extent(renderer)
+        assert bb.x0 >= 0 and bb.y0 >= 0 and bb.x1 <= width and bb.y1 <= height, t.get_text()

@@ -190,16 +190,15 @@ class HeatmapLayout:
     def names_width(self) -> float:
         """Width (inches) of the name column on the right of the matrix."""
         if self.show_names:
-            longest = max((len(n) for n in self.names), default=1)
-            return min(3.0, 0.6 * self.fontsize / 72 * longest + 0.1)
+            return min(3.0, _text_width(self.names, self.fontsize) + 0.15)
         if self.callouts:
-            longest = max(len(c["name"]) for c in self.callouts)
-            return min(3.5, 0.45 + 0.6 * CALLOUT_FONTSIZE / 72 * longest + 0.1)
+            widest = _text_width([c["name"] for c in self.callouts], CALLOUT_FONTSIZE)
+            return min(3.5, 0.45 + widest + 0.15)
         return 0.1
 
     def bottom_margin(self) -> float:
         """Space (inches) below the matrix: the vertical names, or room for nothing but air."""
-        return max(self.names_width(), 0.4) if self.show_names else 0.4
+        return max(self.names_width() + 0.1, 0.4) if self.show_names else 0.4
 
     def geometry(self, bottom: float | None = None) -> dict[str, tuple[float, float, float, float]]:
         """Axes rectangles ``(left, bottom, width, height)`` in inches, and the panel size.
@@ -242,6 +241,17 @@ class HeatmapLayout:
 
 
 # --------------------------------------------------------------------------- layout
+
+
+def _text_width(texts: Sequence[str], fontsize: float) -> float:
+    """Width (inches) of the widest of ``texts`` at ``fontsize``, from the font's metrics."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(size=fontsize)
+    widths = [text_to_path.get_text_width_height_descent(t, prop, ismath=False)[0]
+              for t in texts]
+    return max(widths, default=0.0) / 72
 
 
 def place_labels(targets, height: float, lo: float, hi: float) -> np.ndarray:
@@ -615,6 +625,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     from matplotlib.collections import LineCollection
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
+    from matplotlib.transforms import offset_copy
 
     geo = layout.geometry(bottom)
     fw, fh = fig.get_size_inches()
@@ -697,11 +708,13 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     ax_n.set_ylim(*lim)
     if layout.show_names:
         fs = layout.fontsize
+        # x in data, y 3 points below the matrix whatever its size
+        below = offset_copy(ax_m.get_xaxis_transform(), fig=fig, y=-3, units="points")
         for p, name in enumerate(layout.names):
             texts.append(ax_n.text(0.02, p, name, ha="left", va="center", fontsize=fs,
                                    clip_on=False, **_TEXT))
-            texts.append(ax_m.text(p, m - 0.5 + 0.3, name, ha="center", va="top", fontsize=fs,
-                                   rotation=90, clip_on=False, **_TEXT))
+            texts.append(ax_m.text(p, 0, name, ha="center", va="top", fontsize=fs,
+                                   rotation=90, clip_on=False, transform=below, **_TEXT))
     elif layout.callouts:
         width = geo["names"][2]
         bend, end = 0.1 / width, 0.4 / width  # leader: level from the row, then slanted
@@ -729,9 +742,11 @@ def draw_heatmaps(layouts: Sequence[HeatmapLayout], *, gap: float = 0.3, dpi=Non
         raise ValueError("no layouts to draw")
     bottom = max(lay.bottom_margin() for lay in layouts)
     sizes = [lay.geometry(bottom)["figure"] for lay in layouts]
-    width = sum(s[2] for s in sizes) + gap * (len(layouts) - 1)
-    height = max(s[3] for s in sizes)
-    fig = Figure(figsize=(width, height), dpi=layouts[0].dpi if dpi is None else dpi)
+    dpi = layouts[0].dpi if dpi is None else dpi
+    # whole pixels, so the PNG is exactly the size the layout asks for
+    width = np.ceil((sum(s[2] for s in sizes) + gap * (len(layouts) - 1)) * dpi) / dpi
+    height = np.ceil(max(s[3] for s in sizes) * dpi) / dpi
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     panels, texts, x0 = [], [], 0.0
     for lay, size in zip(layouts, sizes, strict=True):
