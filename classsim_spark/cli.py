@@ -267,7 +267,8 @@ def render_figures(config: dict, results, only: list[str] | None = None):
 
     section = config["render"]
     return render(results, vector=section["vector"], overwrite=bool(config["output"]["overwrite"]),
-                  options=options_from_config(section), only=only, workers=section["workers"])
+                  options=options_from_config(section), only=only,
+                  workers=section["workers"] or "auto")
 
 
 def cmd_render(args: argparse.Namespace) -> int:

@@ -169,3 +169,63 @@ def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):
     multi = _analysed(tmp_path, multi_label=True)
     fig = f.cooccurrence_figure(multi, log=True)
     assert fig.heatmap_layout.log and fig.heatmap_layout.ticks.size > 0
+
+
+def test_unguarded_script_falls_back_to_drawing_in_process(single, tmp_path):
+    """Spawned children re-run a script without a main guard; render still finishes."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "res"
+    shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures"))
+    script = tmp_path / "unguarded.py"
+    script.write_text("from classsim_spark.render.figures import render\n"
+                      f"render({str(copy)!r}, workers=2, only=['similarity', 'distributions'])\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "drawing the figures in this process" in proc.stderr
+    assert sorted(p.name for p in (copy / "figures").iterdir()) == [
+        "distributions.png", "distributions.svg", "similarity.png", "similarity.svg"]
+
+
+def test_options_are_validated_and_strings_read_as_lists(single):
+    opts = RenderOptions(highlight="a, b")
+    assert opts.highlight == ("a", "b")
+    for bad in ({"cutoff": "high"}, {"names_max": True}, {"contrast": float("inf")},
+                {"coverage": 0}):
+        with pytest.raises(FigureError):
+            RenderOptions(**bad)
+    out = render(single, overwrite=True, only="similarity")
+    assert sorted(p.name for p in out.iterdir()) == ["similarity.png", "similarity.svg"]
+    with pytest.raises(FigureError, match="not available"):
+        render(single, overwrite=True, only=[])
+    with pytest.raises(FigureError, match="workers"):
+        render(single, overwrite=True, workers=0)
+
+
+def test_confusion_of_another_transform_uses_its_own_order(single):
+    from classsim_spark.render.baselines import confusion_layout
+
+    groups = json.loads((single / "groups.json").read_text())
+    other = next(t for t in ("logit", "rank") if t != groups["chosen"]["transform"])
+    order = json.loads((single / f"order-{other}.json").read_text())["order"]
+    lay = confusion_layout(SimilarityResult.load(single), other)
+    assert lay.similarity_order.tolist() == order
+    assert lay.panels[0].dendrogram is not None
+
+
+def test_cooccurrence_honours_names_max_and_highlight(tmp_path):
+    multi = _analysed(tmp_path, multi_label=True)
+    name = SimilarityResult.load(multi).classes[5]
+    fig = figure_makers(multi, RenderOptions(names_max=10, highlight=(name,)))["cooccurrence"]()
+    assert [c["name"] for c in fig.heatmap_layout.callouts] == [name]
+
+
+def test_distribution_with_a_two_row_sample(tmp_path):
+    from classsim_spark.render.figures import distribution_figure
+
+    path, _ = numpy_results(generate(SMALL), tmp_path, sample_rows=2)
+    fig = distribution_figure(path)
+    assert any("skew = n/a" in t.get_text() for t in fig.findobj(matplotlib.text.Text))

@@ -360,13 +360,48 @@ def test_callouts_never_overlap_at_4000_classes(m):
     assert y.min() >= -0.5 and y.max() <= m - 0.5
 
 
-@pytest.mark.parametrize("m", [3, 10, 60, 150])
+@pytest.mark.parametrize("m", [3, 10, 60, 150, 400])
 def test_every_label_lies_inside_the_figure(m):
     names = [("automobile_" * (1 + i % 3)) + str(i) for i in range(m)]
-    groups = {"spans": [{"label": "a long block label", "level": 1, "start": 0, "end": m}]}
-    fig = draw_heatmaps([heatmap_layout(_matrix(m), names, groups=groups)] * 2)
+    names[1] = "x" * 200  # too long: shortened with an ellipsis
+    names[2] = "two\nlines"
+    groups = {"spans": [{"label": "a block label far too long to fit the label column " * 3,
+                         "level": 1, "start": 0, "end": m}]}
+    title = "a title much longer than the matrix is wide, " * 4
+    fig = draw_heatmaps([heatmap_layout(_matrix(m), names, groups=groups, title=title,
+                                        highlight=[1, 2])] * 2)
     renderer = fig.canvas.get_renderer()
     width, height = fig.canvas.get_width_height()
-    for t in fig.heatmap_texts:
+    titles = [p["matrix"].title for p in fig.heatmap_panels]
+    for t in [*fig.heatmap_texts, *titles]:
         bb = t.get_window_extent(renderer)
         assert bb.x0 >= 0 and bb.y0 >= 0 and bb.x1 <= width and bb.y1 <= height, t.get_text()
+    shown = {t.get_text() for t in fig.heatmap_texts}
+    assert any(t.startswith("xxx") and t.endswith("…") for t in shown)
+    assert "two lines" in shown
+
+
+def test_colour_limits_are_the_exact_off_diagonal_range_at_large_m():
+    """Sparse counts at m = 2,000: the limits are the true extremes (numpy oracle)."""
+    m = 2000
+    C = np.zeros((m, m))
+    C[np.arange(m), np.arange(m)] = 1e6  # the diagonal never sets the scale
+    rng = np.random.default_rng(0)
+    cells = rng.integers(0, m, size=(20, 2))
+    C[cells[:, 0], cells[:, 1]] = rng.integers(10, 500, size=20)
+    off = C[~np.eye(m, dtype=bool)]
+    names = [str(i) for i in range(m)]
+    lin = heatmap_layout(C, names, cutoff=1.0)
+    assert (lin.vmin, lin.vmax) == (1.0, off.max())
+    log = heatmap_layout(C, names, log=True)
+    assert (log.vmin, log.vmax) == (off[off > 0].min(), off.max())
+    S = np.tanh(rng.normal(0, 0.1, size=(m, m)))
+    S[7, 1500] = 0.98
+    div = heatmap_layout(S, names, diverging=True)
+    assert div.vmax == pytest.approx(np.abs(S[~np.eye(m, dtype=bool)]).max())
+
+
+def test_duplicate_highlights_make_one_callout():
+    lay = heatmap_layout(np.eye(200), [f"c{i}" for i in range(200)],
+                         highlight=["c5", "c5", 5, "c7"])
+    assert [c["name"] for c in lay.callouts] == ["c5", "c7"]

@@ -30,7 +30,7 @@ from classsim_spark.render.heatmap import (
     draw_heatmaps,
     heatmap_layout,
 )
-from classsim_spark.render.inputs import find_taxonomy, read_groups, read_linkage
+from classsim_spark.render.inputs import find_taxonomy, read_groups, read_linkage, read_orders
 from classsim_spark.taxonomy import Taxonomy, linkage_from_matrix, read_taxonomy
 
 COUNT_CMAP = "plasma"
@@ -121,7 +121,10 @@ def confusion_layout(result, transform: str | None = None, order=None, log: bool
     transform = transform or g_order.get("transform") or result.transforms[0]
     if order is None and g_order.get("transform") == transform:
         order = g_order.get("order")
+    if order is None:  # another transform: its own hclust order, when analysed
+        order = read_orders(result, transform).get("order")
     m = C.shape[0]
+    how = "class order (not analysed)" if order is None else "similarity order"
     order = np.arange(m) if order is None else np.asarray(order, dtype=np.int64)
     if sorted(order.tolist()) != list(range(m)):
         raise ValueError("order is not a permutation of the classes")
@@ -138,12 +141,12 @@ def confusion_layout(result, transform: str | None = None, order=None, log: bool
     panels = [
         heatmap_layout(result.matrix(transform), names, order,
                        linkage=read_linkage(result, transform), highlight=highlight,
-                       title=f"similarity ({transform}), similarity order",
+                       title=f"similarity ({transform}), {how}",
                        **similarity_options),
-        heatmap_layout(D, names, order, title=f"confusion, diagonal removed ({_scale(log)}), "
-                       "similarity order", **counts),
+        heatmap_layout(D, names, order, title=f"confusion ({_scale(log)}, no diagonal), {how}",
+                       **counts),
         heatmap_layout(D, names, own, linkage=own_linkage,
-                       title=f"confusion, diagonal removed ({_scale(log)}), own order", **counts),
+                       title=f"confusion ({_scale(log)}, no diagonal), own order", **counts),
     ]
     return ConfusionLayout(names, D, order, own, most, transform, bool(log), panels)
 
@@ -191,8 +194,11 @@ class CooccurrenceLayout:
 
 
 def cooccurrence_layout(result, taxonomy: Taxonomy | str | None = None,
-                        log: bool = False) -> CooccurrenceLayout:
+                        log: bool = False, **label_options) -> CooccurrenceLayout:
     """Compute the co-occurrence view of a results directory with ``cooccurrence.npy``.
+
+    ``label_options`` (``names_max``, ``highlight``) go to :func:`heatmap_layout`; by default
+    the star classes are the ones named when not every name fits.
 
     ``taxonomy``: a :class:`Taxonomy`, a taxonomy file, or None to use the file named in
     ``groups.json`` (``taxonomy.file``, as given to the run, or relative to the results
@@ -217,13 +223,12 @@ def cooccurrence_layout(result, taxonomy: Taxonomy | str | None = None,
     position = np.empty(m, dtype=np.int64)
     position[order] = np.arange(m)
     star_pos = np.sort(position[star_ids]) if star_ids else np.array([], dtype=np.int64)
-    how = f"taxonomy order ({' > '.join(levels)})" if levels else "class order (no taxonomy)"
+    how = "taxonomy order" if levels else "class order (no taxonomy)"
     D = without_diagonal(result.counts["cooccurrence"])
     panel = heatmap_layout(
         D, names, order, taxonomy_paths=paths, taxonomy_levels=levels or None, **_counts(log),
-        ticks=star_ids, highlight=star_ids,
-        title=f"label co-occurrence, diagonal removed ({_scale(log)}), {how}; "
-              f"red ticks: {len(star_ids)} star classes")
+        ticks=star_ids, **{"highlight": star_ids, **label_options},
+        title=f"co-occurrence ({_scale(log)}, no diagonal), {how}; {len(star_ids)} stars ticked")
     return CooccurrenceLayout(names, D, order, levels, star_pos,
                               [names[order[p]] for p in star_pos], bool(log), panel)
 

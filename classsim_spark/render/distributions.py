@@ -163,6 +163,10 @@ def distribution_layout(
     return DistributionLayout(str(result.classes[k]), k, panels)
 
 
+def _number(x: float | None) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.2f}"
+
+
 def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100) -> Figure:
     """Draw a :class:`DistributionLayout`: one column per transform, inputs above similarities."""
     T = len(layout.panels)
@@ -174,7 +178,7 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
             top.stairs(p.input_counts, p.input_edges, fill=True, color="C0")
             n = int(p.input_counts.sum())
             title = (f"{p.transform}: {layout.class_name} ({n} sampled rows)\n"
-                     f"skew = {p.input_skewness:.2f}")
+                     f"skew = {_number(p.input_skewness)}")
             top.set_ylabel("rows")
         else:
             top.plot(p.normal_x, p.normal_pdf, color="C0")
@@ -187,7 +191,7 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
         bottom.stairs(p.similarity_counts, p.similarity_edges, fill=True, color="C1")
         bottom.set_title(
             f"{p.transform}: off-diagonal similarity\n"
-            f"skew = {p.skewness:.2f}, excess kurtosis = {p.excess_kurtosis:.2f}",
+            f"skew = {_number(p.skewness)}, excess kurtosis = {_number(p.excess_kurtosis)}",
             fontsize=8, parse_math=False)
         bottom.set_xlabel("similarity", fontsize=8)
         bottom.set_ylabel("pairs")

@@ -27,6 +27,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,10 @@ VECTOR_FORMATS: tuple[str, ...] = ("svg", "pdf")
 VIEWS: tuple[str, ...] = ("hclust", "taxonomy")
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """How the figures look; the ``[render]`` section of the configuration.
@@ -107,20 +112,31 @@ class RenderOptions:
     distribution_class: str | None = None
 
     def __post_init__(self):
-        if not (isinstance(self.contrast, (int, float)) and self.contrast > 0):
+        if isinstance(self.highlight, str):  # one comma-separated string, as on the CLI
+            object.__setattr__(self, "highlight",
+                               tuple(h.strip() for h in self.highlight.split(",") if h.strip()))
+        object.__setattr__(self, "highlight", tuple(self.highlight))
+        if self.cutoff is not None and not _is_number(self.cutoff):
+            raise FigureError(f"render cutoff must be a number, got {self.cutoff!r}")
+        if not (_is_number(self.contrast) and 0 < self.contrast < float("inf")):
             raise FigureError(f"render contrast must be a number > 0, got {self.contrast!r}")
-        if not (isinstance(self.names_max, int) and self.names_max >= 0):
+        if not (isinstance(self.names_max, int) and not isinstance(self.names_max, bool)
+                and self.names_max >= 0):
             raise FigureError(f"render names_max must be an integer >= 0, got {self.names_max!r}")
-        if not (isinstance(self.coverage, (int, float)) and 0 < self.coverage <= 1):
+        if not (_is_number(self.coverage) and 0 < self.coverage <= 1):
             raise FigureError(f"render coverage must be in (0, 1], got {self.coverage!r}")
 
-    def similarity(self) -> dict:
-        """Keyword arguments of :func:`heatmap_layout` for similarity matrices."""
-        kw = {"diverging": self.diverging, "cutoff": self.cutoff, "contrast": self.contrast,
-              "names_max": self.names_max}
+    def labels(self) -> dict:
+        """Keyword arguments of :func:`heatmap_layout` that choose the names drawn."""
+        kw: dict = {"names_max": self.names_max}
         if self.highlight:
             kw["highlight"] = list(self.highlight)
         return kw
+
+    def similarity(self) -> dict:
+        """Keyword arguments of :func:`heatmap_layout` for similarity matrices."""
+        return {"diverging": self.diverging, "cutoff": self.cutoff, "contrast": self.contrast,
+                **self.labels()}
 
 
 def _transform(result: SimilarityResult, groups: dict, transform: str | None) -> str:
@@ -220,9 +236,12 @@ def confusion_figure(results, transform: str | None = None, log: bool = False, *
     return draw_confusion(confusion_layout(as_result(results), transform, log=log, **options))
 
 
-def cooccurrence_figure(results, log: bool = False):
-    """Co-occurrence in taxonomy order with star ticks, as a Figure."""
-    return draw_cooccurrence(cooccurrence_layout(as_result(results), log=log))
+def cooccurrence_figure(results, log: bool = False, **label_options):
+    """Co-occurrence in taxonomy order with star ticks, as a Figure.
+
+    ``label_options``: ``names_max`` and ``highlight`` (see :func:`heatmap_layout`).
+    """
+    return draw_cooccurrence(cooccurrence_layout(as_result(results), log=log, **label_options))
 
 
 def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Callable]:
@@ -242,7 +261,7 @@ def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Ca
     if "confusion" in result.counts:
         makers["confusion"] = lambda: confusion_figure(result, t, o.log_counts, **sim)
     if "cooccurrence" in result.counts:
-        makers["cooccurrence"] = lambda: cooccurrence_figure(result, o.log_counts)
+        makers["cooccurrence"] = lambda: cooccurrence_figure(result, o.log_counts, **o.labels())
     return makers
 
 
@@ -254,11 +273,11 @@ _COST = {"confusion": 3, "similarity-taxonomy": 2, "similarity": 1}
 """Matrix panels per figure: the parallel render starts the largest first."""
 
 
-def _make_and_save(path: str, name: str, options: RenderOptions | None, vector: str,
+def _make_and_save(results, name: str, options: RenderOptions | None, vector: str,
                    out: str) -> tuple[int, int, float]:
-    """Draw one figure of a results directory and write it; (width px, height px, seconds)."""
+    """Draw one figure of a result (or results directory) and write it; (px, px, seconds)."""
     start = time.perf_counter()
-    fig = figure_makers(path, options)[name]()
+    fig = figure_makers(results, options)[name]()
     try:
         for suffix in ("png", vector):
             save_figure(fig, Path(out) / f"{name}.{suffix}")
@@ -268,9 +287,27 @@ def _make_and_save(path: str, name: str, options: RenderOptions | None, vector: 
     return w, h, time.perf_counter() - start
 
 
+def _in_processes(workers: int, path: str, names: list[str], options, vector: str,
+                  out: str) -> dict[str, tuple[int, int, float]]:
+    """Draw figures in spawned processes, largest first; {} if the processes cannot start.
+
+    Spawned, not forked: the parent may be a Spark driver holding a JVM.
+    """
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {n: pool.submit(_make_and_save, path, n, options, vector, out)
+                       for n in sorted(names, key=lambda n: -_COST.get(n, 0))}
+            return {n: futures[n].result() for n in names}
+    except BrokenProcessPool:
+        log.warning("figure processes could not run (a script without an `if __name__ == "
+                    "'__main__':` guard?); drawing the figures in this process")
+        return {}
+
+
 def render(results: SimilarityResult | str | Path, vector: str = "svg",
            overwrite: bool = False, options: RenderOptions | None = None,
-           only: Sequence[str] | None = None, workers: int | None = None) -> Path:
+           only: Sequence[str] | None = None, workers: int | str = 1) -> Path:
     """Render the figures of a results directory into ``<dir>/figures``.
 
     Parameters
@@ -285,9 +322,12 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
         How the figures look (colour scale, cut-off, contrast, highlighted classes, ...).
     only : sequence of str, optional
         Names of the figures to write (default: all this result supports).
-    workers : int, optional
-        Processes drawing figures at once (default: one per CPU when m >=
-        :data:`PARALLEL_FROM_M`, else 1 -- in this process).
+    workers : int or "auto"
+        Processes drawing figures at once; 1 (the default) draws them in this process.
+        ``"auto"`` (what the CLI uses): one per CPU when m >= :data:`PARALLEL_FROM_M`. The
+        processes are *spawned*, so a script calling this with workers > 1 must guard its own
+        top level with ``if __name__ == "__main__":`` (or the children re-run it); if they
+        cannot start, the figures are drawn here instead, with a warning.
 
     Returns
     -------
@@ -300,27 +340,29 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     if result.path is None:
         raise ValueError("render needs a saved results directory")
     names = list(figure_makers(result, options))
-    if only:
+    if only is not None:
+        only = [only] if isinstance(only, str) else list(only)
         unknown = sorted(set(only) - set(names))
-        if unknown:
-            raise FigureError(f"figures {unknown} not available here; available: {names}")
+        if unknown or not only:
+            raise FigureError(f"figures {unknown or only} not available here; available: "
+                              f"{names}")
         names = [n for n in names if n in only]
-    if workers is None:
+    if workers == "auto":
         workers = (os.cpu_count() or 1) if result.m >= PARALLEL_FROM_M else 1
-    workers = max(1, min(workers, len(names)))
+    if not isinstance(workers, int) or workers < 1:
+        raise FigureError(f"workers must be an integer >= 1 or 'auto', got {workers!r}")
+    workers = min(workers, len(names))
     log.info("rendering %d figures of %s (%d classes, %d process%s): %s", len(names),
              result.path, result.m, workers, "es" if workers > 1 else "", ", ".join(names))
     out = result.path / FIGURES_DIR
     path = str(result.path)
     with atomic_directory(out, overwrite) as tmp:
-        if workers == 1:
-            done = {n: _make_and_save(path, n, options, vector, str(tmp)) for n in names}
-        else:  # spawn: the parent may hold a JVM (Spark driver) that must not be forked
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                futures = {n: pool.submit(_make_and_save, path, n, options, vector, str(tmp))
-                           for n in sorted(names, key=lambda n: -_COST.get(n, 0))}
-                done = {n: futures[n].result() for n in names}
+        done = {}
+        if workers > 1:
+            done = _in_processes(workers, path, names, options, vector, str(tmp))
+        for name in names:
+            if name not in done:
+                done[name] = _make_and_save(result, name, options, vector, str(tmp))
         for name, (w, h, seconds) in done.items():
             log.info("figure %s: %d x %d px, %.1f s", name, w, h, seconds)
     return out
@@ -329,5 +371,5 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
 def options_from_config(section: dict) -> RenderOptions:
     """:class:`RenderOptions` from the ``[render]`` section of a merged configuration."""
     values = {k: v for k, v in section.items() if k not in ("vector", "workers")}
-    values["highlight"] = tuple(values.get("highlight") or ())
+    values["highlight"] = values.get("highlight") or ()
     return RenderOptions(**values)

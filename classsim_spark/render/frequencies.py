@@ -134,7 +134,7 @@ def draw_frequencies(layout: FrequencyLayout, figsize=None, dpi: int = 100,
     x = np.arange(head_n)
     _bars(axes[0], x, layout.counts[:head_n], layout.names[:head_n], layout.log, max_labels)
     axes[0].set_title(
-        f"head: top {head_n} of {m} classes ({100 * layout.head_share:.1f} % of samples; "
+        f"head: top {head_n} of {m} classes ({100 * layout.head_share:.1f} % of labels; "
         f"rule: cover {100 * layout.coverage:.0f} %)" if has_tail else f"{m} classes",
         fontsize=9)
     if has_tail:

@@ -49,6 +49,8 @@ DUPLICATE_COLOR = "black"
 TICK_COLOR = "red"
 LEADER_COLOR = "0.45"
 CALLOUT_FONTSIZE = 7.0
+NAME_INCHES = 3.0
+"""Longest class name drawn (inches); longer names end in an ellipsis."""
 
 _TEXT = {"parse_math": False, "usetex": False}
 
@@ -188,12 +190,13 @@ class HeatmapLayout:
     # -- geometry (inches), shared by the drawing functions and the tests
 
     def names_width(self) -> float:
-        """Width (inches) of the name column on the right of the matrix."""
+        """Width (inches) of the name column on the right of the matrix (names longer than
+        :data:`NAME_INCHES` are shortened with an ellipsis when drawn)."""
         if self.show_names:
-            return min(3.0, _text_width(self.names, self.fontsize) + 0.15)
+            return min(NAME_INCHES, _text_width(self.names, self.fontsize)) + 0.15
         if self.callouts:
             widest = _text_width([c["name"] for c in self.callouts], CALLOUT_FONTSIZE)
-            return min(3.5, 0.45 + widest + 0.15)
+            return 0.45 + min(NAME_INCHES, widest) + 0.15
         return 0.1
 
     def bottom_margin(self) -> float:
@@ -249,9 +252,28 @@ def _text_width(texts: Sequence[str], fontsize: float) -> float:
     from matplotlib.textpath import text_to_path
 
     prop = FontProperties(size=fontsize)
-    widths = [text_to_path.get_text_width_height_descent(t, prop, ismath=False)[0]
-              for t in texts]
+    widths = [text_to_path.get_text_width_height_descent(" ".join(t.split()), prop,
+                                                          ismath=False)[0] for t in texts]
     return max(widths, default=0.0) / 72
+
+
+def shorten(text: str, fontsize: float, inches: float = NAME_INCHES) -> str:
+    """``text`` on one line, cut with an ellipsis to at most ``inches`` wide at ``fontsize``.
+
+    >>> shorten("a" * 500, 8.0)[-1], shorten("short", 8.0)
+    ('…', 'short')
+    """
+    text = " ".join(str(text).split())  # one line: newlines would overlap the next row
+    if _text_width([text], fontsize) <= inches:
+        return text
+    lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _text_width([text[:mid] + "…"], fontsize) <= inches:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
 
 
 def place_labels(targets, height: float, lo: float, hi: float) -> np.ndarray:
@@ -297,17 +319,39 @@ def place_labels(targets, height: float, lo: float, hi: float) -> np.ndarray:
     return z + steps
 
 
-def _offdiag(M: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _Extremes:
+    """Exact extremes of the finite off-diagonal values (NaN when there are none)."""
+
+    low: float
+    high: float
+    low_positive: float
+    high_abs: float
+
+
+def _offdiag_extremes(M: np.ndarray, rows_per_chunk: int = 512) -> _Extremes:
+    """Extremes of the finite ``M[i, j], i != j``, in row chunks (no m x m temporaries).
+
+    With m = 1 there are no off-diagonal values and the diagonal stands in.
+    """
     m = M.shape[0]
-    if m < 2:
-        return M.ravel()
-    if m > 1500:  # a large sample is enough for colour limits
-        rng = np.random.default_rng(0)
-        i = rng.integers(0, m, 200_000)
-        j = rng.integers(0, m, 200_000)
-        keep = i != j
-        return M[i[keep], j[keep]]
-    return M[~np.eye(m, dtype=bool)]
+    low, high, low_pos = np.inf, -np.inf, np.inf
+    for start in range(0, m, rows_per_chunk):
+        chunk = np.array(M[start:start + rows_per_chunk], dtype=float)
+        if m > 1:
+            rows = np.arange(chunk.shape[0])
+            chunk[rows, rows + start] = np.nan
+        chunk = chunk[np.isfinite(chunk)]
+        if chunk.size:
+            low, high = min(low, chunk.min()), max(high, chunk.max())
+            positive = chunk[chunk > 0]
+            if positive.size:
+                low_pos = min(low_pos, positive.min())
+    nan = float("nan")
+    return _Extremes(float(low) if np.isfinite(low) else nan,
+                     float(high) if np.isfinite(high) else nan,
+                     float(low_pos) if np.isfinite(low_pos) else nan,
+                     float(max(abs(low), abs(high))) if np.isfinite(high) else nan)
 
 
 def _norm_order(order, m: int) -> np.ndarray:
@@ -317,27 +361,29 @@ def _norm_order(order, m: int) -> np.ndarray:
     return o
 
 
-def _limits(off: np.ndarray, *, diverging: bool, log: bool, vmin, vmax, cutoff):
+def _limits(ext: _Extremes, *, diverging: bool, log: bool, vmin, vmax, cutoff):
+    """Colour limits: the given ones, else the exact off-diagonal range (see heatmap_layout)."""
+    def given_or(value, default):
+        return default if value is None else float(value)
+
+    if diverging:
+        top = given_or(vmax, ext.high_abs if ext.high_abs > 0 else 1.0)
+        return -abs(top), abs(top)
     if log:
-        positive = off[off > 0]
-        lo = float(positive.min()) if positive.size else 1.0
-        hi = float(positive.max()) if positive.size else 10.0
-    elif diverging:
-        top = float(np.max(np.abs(off))) if off.size else 1.0
-        top = top if vmax is None else abs(float(vmax))
-        top = top if top > 0 else 1.0
-        return -top, top
+        lo = given_or(vmin, ext.low_positive if np.isfinite(ext.low_positive) else 1.0)
+        hi = given_or(vmax, ext.high if ext.high > 0 else 10.0 * lo)
+        if lo <= 0:
+            raise ValueError("a log colour scale needs vmin > 0")
     else:
-        lo = float(off.min()) if off.size else 0.0
-        hi = float(off.max()) if off.size else 1.0
+        low = ext.low if np.isfinite(ext.low) else 0.0
         if cutoff is not None:
-            lo = max(lo, float(cutoff))
-    lo = lo if vmin is None else float(vmin)
-    hi = hi if vmax is None else float(vmax)
+            low = max(low, float(cutoff))
+        lo = given_or(vmin, low)
+        hi = given_or(vmax, ext.high if np.isfinite(ext.high) else lo + 1.0)
     if hi <= lo:
+        if vmin is not None and vmax is not None:
+            raise ValueError(f"vmax ({hi}) must be above vmin ({lo})")
         hi = lo * 10.0 if log else lo + 1.0
-    if log and lo <= 0:
-        raise ValueError("a log colour scale needs vmin > 0")
     return lo, hi
 
 
@@ -436,7 +482,9 @@ def heatmap_layout(
     log : bool
         Logarithmic colour scale for counts; values <= 0 are drawn as background.
     vmin, vmax : float, optional
-        Colour limits (default: range of the off-diagonal values).
+        Colour limits (default: the exact range of the finite off-diagonal values, from the
+        cut-off up when one is given; the smallest positive value on a log scale; diverging
+        scales use ``±vmax``, default the largest absolute value).
     cutoff : float, optional
         Values below it are drawn in ``background``.
     contrast : float
@@ -476,8 +524,7 @@ def heatmap_layout(
     if log and diverging:
         raise ValueError("a colour scale cannot be both log and diverging")
     o = _norm_order(order, m)
-    off = _offdiag(M)
-    lo, hi = _limits(off[np.isfinite(off)], diverging=diverging, log=log, vmin=vmin,
+    lo, hi = _limits(_offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin,
                      vmax=vmax, cutoff=cutoff)
     show = m <= names_max
     side = max(6.0, 0.11 * m) if show else max(6.0, (m + 1) / dpi)
@@ -582,6 +629,7 @@ def _callouts(layout: HeatmapLayout, pos: np.ndarray, class_ids: list[int],
     rows_per_point = m / (layout.matrix_inches * 72)
     height = 1.25 * CALLOUT_FONTSIZE * rows_per_point
     room = int((m - height) // height) + 1
+    class_ids = list(dict.fromkeys(class_ids))
     keep = sorted(pos[class_ids[:max(0, min(most, room))]].tolist())
     if not keep:
         return []
@@ -614,8 +662,8 @@ def _column(add, key, values, cmap, vmin, vmax, m, label, color="black"):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_ylim(m - 0.5, -0.5)
-    ax.text(0, -0.01 * m - 0.5, label, rotation=90, ha="center", va="bottom", fontsize=7,
-            color=color, **_TEXT)
+    ax.text(0, -0.01 * m - 0.5, shorten(label, 7, 0.45), rotation=90, ha="center",
+            va="bottom", fontsize=7, color=color, **_TEXT)
     return ax
 
 
@@ -661,7 +709,8 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
                      s=max(12.0, (layout.matrix_inches * 72 / m) ** 2 * 1.5),
                      facecolors="none", edgecolors=DUPLICATE_COLOR, linewidths=lw)
     if layout.title:
-        ax_m.set_title(layout.title, fontsize=10, **_TEXT)
+        ax_m.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10,
+                       **_TEXT)
     cax = axes["colorbar"] = add("colorbar")
     fig.colorbar(ScalarMappable(norm=layout.norm(), cmap=layout.colormap()), cax=cax,
                  label=layout.colorbar_label or None)
@@ -696,7 +745,8 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
             brackets.append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
             if s["label"]:  # with nested levels the outermost labels are bold
                 outer = s["level"] == 1 and depth > 1
-                texts.append(ax_s.text(-0.2, (s["start"] + s["end"] - 1) / 2, s["label"],
+                label = shorten(s["label"], 8 if outer else 7, 1.6)
+                texts.append(ax_s.text(-0.2, (s["start"] + s["end"] - 1) / 2, label,
                                        ha="right", va="center", fontsize=8 if outer else 7,
                                        fontweight="bold" if outer else "normal",
                                        clip_on=False, **_TEXT))
@@ -711,6 +761,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
         # x in data, y 3 points below the matrix whatever its size
         below = offset_copy(ax_m.get_xaxis_transform(), fig=fig, y=-3, units="points")
         for p, name in enumerate(layout.names):
+            name = shorten(name, fs)
             texts.append(ax_n.text(0.02, p, name, ha="left", va="center", fontsize=fs,
                                    clip_on=False, **_TEXT))
             texts.append(ax_m.text(p, 0, name, ha="center", va="top", fontsize=fs,
@@ -722,7 +773,8 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
                    for c in layout.callouts]
         ax_n.add_collection(LineCollection(leaders, colors=LEADER_COLOR, linewidths=0.5))
         for c in layout.callouts:
-            texts.append(ax_n.text(end + 0.04 / width, c["y"], c["name"], ha="left",
+            texts.append(ax_n.text(end + 0.04 / width, c["y"],
+                                   shorten(c["name"], CALLOUT_FONTSIZE), ha="left",
                                    va="center", fontsize=CALLOUT_FONTSIZE, clip_on=False,
                                    **_TEXT))
     return axes, texts
