@@ -273,11 +273,10 @@ _COST = {"confusion": 3, "similarity-taxonomy": 2, "similarity": 1}
 """Matrix panels per figure: the parallel render starts the largest first."""
 
 
-def _make_and_save(results, name: str, options: RenderOptions | None, vector: str,
-                   out: str) -> tuple[int, int, float]:
-    """Draw one figure of a result (or results directory) and write it; (px, px, seconds)."""
+def _draw_and_save(make: Callable, name: str, vector: str, out: str) -> tuple[int, int, float]:
+    """Draw one figure with ``make`` and write it; (width px, height px, seconds)."""
     start = time.perf_counter()
-    fig = figure_makers(results, options)[name]()
+    fig = make()
     try:
         for suffix in ("png", vector):
             save_figure(fig, Path(out) / f"{name}.{suffix}")
@@ -285,6 +284,12 @@ def _make_and_save(results, name: str, options: RenderOptions | None, vector: st
     finally:
         plt.close(fig)
     return w, h, time.perf_counter() - start
+
+
+def _draw_and_save_from(path: str, name: str, options: RenderOptions | None, vector: str,
+                        out: str) -> tuple[int, int, float]:
+    """:func:`_draw_and_save` in a spawned process, which loads the results directory itself."""
+    return _draw_and_save(figure_makers(path, options)[name], name, vector, out)
 
 
 def _in_processes(workers: int, path: str, names: list[str], options, vector: str,
@@ -296,7 +301,7 @@ def _in_processes(workers: int, path: str, names: list[str], options, vector: st
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {n: pool.submit(_make_and_save, path, n, options, vector, out)
+            futures = {n: pool.submit(_draw_and_save_from, path, n, options, vector, out)
                        for n in sorted(names, key=lambda n: -_COST.get(n, 0))}
             return {n: futures[n].result() for n in names}
     except BrokenProcessPool:
@@ -339,7 +344,8 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     result = as_result(results)
     if result.path is None:
         raise ValueError("render needs a saved results directory")
-    names = list(figure_makers(result, options))
+    makers = figure_makers(result, options)
+    names = list(makers)
     if only is not None:
         only = [only] if isinstance(only, str) else list(only)
         unknown = sorted(set(only) - set(names))
@@ -362,7 +368,7 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
             done = _in_processes(workers, path, names, options, vector, str(tmp))
         for name in names:
             if name not in done:
-                done[name] = _make_and_save(result, name, options, vector, str(tmp))
+                done[name] = _draw_and_save(makers[name], name, vector, str(tmp))
         for name, (w, h, seconds) in done.items():
             log.info("figure %s: %d x %d px, %.1f s", name, w, h, seconds)
     return out
