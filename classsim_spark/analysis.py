@@ -77,6 +77,7 @@ def analyze(
     transform: str = "auto",
     distance: str = "auto",
     linkage: str = "auto",
+    criterion: str = "fixed",
     clip_negative: bool = False,
     order_file: str | Path | None = None,
     fuzzy_groups: int | None = None,
@@ -97,6 +98,10 @@ def analyze(
         Which level columns to use, coarse to fine.
     transform, distance, linkage : str
         ``"auto"`` lets the unsupervised criterion choose; a name fixes that dimension.
+    criterion : {"fixed", "normality>cophenetic"}
+        How ``"auto"`` dimensions are chosen (:func:`classsim_spark.seriation.choose`): by
+        default ``logit``, ``1-r``, ``average``, the combination that recovered real
+        taxonomies best (docs/seriation.md).
     clip_negative : bool
         Treat negative similarities as 0 (sharper blocks).
     order_file : path, optional
@@ -136,6 +141,7 @@ def analyze(
             transforms=(transform,) if transform != "auto" else ("auto",),
             distances=(distance,),
             linkages=(linkage,),
+            criterion=criterion,
             clip_negative=clip_negative,
             seed=seed,
         )

@@ -103,6 +103,9 @@ def _add_analysis_options(p: argparse.ArgumentParser, with_transform: bool) -> N
                    help="auto (default): chosen by the unsupervised criterion")
     p.add_argument("--linkage", choices=["auto", "complete", "average", "single", "weighted",
                                          "ward", "centroid"], help="auto (default) or a linkage")
+    p.add_argument("--criterion", choices=["fixed", "normality>cophenetic"],
+                   help="how 'auto' chooses: fixed (default: logit, 1-r, average, the best on "
+                   "real classifiers) or normality>cophenetic")
     p.add_argument("--clip-negative", action="store_const", const=True,
                    help="treat negative similarities as 0")
     p.add_argument("--order-file", help="an extra display order: JSON list or one name per line")
@@ -115,7 +118,8 @@ def _analysis_overrides(args: argparse.Namespace, transform: str | None) -> dict
     return {
         "analysis.taxonomy": args.taxonomy, "analysis.taxonomy_levels": args.taxonomy_levels,
         "analysis.transform": transform, "analysis.distance": args.distance,
-        "analysis.linkage": args.linkage, "analysis.clip_negative": args.clip_negative,
+        "analysis.linkage": args.linkage, "analysis.criterion": args.criterion,
+        "analysis.clip_negative": args.clip_negative,
         "analysis.order_file": args.order_file, "analysis.fuzzy_groups": args.fuzzy_groups,
         "analysis.core": args.core, "analysis.seed": args.seed,
     }

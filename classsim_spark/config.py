@@ -44,6 +44,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "transform": "auto",
         "distance": "auto",
         "linkage": "auto",
+        "criterion": "fixed",
         "clip_negative": False,
         "order_file": None,
         "fuzzy_groups": None,

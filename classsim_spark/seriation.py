@@ -914,8 +914,14 @@ CHOOSE_MAX_CLASSES = 2000
 """Above this many classes :func:`choose` fits its candidate trees on a fixed random subset of
 this many classes (the normality of the similarity values still uses every pair)."""
 
-CRITERION = "normality>cophenetic"
-"""Name of :func:`choose`'s criterion, recorded in its result."""
+CRITERIA: tuple[str, ...] = ("fixed", "normality>cophenetic")
+"""Rules :func:`choose` knows. ``"fixed"`` (the default) takes :data:`FIXED_CHOICE`;
+``"normality>cophenetic"`` picks the most normal transform, then the tree that preserves its
+similarities best. docs/seriation.md compares them on real classifiers."""
+
+FIXED_CHOICE: dict[str, str] = {"transform": "logit", "distance": "1-r", "linkage": "average"}
+"""The combination of the ``"fixed"`` criterion: the one whose trees recovered the taxonomies of
+real classifiers best, leave-one-data-set-out (benchmarks/fidelity.py, docs/seriation.md)."""
 
 _TRANSFORM_ORDER = ("logit", "probability", "rank")
 
@@ -997,26 +1003,30 @@ def choose(
     distances=("auto",),
     linkages=("auto",),
     *,
+    criterion: str = "fixed",
     clip_negative: bool = False,
     max_classes: int = CHOOSE_MAX_CLASSES,
     seed: int = 0,
 ) -> tuple[dict, list[dict]]:
-    """Pick a (transform, distance, linkage) combination by an unsupervised criterion.
+    """Pick a (transform, distance, linkage) combination without taxonomy or labels.
 
-    The criterion (:data:`CRITERION`), in two steps, uses no taxonomy or labels:
+    Every candidate combination is scored (normality of its transform's similarities, the
+    cophenetic correlation of its tree), then ``criterion`` picks one:
 
-    1. **transform**: the one whose off-diagonal similarity values are closest to normal
-       (smallest :func:`normality` departure), as the method's paper recommends;
-    2. **distance and linkage**: on that transform's matrix, the tree whose cophenetic
-       distances (merge heights) correlate best (Pearson) with ``1 - M`` -- the cophenetic
-       correlation of Sokal & Rohlf (1962), measured against one common reference so that
-       trees built on different distances compare fairly. It asks which tree *preserves the
-       similarities* best; merge-order artefacts (single linkage's chaining, centroid
-       inversions, complete linkage's inflated heights) lower it.
-
-    Evidence on real classifier outputs (20 Newsgroups, CIFAR-10) and on synthetic data is in
-    ``docs/seriation.md``: the picks' taxonomy agreement is at or near the best of all
-    combinations, and better on average than the paper's fixed complete linkage.
+    ``"fixed"`` (default)
+        :data:`FIXED_CHOICE`, ``logit`` (log-probabilities for softmax models), ``1-r``,
+        ``average`` linkage (UPGMA): on real classifiers it recovered the known taxonomies
+        better than the method paper's complete linkage and than choosing by normality, judged
+        leave-one-data-set-out (``benchmarks/fidelity.py``, ``docs/seriation.md``). A dimension
+        the caller fixed takes the caller's value; when ``logit`` is not among the matrices,
+        the transform falls back to the most normal one.
+    ``"normality>cophenetic"``
+        1. **transform**: the one whose off-diagonal similarity values are closest to normal
+           (smallest :func:`normality` departure), the method paper's recommendation;
+        2. **distance and linkage**: on that transform's matrix, the tree whose cophenetic
+           distances (merge heights) correlate best (Pearson) with ``1 - M`` -- Sokal &
+           Rohlf's cophenetic correlation against one common reference, so that trees built on
+           different distances compare fairly.
 
     Parameters
     ----------
@@ -1027,6 +1037,8 @@ def choose(
         Candidates; ``"auto"`` (the default) means all: every key of ``matrices``, every
         :data:`DISTANCES`, every :data:`LINKAGES`. A single fixed value restricts that
         dimension, e.g. ``transforms=("rank",)`` chooses only the distance and linkage.
+    criterion : {"fixed", "normality>cophenetic"}
+        The rule (:data:`CRITERIA`).
     clip_negative : bool
         Used for every candidate tree (and the reference ``1 - max(M, 0)``); ward and centroid
         with ``"1-r"`` are then skipped (see :func:`distances`).
@@ -1053,12 +1065,14 @@ def choose(
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(500, 6)) + np.repeat(rng.normal(size=(500, 2)), 3, axis=1)
-    >>> chosen, candidates = choose({"logit": np.corrcoef(x, rowvar=False)})
-    >>> chosen["transform"], len(candidates)
-    ('logit', 12)
+    >>> M = np.corrcoef(x, rowvar=False)
+    >>> chosen, candidates = choose({"logit": M, "rank": M ** 3})
+    >>> chosen["transform"], chosen["linkage"], len(candidates)
+    ('logit', 'average', 24)
     """
     if not isinstance(matrices, dict) or not matrices:
         raise ValueError("matrices must be a non-empty dict: transform name -> similarity matrix")
+    criterion = _check_choice(criterion, CRITERIA, "criterion")
     names = tuple(sorted(matrices, key=lambda t: (
         _TRANSFORM_ORDER.index(t) if t in _TRANSFORM_ORDER else len(_TRANSFORM_ORDER), t)))
     t_opts = _options(transforms, names, "transform")
@@ -1075,48 +1089,77 @@ def choose(
     subset = None
     if m > max_classes:
         subset = np.sort(np.random.default_rng(seed).choice(m, int(max_classes), replace=False))
-    candidates: list[dict] = []
-    for t in t_opts:
-        M = mats[t]
-        norm = _normality(M)
-        if subset is not None:
-            M = M[np.ix_(subset, subset)]
-        reference = _condensed(M, "1-r", clip_negative, euclidean=False)
-        cache: dict = {("1-r", False): reference}
-        for d in d_opts:
-            for link in l_opts:
-                row = {"transform": t, "distance": d, "linkage": link,
-                       "skewness": norm["skewness"], "excess_kurtosis": norm["excess_kurtosis"],
-                       "normality": norm["departure"], "cophenetic": None,
-                       "cophenetic_own": None, "inversions": None, "classes_used": M.shape[0],
-                       "skipped": None}
-                try:
-                    _check_combination(d, link, clip_negative)
-                except ValueError as e:
-                    row["skipped"] = str(e)
-                    candidates.append(row)
-                    continue
-                key = (d, d == "1-r" and link in EUCLIDEAN_LINKAGES)
-                if key not in cache:  # each distance once per transform, not once per linkage
-                    cache[key] = _condensed(M, d, clip_negative, euclidean=key[1])
-                own = cache[key]
-                Z = hierarchy.linkage(own, method=link)
-                coph = hierarchy.cophenet(Z)
-                row["cophenetic"] = _pearson(coph, reference)
-                row["cophenetic_own"] = _pearson(coph, own)
-                row["inversions"] = _inversions(Z)
-                candidates.append(row)
+    candidates = [row for t in t_opts
+                  for row in _score_candidates(t, mats[t], d_opts, l_opts, clip_negative, subset)]
     scored = [c for c in candidates if c["skipped"] is None and c["cophenetic"] is not None]
     if not scored:
         raise ValueError("no candidate combination could be scored: " + "; ".join(
             sorted({c["skipped"] or "constant distances" for c in candidates})))
-    best_t = min(scored, key=lambda c: c["normality"])["transform"]  # min: first on ties
-    best = max((c for c in scored if c["transform"] == best_t), key=lambda c: c["cophenetic"])
+    best = _fixed_pick(scored) if criterion == "fixed" else _normality_cophenetic_pick(scored)
     chosen = {"transform": best["transform"], "distance": best["distance"],
-              "linkage": best["linkage"], "criterion": CRITERION, "score": best["cophenetic"],
+              "linkage": best["linkage"], "criterion": criterion, "score": best["cophenetic"],
               "normality": best["normality"], "clip_negative": clip_negative,
               "classes_used": best["classes_used"]}
     return chosen, candidates
+
+
+def _score_candidates(t: str, M: np.ndarray, d_opts, l_opts, clip_negative: bool,
+                      subset: np.ndarray | None) -> list[dict]:
+    """One candidate dict per (distance, linkage) on transform ``t``'s matrix."""
+    norm = _normality(M)
+    if subset is not None:
+        M = M[np.ix_(subset, subset)]
+    reference = _condensed(M, "1-r", clip_negative, euclidean=False)
+    cache: dict = {("1-r", False): reference}
+    rows = []
+    for d in d_opts:
+        for link in l_opts:
+            row = {"transform": t, "distance": d, "linkage": link,
+                   "skewness": norm["skewness"], "excess_kurtosis": norm["excess_kurtosis"],
+                   "normality": norm["departure"], "cophenetic": None,
+                   "cophenetic_own": None, "inversions": None, "classes_used": M.shape[0],
+                   "skipped": None}
+            rows.append(row)
+            try:
+                _check_combination(d, link, clip_negative)
+            except ValueError as e:
+                row["skipped"] = str(e)
+                continue
+            key = (d, d == "1-r" and link in EUCLIDEAN_LINKAGES)
+            if key not in cache:  # each distance once per transform, not once per linkage
+                cache[key] = _condensed(M, d, clip_negative, euclidean=key[1])
+            own = cache[key]
+            Z = hierarchy.linkage(own, method=link)
+            coph = hierarchy.cophenet(Z)
+            row["cophenetic"] = _pearson(coph, reference)
+            row["cophenetic_own"] = _pearson(coph, own)
+            row["inversions"] = _inversions(Z)
+    return rows
+
+
+def _most_normal_transform(scored: list[dict]) -> str:
+    return min(scored, key=lambda c: c["normality"])["transform"]  # min: first on ties
+
+
+def _normality_cophenetic_pick(scored: list[dict]) -> dict:
+    best_t = _most_normal_transform(scored)
+    return max((c for c in scored if c["transform"] == best_t), key=lambda c: c["cophenetic"])
+
+
+def _fixed_pick(scored: list[dict]) -> dict:
+    """:data:`FIXED_CHOICE` in every dimension where a scored candidate has it.
+
+    A dimension the caller restricted to other values keeps the caller's (first) value; the
+    transform falls back to the most normal one when ``logit`` was not computed.
+    """
+    transforms = {c["transform"] for c in scored}
+    t = (FIXED_CHOICE["transform"] if FIXED_CHOICE["transform"] in transforms
+         else _most_normal_transform(scored))
+    pool = [c for c in scored if c["transform"] == t]
+    for key in ("distance", "linkage"):
+        preferred = [c for c in pool if c[key] == FIXED_CHOICE[key]]
+        pool = preferred or [c for c in pool if c[key] == pool[0][key]]
+    return pool[0]
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -439,9 +439,9 @@ def planted_choice():
     return {"logit": logit, "probability": prob, "rank": rank}, mid
 
 
-def test_choose_picks_the_planted_best(planted_choice):
+def test_choose_normality_cophenetic_picks_the_planted_best(planted_choice):
     matrices, mid = planted_choice
-    chosen, candidates = S.choose(matrices)
+    chosen, candidates = S.choose(matrices, criterion="normality>cophenetic")
     assert len(candidates) == 3 * len(S.DISTANCES) * len(S.LINKAGES)
     assert [(c["transform"], c["distance"], c["linkage"]) for c in candidates] == list(
         itertools.product(("logit", "probability", "rank"), S.DISTANCES, S.LINKAGES))
@@ -451,7 +451,8 @@ def test_choose_picks_the_planted_best(planted_choice):
     logit = [c for c in candidates if c["transform"] == "logit"]
     best = max(logit, key=lambda c: c["cophenetic"])
     assert (chosen["distance"], chosen["linkage"]) == (best["distance"], best["linkage"])
-    assert chosen["score"] == best["cophenetic"] and chosen["criterion"] == S.CRITERION
+    assert chosen["score"] == best["cophenetic"]
+    assert chosen["criterion"] == "normality>cophenetic"
     # UPGMA is the tree that best preserves the similarities; it also recovers the planted groups
     assert (chosen["distance"], chosen["linkage"]) == ("1-r", "average")
     s = S.hclust(matrices["logit"], chosen["distance"], chosen["linkage"])
@@ -460,7 +461,36 @@ def test_choose_picks_the_planted_best(planted_choice):
         assert set(c) >= {"skewness", "excess_kurtosis", "normality", "cophenetic",
                           "cophenetic_own", "inversions", "classes_used", "skipped"}
     json.dumps([chosen, candidates])  # serialisable, for groups.json
-    assert S.choose(matrices) == (chosen, candidates)  # deterministic
+    assert S.choose(matrices, criterion="normality>cophenetic") == (chosen, candidates)
+
+
+def test_choose_fixed_is_the_default_and_yields_to_fixed_dimensions(planted_choice):
+    matrices, _ = planted_choice
+    chosen, candidates = S.choose(matrices)
+    assert S.FIXED_CHOICE == {"transform": "logit", "distance": "1-r", "linkage": "average"}
+    assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
+        "logit", "1-r", "average")
+    pick = next(c for c in candidates if (c["transform"], c["distance"], c["linkage"])
+                == ("logit", "1-r", "average"))
+    assert chosen["criterion"] == "fixed" and chosen["score"] == pick["cophenetic"]
+    assert chosen["normality"] == pick["normality"]
+    # the same candidate table whatever the rule: only the pick differs
+    assert candidates == S.choose(matrices, criterion="normality>cophenetic")[1]
+    # a dimension the caller fixed keeps the caller's value
+    chosen, _ = S.choose(matrices, linkages=("complete",))
+    assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
+        "logit", "1-r", "complete")
+    chosen, _ = S.choose(matrices, transforms=("rank",), distances=("profile",))
+    assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
+        "rank", "profile", "average")
+    # without a logit matrix, the most normal transform
+    others = {t: matrices[t] for t in ("probability", "rank")}
+    departure = {t: S.normality(M)["departure"] for t, M in others.items()}
+    chosen, _ = S.choose(others)
+    assert chosen["transform"] == min(departure, key=departure.get)
+    assert (chosen["distance"], chosen["linkage"]) == ("1-r", "average")
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        S.choose(matrices, criterion="best")
 
 
 def test_choose_restrictions_and_skips(planted_choice):
