@@ -233,18 +233,21 @@ def run_baseline(data: Path, layout: str, names: list[str], transforms: list[str
 # Spark contestants
 
 
-def run_classsim(spark, data: Path, layout: str, transforms: list[str], reader: str):
+def run_classsim(spark, data: Path, layout: str, transforms: list[str], reader: str,
+                 parts: int | str = "auto"):
     import classsim_spark as cs
 
     res = cs.similarity(
         str(data / "scores"), layout=layout, classes=str(data / "classes.csv"),
-        transforms=transforms, reader=reader, spark=spark,
+        transforms=transforms, reader=reader, spark=spark, stability_parts=parts,
     )
     used = res.run["reader"]["used"]
     if used != reader:
         raise RuntimeError(f"asked for reader {reader!r}, classsim used {used!r}")
     phases = {k: round(v, 3) for k, v in res.run["timings_s"].items()}
-    return {t: res.matrix(t) for t in transforms}, {"n": res.run["n"], "phases_s": phases}
+    parts_used = (res.run["parts"] or {}).get("count", 0)
+    return {t: res.matrix(t) for t in transforms}, {"n": res.run["n"], "phases_s": phases,
+                                                    "stability_parts": parts_used}
 
 
 def run_mllib(spark, data: Path, layout: str, names: list[str]):
@@ -413,6 +416,14 @@ def report(layout: str, n: int, m: int, contestants: list[Contestant]) -> dict:
         summary["baseline_target_met"] = v <= TARGET_VS_BASELINE
         lines.append(ratio_line(f"{best.name} / {base.name}", v, TARGET_VS_BASELINE, False))
         for c in ours:
+            plain = by_name.get(c.name.split(" parts=")[0])
+            if " parts=" in c.name and plain is not None:
+                v = plain.median / c.median
+                summary[f"{plain.name} / {c.name}"] = v
+                lines.append(f"stability parts: {plain.name} / {c.name} = {v:.2f}x "
+                             f"(parts {plain.extras[0].get('stability_parts')} vs "
+                             f"{c.extras[0].get('stability_parts')})")
+        for c in ours:
             if c is not best:
                 lines.append(f"({c.name} / {base.name} = {c.median / base.median:.2f}x"
                              + (f", MLlib / {c.name} = {by_name['mllib'].median / c.median:.2f}x"
@@ -520,6 +531,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--transforms", default="logit",
                    help="classsim transforms, comma-separated (logit; logit,rank)")
     p.add_argument("--readers", default="arrow,spark", help="classsim readers to time")
+    p.add_argument("--stability-parts", default="auto",
+                   help="classsim's stability_parts, comma-separated, each timed as its own "
+                   "contestant (e.g. 0,auto: the scan's cost of keeping parts)")
     p.add_argument("--baselines", default="threads",
                    help="baseline modes to time: threads (one Python thread per core, "
                         "1-thread BLAS each), blas (one stream, multi-threaded BLAS)")
@@ -539,6 +553,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--layouts: unknown layout {layout!r}")
     args.transforms = [x.strip() for x in args.transforms.split(",") if x.strip()]
     args.readers = [x.strip() for x in args.readers.split(",") if x.strip()]
+    args.stability_parts = [x if x.strip() == "auto" else int(x)
+                            for x in (x.strip() for x in args.stability_parts.split(","))]
     if not set(args.transforms) <= {"logit", "rank"}:
         p.error("--transforms: logit and/or rank")
     if not set(args.readers) <= {"arrow", "spark"}:
@@ -622,9 +638,12 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in args.baselines
             ]
             for reader in args.readers:
-                contestants.append(Contestant(
-                    f"classsim {reader}", lambda p=path, lay=layout, r=reader: run_classsim(
-                        spark, p, lay, args.transforms, r), args.repeat))
+                for parts in args.stability_parts:
+                    label = "" if parts == "auto" else f" parts={parts}"
+                    contestants.append(Contestant(
+                        f"classsim {reader}{label}",
+                        lambda p=path, lay=layout, r=reader, k=parts: run_classsim(
+                            spark, p, lay, args.transforms, r, k), args.repeat))
             if not args.skip_mllib and args.mllib_repeat > 0:
                 contestants.append(Contestant(
                     "mllib", lambda p=path, lay=layout, nm=names: run_mllib(spark, p, lay, nm),

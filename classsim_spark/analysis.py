@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classsim_spark import seriation, structure
+from classsim_spark import seriation, stability, structure
 from classsim_spark import taxonomy as tax_mod
 from classsim_spark.progress import PhaseTimer
 from classsim_spark.results import ResultsExistError, SimilarityResult
@@ -83,6 +83,7 @@ def analyze(
     fuzzy_groups: int | None = None,
     core: float = 0.5,
     seed: int = 0,
+    stability_resamples: int = stability.DEFAULT_RESAMPLES,
     write: bool = True,
     overwrite: bool = False,
 ) -> Analysis:
@@ -112,7 +113,12 @@ def analyze(
     core : float
         Membership from which a class is a core member of a fuzzy group.
     seed : int
-        Seed of fuzzy c-means and of the candidate subset for very large m.
+        Seed of fuzzy c-means, of the candidate subset for very large m and of the resamples.
+    stability_resamples : int
+        When the results hold the chosen transform's statistics in parts of the rows
+        (``similarity(stability_parts=...)``), re-run the analysis on this many subsamples of
+        about half the rows and give every finding a ``stability`` in [0, 1]
+        (:mod:`classsim_spark.stability`); 0 skips it.
     write : bool
         Write ``groups.json`` and the order/linkage files into the results directory.
     overwrite : bool
@@ -172,6 +178,21 @@ def analyze(
         info["note"] = (f"{len(block_list)} blocks, {len(splits)} split groups, "
                         f"{len(failed)} failed groups, {len(duplicates)} near-duplicate pairs")
 
+    stability_report = None
+    if stability_resamples and t in res.parts:
+        with timer.phase("stability") as info:
+            stability_report = _stability(
+                res, t, Z, chosen, clip_negative, names, seed, stability_resamples,
+                findings=(block_list, splits, failed, duplicates, star_list), fuzzy_info=fuzzy_info)
+            info["note"] = (f"{stability_report['resamples']} resamples of "
+                            f"{stability_report['parts_per_resample']} of "
+                            f"{stability_report['parts']} parts; tree "
+                            f"{stability_report['tree']:.2f}, top-level blocks "
+                            f"{_format_optional(stability_report['top_level_blocks'])}")
+    elif stability_resamples:
+        log.info("stability: the results hold no parts of %s (stability_parts=0 or an older "
+                 "run); skipped", t)
+
     taxonomy_report = None
     if tax is not None:
         with timer.phase("taxonomy agreement"):
@@ -191,6 +212,7 @@ def analyze(
         "fuzzy": fuzzy_info,
         "near_duplicates": duplicates,
         "stars": star_list,
+        "stability": stability_report,
         "taxonomy": taxonomy_report,
         "timings_s": timer.seconds,
     }
@@ -199,6 +221,76 @@ def analyze(
         _write(path, analysis, alternatives, names)
         analysis.path = path
     return analysis
+
+
+def _format_optional(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _stability(res, t, Z, chosen, clip_negative, names, seed, resamples, findings,
+               fuzzy_info) -> dict:
+    """Re-run the analysis of transform ``t`` on subsamples and score every finding.
+
+    Each finding dict gains ``stability``; the returned summary goes into ``groups.json``.
+    """
+    block_list, splits, failed, duplicates, star_list = findings
+    parts = res.parts[t]
+    subsets = stability.part_subsets(len(parts), resamples, seed)
+    cooccurrence = res.counts.get("cooccurrence")
+    policy = res.run.get("zero_variance_policy", "zero")
+    found: dict[str, list] = {"blocks": [], "splits": [], "failed": [], "pairs": [],
+                              "stars": [], "trees": []}
+    rows = []
+    for subset in subsets:
+        moments = stability.resample_moments(parts, subset)
+        rows.append(moments.n)
+        M = moments.correlation(policy).matrix
+        ser = seriation.hclust(M, distance=chosen["distance"], linkage=chosen["linkage"],
+                               clip_negative=clip_negative, optimal_ordering="greedy")
+        b = structure.blocks(M, ser.linkage, ser.order, names)
+        member_sets = {x["id"]: frozenset(x["member_ids"]) for x in b}
+        found["trees"].append(ser.linkage)
+        found["blocks"].append(list(member_sets.values()))
+        found["splits"].append([(member_sets[s["blocks"][0]], member_sets[s["blocks"][1]])
+                                for s in structure.split_groups(M, ser.linkage, ser.order, b)])
+        if failed:  # the full data's number of fuzzy groups, not chosen anew
+            groups_r, _, _ = structure.failed_groups(M, ser.order, b, c=fuzzy_info["c"],
+                                                     seed=seed, names=names)
+            found["failed"].append([frozenset(g["member_ids"]) for g in groups_r])
+        found["pairs"].append({tuple(d["class_ids"]) for d in structure.near_duplicates(M, names)})
+        found["stars"].append({s["class_id"] for s in structure.stars(
+            M, names, cooccurrence=cooccurrence, block_list=b)})
+
+    full_sets = {x["id"]: frozenset(x["member_ids"]) for x in block_list}
+    scores = {
+        "blocks": stability.set_stability(list(full_sets.values()), found["blocks"]),
+        "split_groups": stability.split_stability(
+            [(full_sets[s["blocks"][0]], full_sets[s["blocks"][1]]) for s in splits],
+            found["splits"]),
+        "failed_groups": stability.set_stability(
+            [frozenset(g["member_ids"]) for g in failed], found["failed"]),
+        "near_duplicates": stability.item_stability(
+            [tuple(d["class_ids"]) for d in duplicates], found["pairs"]),
+        "stars": stability.item_stability([s["class_id"] for s in star_list], found["stars"]),
+    }
+    for finding_list, values in zip((block_list, splits, failed, duplicates, star_list),
+                                    scores.values(), strict=True):
+        for finding, value in zip(finding_list, values, strict=True):
+            finding["stability"] = value
+    top = [b["stability"] for b in block_list if b["level"] == 1]
+    return {
+        "transform": t,
+        "parts": len(parts),
+        "part_rows": [p.n for p in parts],
+        "parts_per_resample": len(subsets[0]),
+        "resamples": len(subsets),
+        "rows_per_resample": {"min": int(min(rows)), "max": int(max(rows))},
+        "tree": stability.tree_stability(Z, found["trees"]),
+        "top_level_blocks": float(np.mean(top)) if top else None,
+        "unstable_below": stability.UNSTABLE_BELOW,
+        "unstable": {key: sum(v < stability.UNSTABLE_BELOW for v in values)
+                     for key, values in scores.items()},
+    }
 
 
 def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str, dict]:

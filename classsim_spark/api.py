@@ -29,6 +29,7 @@ from classsim_spark.sources import (
     resolve_labels,
     resolve_layout,
 )
+from classsim_spark.stability import choose_parts
 from classsim_spark.transforms import ScoreSpec, validate_transforms
 
 log = logging.getLogger("classsim")
@@ -46,9 +47,10 @@ class DriverCapacityError(MemoryError):
     """The m x m matrices would not fit the driver's memory budget, or the sample one value."""
 
 
-def driver_bytes_needed(m: int, n_transforms: int, sample_rows: int = 0) -> int:
-    """Bytes the driver needs for the matrices of ``n_transforms`` transforms and the sample."""
-    return (_DRIVER_BYTES_PER_CELL * m * m * n_transforms
+def driver_bytes_needed(m: int, n_transforms: int, sample_rows: int = 0, parts: int = 0) -> int:
+    """Bytes the driver needs for the matrices of ``n_transforms`` transforms, the sample and
+    the co-moments of ``parts`` parts of the rows."""
+    return (_DRIVER_BYTES_PER_CELL * m * m * n_transforms + 8 * m * m * parts
             + _DRIVER_BYTES_PER_SAMPLED * sample_rows * m)
 
 
@@ -61,7 +63,8 @@ def default_driver_memory_limit() -> int:
 
 
 def check_driver_capacity(
-    m: int, n_transforms: int, limit_bytes: int | None = None, sample_rows: int = 0
+    m: int, n_transforms: int, limit_bytes: int | None = None, sample_rows: int = 0,
+    parts: int = 0,
 ) -> None:
     """Refuse, before scanning, a class count whose matrices (and sample) would not fit the
     driver, or a sample too large for the one Spark value that carries it."""
@@ -72,14 +75,31 @@ def check_driver_capacity(
             "sample fewer rows (--sample-rows)."
         )
     limit = limit_bytes or default_driver_memory_limit()
-    need = driver_bytes_needed(m, n_transforms, sample_rows)
+    need = driver_bytes_needed(m, n_transforms, sample_rows, parts)
     if need > limit:
         raise DriverCapacityError(
             f"{m} classes x {n_transforms} transforms need about {need / 2**30:.1f} GiB of driver "
-            f"memory for the m x m matrices and a sample of {sample_rows} rows, over the limit of "
-            f"{limit / 2**30:.1f} GiB. Compute fewer transforms, select fewer classes, sample "
+            f"memory for the m x m matrices, {parts} stability parts and a sample of "
+            f"{sample_rows} rows, over the limit of {limit / 2**30:.1f} GiB. Compute fewer "
+            "transforms, keep fewer parts (--stability-parts), select fewer classes, sample "
             "fewer rows, or raise --driver-memory-limit."
         )
+
+
+def _check_parts(stability_parts) -> None:
+    if stability_parts == "auto":
+        return
+    if isinstance(stability_parts, bool) or not isinstance(stability_parts, int) or (
+            stability_parts < 0 or stability_parts == 1):
+        raise ValueError(f"stability_parts must be 'auto', 0 or an integer >= 2, got "
+                         f"{stability_parts!r}")
+
+
+def _parts_info(part_moments: dict) -> dict | None:
+    """``run.json``'s record of the per-part statistics (one transform at most)."""
+    for t, parts in part_moments.items():
+        return {"transform": t, "count": len(parts), "rows": [p.n for p in parts]}
+    return None
 
 
 def similarity(
@@ -106,6 +126,7 @@ def similarity(
     tile_size: int | None = None,
     driver_memory_limit: int | None = None,
     sample_rows: int = 1000,
+    stability_parts: int | str = "auto",
     spark: SparkSession | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
@@ -151,6 +172,12 @@ def similarity(
         Keep a uniform sample of this many kept rows' raw scores (as given, before any
         transform), collected in the same scan, for the distribution figure (``sample.npy``);
         0 keeps none.
+    stability_parts : int or "auto"
+        Keep the co-moments of one transform (``logit`` when computed, else the first) in this
+        many disjoint parts of the rows (``parts-<t>.npz``), so that the analysis can measure
+        how stable each finding is on subsamples without a second scan
+        (:mod:`classsim_spark.stability`). ``"auto"``: as many as 384 MiB per task holds, at
+        most 10 (10 at m = 527, 3 at m = 3,755, none above about 5,000 classes); 0 keeps none.
     spark : SparkSession, optional
         Defaults to the active session, or a new local one.
     out : path, optional
@@ -173,6 +200,7 @@ def similarity(
     if sample_rows < 0:
         raise ValueError(f"sample_rows must be >= 0, got {sample_rows}")
     transforms = validate_transforms(list(transforms))
+    _check_parts(stability_parts)
     score_spec = ScoreSpec(scores, activation, eps)
     spec = InputSpec(
         layout=layout, scores_col=scores_col, class_col=class_col, id_col=id_col,
@@ -193,7 +221,8 @@ def similarity(
             spark, df, spec, label_info[0] if label_info else None
         )
         m = len(class_names)
-        check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows)
+        parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
+        check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
         units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader)
         info["note"] = (
             f"{m} classes, layout {layout}, "
@@ -201,9 +230,11 @@ def similarity(
         )
     tile = tile_size or choose_tile_size(m)
     label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
-    plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec, sample_rows)
+    parts_transform = "logit" if "logit" in transforms else transforms[0]
+    plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec, sample_rows,
+                    parts, parts_transform if parts else None)
     with timer.phase("scan") as info, connect_progress(spark, "scan"):
-        moments, report, counts, sample = scan_statistics(scan_df, plan, units)
+        moments, report, counts, sample, part_moments = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
@@ -249,6 +280,7 @@ def similarity(
                     "baselines": sorted(counts)} if label_spec else None),
         "sample": ({"rows": sample.rows.shape[0], "of": sample.seen, "capacity": sample_rows}
                    if sample is not None else None),
+        "parts": _parts_info(part_moments),
         "tile_size": tile,
         "timings_s": timer.seconds,
         "spark": {"version": spark.version, "connect": connect},
@@ -262,7 +294,8 @@ def similarity(
         **(run_info or {}),
     }
     result = SimilarityResult(class_names, moments, matrices, zero, run, counts=counts,
-                              sample=sample.rows if sample is not None else None)
+                              sample=sample.rows if sample is not None else None,
+                              parts=part_moments)
     if out is not None:
         with timer.phase("write results"):
             result.save(out, overwrite=overwrite)

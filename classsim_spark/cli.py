@@ -87,6 +87,10 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-rows", type=_non_negative_int, metavar="N",
                    help="rows of raw scores kept as a uniform sample for the distribution "
                    "figure (default 1000; 0 disables)")
+    p.add_argument("--stability-parts", metavar="N|auto",
+                   help="keep the logit statistics in N disjoint parts of the rows, so the "
+                   "analysis can measure each finding's stability on subsamples (default auto: "
+                   "up to 10, by m; 0 disables)")
     p.add_argument("--out", help="results directory to create")
     p.add_argument("--overwrite", action="store_const", const=True,
                    help="replace an existing results directory")
@@ -112,6 +116,9 @@ def _add_analysis_options(p: argparse.ArgumentParser, with_transform: bool) -> N
     p.add_argument("--fuzzy-groups", type=int, help="fuzzy c-means groups (default: Xie-Beni)")
     p.add_argument("--core", type=float, help="membership of a core member (default 0.5)")
     p.add_argument("--seed", type=int, help="seed of fuzzy c-means (default 0)")
+    p.add_argument("--stability-resamples", type=_non_negative_int, metavar="N",
+                   help="subsamples the stability of each finding is measured on (default 20; "
+                   "0 skips; needs a scan with --stability-parts)")
 
 
 def _analysis_overrides(args: argparse.Namespace, transform: str | None) -> dict:
@@ -122,6 +129,7 @@ def _analysis_overrides(args: argparse.Namespace, transform: str | None) -> dict
         "analysis.clip_negative": args.clip_negative,
         "analysis.order_file": args.order_file, "analysis.fuzzy_groups": args.fuzzy_groups,
         "analysis.core": args.core, "analysis.seed": args.seed,
+        "analysis.stability_resamples": args.stability_resamples,
     }
 
 
@@ -145,6 +153,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
         "similarity.zero_variance": args.zero_variance, "similarity.tile_size": args.tile_size,
         "similarity.driver_memory_limit_gib": limit,
         "similarity.sample_rows": args.sample_rows,
+        "similarity.stability_parts": args.stability_parts,
         "output.dir": args.out, "output.overwrite": args.overwrite,
         "spark.master": args.master, "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),

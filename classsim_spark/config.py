@@ -37,6 +37,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "tile_size": None,
         "driver_memory_limit_gib": None,
         "sample_rows": 1000,
+        "stability_parts": "auto",
     },
     "analysis": {
         "taxonomy": None,
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "fuzzy_groups": None,
         "core": 0.5,
         "seed": 0,
+        "stability_resamples": 20,
     },
     "output": {"dir": None, "overwrite": False},
     "render": {
@@ -113,6 +115,19 @@ def analysis_kwargs(config: dict) -> dict[str, Any]:
     return kwargs
 
 
+def _stability_parts(value: Any) -> int | str:
+    if value in (None, "auto"):
+        return "auto"
+    try:
+        parts = int(value)
+    except (TypeError, ValueError):
+        parts = -1
+    if isinstance(value, bool) or parts < 0 or parts == 1:
+        raise ConfigError(f"similarity.stability_parts must be 'auto', 0 or an integer >= 2, "
+                          f"got {value!r}")
+    return parts
+
+
 def similarity_kwargs(config: dict) -> dict[str, Any]:
     """Keyword arguments of :func:`classsim_spark.similarity` from a merged configuration."""
     inp, scores, sim, out = (config[s] for s in ("input", "scores", "similarity", "output"))
@@ -146,6 +161,7 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "tile_size": sim["tile_size"],
         "driver_memory_limit": int(limit * 2**30) if limit else None,
         "sample_rows": sim["sample_rows"],
+        "stability_parts": _stability_parts(sim["stability_parts"]),
         "out": out["dir"],
         "overwrite": out["overwrite"],
     }

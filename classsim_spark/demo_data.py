@@ -775,7 +775,8 @@ def write_demo(
 
 
 def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] = ("logit",),
-                  sample_rows: int = 1000) -> tuple[Path, Path]:
+                  sample_rows: int = 1000, stability_parts: int | str = "auto"
+                  ) -> tuple[Path, Path]:
     """Save a results directory of ``data`` computed in this process with numpy (no Spark).
 
     The files ``classsim similarity`` writes for the same scores (matrices, moments, class
@@ -793,14 +794,18 @@ def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] =
         Transforms to compute (the scores are logits).
     sample_rows : int
         Rows of the uniform score sample (``sample.npy``).
+    stability_parts : int or "auto"
+        Parts of the rows whose statistics of the first transform are kept (as
+        :func:`classsim_spark.similarity` keeps them; ``"auto"`` by m, 0 none).
 
     Returns
     -------
     (Path, Path)
         The results directory and the taxonomy file.
     """
-    from classsim_spark.moments import Moments
+    from classsim_spark.moments import Moments, row_parts
     from classsim_spark.results import SimilarityResult
+    from classsim_spark.stability import choose_parts
     from classsim_spark.transforms import ScoreSpec, transform_block
 
     out = Path(out)
@@ -808,6 +813,13 @@ def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] =
     m = len(names)
     moments = {t: Moments.from_block(transform_block(data.scores, t, ScoreSpec()))
                for t in transforms}
+    k = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
+    parts = {}
+    if k:
+        part = row_parts(data.scores, k)
+        parts[transforms[0]] = [
+            Moments.from_block(transform_block(data.scores[part == p], transforms[0], ScoreSpec()))
+            if (part == p).any() else Moments.empty(m) for p in range(k)]
     if isinstance(data.labels, list):  # multi-label: indicator Gram matrix
         Y = np.zeros((len(data.labels), m), dtype=np.int64)
         for row, positives in enumerate(data.labels):
@@ -826,12 +838,14 @@ def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] =
            "scores": {"kind": "logits", "eps": 1e-12,
                       "activation": "sigmoid" if "cooccurrence" in counts else "softmax"},
            "sample": {"rows": len(rows), "of": n, "capacity": sample_rows},
+           "parts": ({"transform": transforms[0], "count": k,
+                      "rows": [p.n for p in parts[transforms[0]]]} if k else None),
            "labels": {"column": "labels" if "cooccurrence" in counts else "label",
                       "multi": "cooccurrence" in counts, "baselines": baselines}}
     result = SimilarityResult(names, moments,
                               {t: mo.correlation().matrix for t, mo in moments.items()},
                               run=run, counts=counts,
-                              sample=data.scores[rows].astype(np.float32))
+                              sample=data.scores[rows].astype(np.float32), parts=parts)
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "res")
     data.taxonomy.to_csv(out / "classes.csv", index=False)

@@ -11,6 +11,9 @@ Layout (all readable without Spark)::
     confusion.npy             rows true class, columns top-1 prediction (single-label), or
     cooccurrence.npy          label co-occurrence counts (multi-label); all int64
     sample.npy                float32 k x m raw input scores of a uniform sample of the kept rows
+    parts-<t>.npz             n (k,), mean (k, m), comoment (k, m, m): transform t's statistics
+                              in k disjoint parts of the rows, for the stability of the findings
+                              (``run.json`` ``parts``; :mod:`classsim_spark.stability`)
 
 A directory is written under a temporary name beside its destination and renamed into place only
 when complete, so a failed run never leaves something that looks like a result. An existing
@@ -37,6 +40,11 @@ from classsim_spark.moments import Moments
 RUN_FILE = "run.json"
 CLASSES_FILE = "classes.csv"
 SAMPLE_FILE = "sample.npy"
+
+
+def parts_file(transform: str) -> str:
+    """File name of a transform's per-part statistics."""
+    return f"parts-{transform}.npz"
 
 
 class NotAResultsDirectoryError(FileNotFoundError):
@@ -75,6 +83,10 @@ class SimilarityResult:
         rows, collected in the same scan; for the distribution of input values, which the
         moments cannot give. ``run["sample"]`` says ``rows`` (k), ``of`` (n) and ``capacity``.
         None when the run kept no sample (or predates it).
+    parts : dict
+        Transform -> its :class:`~classsim_spark.moments.Moments` in k disjoint parts of the
+        rows (merging them gives ``moments``), for resampling without a second scan; empty
+        when the run kept none. ``run["parts"]`` says ``transform``, ``count`` and ``rows``.
     """
 
     classes: list[str]
@@ -85,6 +97,7 @@ class SimilarityResult:
     path: Path | None = None
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     sample: np.ndarray | None = None
+    parts: dict[str, list[Moments]] = field(default_factory=dict)
 
     @property
     def transforms(self) -> list[str]:
@@ -113,6 +126,10 @@ class SimilarityResult:
                 np.save(tmp / f"{name}.npy", values, allow_pickle=False)
             if self.sample is not None:
                 np.save(tmp / SAMPLE_FILE, self.sample, allow_pickle=False)
+            for t, parts in self.parts.items():
+                np.savez(tmp / parts_file(t), n=np.array([p.n for p in parts], dtype=np.int64),
+                         mean=np.stack([p.mean for p in parts]),
+                         comoment=np.stack([p.comoment for p in parts]))
             (tmp / RUN_FILE).write_text(json.dumps(self.run, indent=2, sort_keys=False) + "\n")
         self.path = out
         return out
@@ -137,7 +154,13 @@ class SimilarityResult:
                   for name in (run.get("labels") or {}).get("baselines", [])}
         sample_file = path / SAMPLE_FILE
         sample = np.load(sample_file, allow_pickle=False) if sample_file.is_file() else None
-        return cls(classes, moments, matrices, zero, run, path, counts, sample)
+        parts = {}
+        parted = (run.get("parts") or {}).get("transform")
+        if parted is not None and (path / parts_file(parted)).is_file():
+            with np.load(path / parts_file(parted), allow_pickle=False) as data:
+                parts[parted] = [Moments(int(n), mean, comoment) for n, mean, comoment
+                                 in zip(data["n"], data["mean"], data["comoment"], strict=True)]
+        return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
 
 
 def check_writable(out: str | Path, overwrite: bool) -> None:

@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame
 
 from classsim_spark.batches import BatchLayout, decode_batch
 from classsim_spark.labels import LabelCounts, LabelSpec, decode_labels
-from classsim_spark.moments import Moments, ShiftedAccumulator, merge_tiles
+from classsim_spark.moments import Moments, ShiftedAccumulator, merge_tiles, row_parts
 from classsim_spark.parquet_reader import ReadUnit, read_units
 from classsim_spark.sampling import RowSample
 from classsim_spark.transforms import ScoreSpec, transform_block
@@ -72,6 +72,13 @@ class ScanPlan:
         Count the label baselines in the same scan.
     sample_rows : int
         Capacity of the uniform sample of kept raw score rows; 0 collects none.
+    parts : int
+        Keep the co-moments of ``parts_transform`` in this many disjoint parts of the rows
+        (:func:`~classsim_spark.moments.row_parts`) instead of one, for the stability of the
+        findings (:mod:`classsim_spark.stability`); 0 keeps one. Each part is reduced as its
+        own statistic (:func:`part_key`) and the driver merges them into the full one.
+    parts_transform : str or None
+        The transform whose statistics are kept in parts.
     """
 
     layout: BatchLayout
@@ -80,6 +87,14 @@ class ScanPlan:
     tile_size: int
     labels: LabelSpec | None = None
     sample_rows: int = 1000
+    parts: int = 0
+    parts_transform: str | None = None
+
+    def statistic_keys(self, transform: str) -> list[str]:
+        """The keys under which ``transform``'s co-moments are accumulated and reduced."""
+        if self.parts and transform == self.parts_transform:
+            return [part_key(transform, p) for p in range(self.parts)]
+        return [transform]
 
     @property
     def columns(self) -> list[str]:
@@ -93,6 +108,14 @@ class ScanPlan:
 
     def tile_range(self, t: int) -> slice:
         return slice(t * self.tile_size, min((t + 1) * self.tile_size, self.layout.m))
+
+
+PART_SEPARATOR = "#part"
+
+
+def part_key(transform: str, part: int) -> str:
+    """The statistic key of one part of a transform's rows (see :attr:`ScanPlan.parts`)."""
+    return f"{transform}{PART_SEPARATOR}{part}"
 
 
 def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
@@ -134,7 +157,8 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
             mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
             batches = read_units(mine, plan.columns)
         report = RowReport()
-        acc = {t: ShiftedAccumulator(plan.layout.m) for t in plan.transforms}
+        acc = {key: ShiftedAccumulator(plan.layout.m)
+               for t in plan.transforms for key in plan.statistic_keys(t)}
         counts = LabelCounts(plan.layout.m, plan.labels.multi) if plan.labels else None
         sample = _TaskSample(plan.sample_rows, plan.layout.m) if plan.sample_rows else None
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
@@ -170,12 +194,27 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
         counts.update(labels[keep], scores)
     if sample is not None:  # before the transforms, which may overwrite ``scores``
         sample.add(scores)
+    # Rows of each part, from the scores as read (before a transform may overwrite them).
+    by_part = _rows_by_part(scores, plan.parts) if plan.parts else None
     for k, transform in enumerate(plan.transforms):
         block = transform_block(scores, transform, plan.score_spec)
+        if by_part is not None and transform == plan.parts_transform:
+            for key, rows in zip(plan.statistic_keys(transform), by_part, strict=True):
+                if rows.size:
+                    acc[key].add(block[rows], overwrite=True)  # a copy: free to centre
+            continue
         # A block the transform created, or the scores once no later transform needs them,
         # can be centred in place.
         reusable = block is not scores or k == len(plan.transforms) - 1
         acc[transform].add(block, overwrite=reusable)
+
+
+def _rows_by_part(scores: np.ndarray, parts: int) -> list[np.ndarray]:
+    """Row indices of each part, ascending within a part."""
+    part = row_parts(scores, parts)
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1))
+    return [order[bounds[p]:bounds[p + 1]] for p in range(parts)]
 
 
 def _report_batch(report: RowReport) -> pa.RecordBatch:
@@ -309,7 +348,8 @@ def _merge_statistics(
 
 def scan_statistics(
     df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
-) -> tuple[dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None]:
+) -> tuple[dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None,
+           dict[str, list[Moments]]]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
@@ -332,6 +372,9 @@ def scan_statistics(
     sample : RowSample or None
         With ``plan.sample_rows``: a uniform sample of the kept rows' raw scores (before any
         transform), ``seen`` = rows kept; else None.
+    parts : dict
+        With ``plan.parts``: ``plan.parts_transform`` -> its :class:`Moments` per part (empty
+        parts included), whose merge is ``moments`` of that transform; else empty.
     """
     if units is None:
         source = df.select(*plan.columns)
@@ -343,8 +386,9 @@ def scan_statistics(
     )
     m = plan.layout.m
     report = RowReport()
-    n = {t: 0 for t in plan.transforms}
-    mean = {t: np.zeros(m) for t in plan.transforms}
+    keys = [key for t in plan.transforms for key in plan.statistic_keys(t)]
+    n = {key: 0 for key in keys}
+    mean = {key: np.zeros(m) for key in keys}
     comoment: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
     sample = RowSample.empty(plan.sample_rows, m) if plan.sample_rows else None
@@ -373,5 +417,23 @@ def scan_statistics(
         target[rj, ri] = block.T
         n[t] = row.n
         mean[t][ri] = np.frombuffer(bytes(row.row_mean), dtype=np.float64)
-    moments = {t: Moments(n[t], mean[t], comoment[t]) for t in comoment}
-    return moments, report, counts, sample
+    found = {key: Moments(n[key], mean[key], comoment[key]) for key in comoment}
+    moments, parts = _merge_parts(found, plan)
+    return moments, report, counts, sample, parts
+
+
+def _merge_parts(found: dict[str, Moments], plan: ScanPlan):
+    """Split the reduced statistics into whole transforms and the parts of one transform."""
+    m = plan.layout.m
+    moments, parts = {}, {}
+    for t in plan.transforms:
+        keys = plan.statistic_keys(t)
+        if keys == [t]:
+            if t in found:
+                moments[t] = found[t]
+            continue
+        if not any(key in found for key in keys):
+            continue
+        parts[t] = [found.get(key, Moments.empty(m)) for key in keys]
+        moments[t] = Moments.merge_all(parts[t])
+    return moments, parts

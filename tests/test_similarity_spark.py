@@ -288,6 +288,7 @@ def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, plante
         "classes.csv",
         "moments-logit.npz",
         "moments-rank.npz",
+        "parts-logit.npz",
         "run.json",
         "sample.npy",
         "similarity-logit.npy",

@@ -24,6 +24,7 @@ pixel per class: the figure grows with m.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ import matplotlib
 import numpy as np
 
 from classsim_spark.render.inputs import FigureError
+from classsim_spark.stability import UNSTABLE_BELOW
 
 NAMES_MAX = 150
 """Largest m for which every class name is drawn (beyond it, block labels and callouts)."""
@@ -46,6 +48,12 @@ BACKGROUND = "white"
 SPLIT_COLOR = "red"
 FAILED_COLOR = "#1f4fbf"
 DUPLICATE_COLOR = "black"
+UNSTABLE = (0, (2, 2))
+"""Line style of findings that fewer than half of the subsamples reproduce (dashed)."""
+UNSTABLE_TEXT_COLOR = "0.5"
+UNSTABLE_NOTE = (f"dashed / grey / '?': found in fewer than {UNSTABLE_BELOW:.0%} of subsamples "
+                 "(stability, groups.json)")
+UNSTABLE_FAILED_COLOR = "#8fa7df"
 TICK_COLOR = "red"
 LEADER_COLOR = "0.45"
 CALLOUT_FONTSIZE = 7.0
@@ -85,13 +93,18 @@ class HeatmapLayout:
     taxonomy : list of dict
         Per level: ``level`` name, ``codes`` (int (m,), in order), ``labels`` (code -> label).
     spans : list of dict
-        ``start``, ``end`` (half-open positions), ``label``, ``level`` (1 = outermost).
+        ``start``, ``end`` (half-open positions), ``label``, ``level`` (1 = outermost),
+        ``stable`` (False: drawn dashed and grey, see :func:`is_unstable`).
     split_boxes : list of tuple
         ``(row_start, row_end, col_start, col_end)`` rectangles, both mirror cells of each pair.
+    unstable_split_boxes : list of tuple
+        The same for unstable split groups (drawn dashed).
     failed_columns : list of dict
-        ``label`` and ``positions`` (int array) of each failed group's members.
+        ``label``, ``positions`` (int array) of each failed group's members and ``stable``.
     near_duplicates : list of tuple
         ``(position_i, position_j)`` of each near-duplicate pair.
+    unstable_near_duplicates : list of tuple
+        The same for unstable pairs (circled dashed).
     ticks : int array
         Positions marked with tick marks on the matrix's left and top edges (star classes).
     show_names : bool
@@ -124,8 +137,10 @@ class HeatmapLayout:
     taxonomy: list[dict] = field(default_factory=list)
     spans: list[dict] = field(default_factory=list)
     split_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    unstable_split_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     failed_columns: list[dict] = field(default_factory=list)
     near_duplicates: list[tuple[int, int]] = field(default_factory=list)
+    unstable_near_duplicates: list[tuple[int, int]] = field(default_factory=list)
     ticks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     show_names: bool = True
     callouts: list[dict] = field(default_factory=list)
@@ -139,6 +154,13 @@ class HeatmapLayout:
     @property
     def m(self) -> int:
         return len(self.order)
+
+    @property
+    def has_unstable(self) -> bool:
+        """Whether any finding drawn is marked unstable."""
+        return bool(self.unstable_split_boxes or self.unstable_near_duplicates
+                    or not all(s.get("stable", True) for s in self.spans)
+                    or not all(f.get("stable", True) for f in self.failed_columns))
 
     def norm(self):
         """The matplotlib normalisation of the colour scale (log, or linear with contrast)."""
@@ -554,6 +576,13 @@ def heatmap_layout(
     return layout
 
 
+def is_unstable(finding: Mapping) -> bool:
+    """Whether a finding's ``stability`` (absent: not measured) is below
+    :data:`classsim_spark.stability.UNSTABLE_BELOW`."""
+    value = finding.get("stability")
+    return value is not None and not math.isnan(value) and value < UNSTABLE_BELOW
+
+
 def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
                   pos: np.ndarray) -> None:
     m = layout.m
@@ -561,16 +590,18 @@ def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
     spans = groups.get("spans")
     if not spans:  # fall back on the blocks
         spans = [{"label": b.get("label"), "level": b.get("level", 1), "start": b["start"],
-                  "end": b["end"]} for b in blocks.values() if "start" in b]
+                  "end": b["end"], "block": b["id"]} for b in blocks.values() if "start" in b]
     for s in spans:
         start, end = int(s["start"]), int(s["end"])
         if not 0 <= start < end <= m:
             continue
         label = s.get("label")
-        if label is None and s.get("block") in blocks:
-            label = blocks[s["block"]].get("label")
+        block = blocks.get(s.get("block"), s)
+        if label is None:
+            label = block.get("label")
         layout.spans.append({"start": start, "end": end, "level": int(s.get("level") or 1),
-                             "label": "" if label is None else str(label)})
+                             "label": "" if label is None else str(label),
+                             "stable": not is_unstable(block)})
     for sg in groups.get("split_groups", []):
         sp = sg.get("spans")
         if sp is None and "blocks" in sg:
@@ -578,8 +609,8 @@ def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
         if not sp or len(sp) != 2:
             continue
         (a0, a1), (b0, b1) = (map(int, sp[0]), map(int, sp[1]))
-        layout.split_boxes.append((a0, a1, b0, b1))
-        layout.split_boxes.append((b0, b1, a0, a1))
+        boxes = layout.unstable_split_boxes if is_unstable(sg) else layout.split_boxes
+        boxes += [(a0, a1, b0, b1), (b0, b1, a0, a1)]
     index = {n: i for i, n in enumerate(names)}
     for k, fg in enumerate(groups.get("failed_groups", [])):
         if "positions" in fg:
@@ -589,13 +620,16 @@ def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
         else:
             p = pos[[index[n] for n in fg.get("members", []) if n in index]]
         label = fg.get("label") or f"F{fg.get('cluster', k)}"
-        layout.failed_columns.append({"label": str(label), "positions": np.sort(p)})
+        layout.failed_columns.append({"label": str(label), "positions": np.sort(p),
+                                      "stable": not is_unstable(fg)})
     for d in groups.get("near_duplicates", []):
         ids = d.get("class_ids") or d.get("ids")
         if ids is None:
             ids = [index[n] for n in d.get("names", []) if n in index]
         if len(ids) == 2:
-            layout.near_duplicates.append((int(pos[ids[0]]), int(pos[ids[1]])))
+            pairs = (layout.unstable_near_duplicates if is_unstable(d)
+                     else layout.near_duplicates)
+            pairs.append((int(pos[ids[0]]), int(pos[ids[1]])))
 
 
 def _notable_classes(groups: Mapping, names: list[str]) -> list[int]:
@@ -700,14 +734,18 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
         ax_m.tick_params(which="minor", length=5, width=1.0, color=TICK_COLOR, top=True,
                          bottom=False, left=True, labelleft=False, labelbottom=False)
     lw = max(0.8, min(2.0, 200 / max(m, 1)))
-    for r0, r1, c0, c1 in layout.split_boxes:
-        ax_m.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False,
-                                 edgecolor=SPLIT_COLOR, linewidth=lw))
-    if layout.near_duplicates:
-        p = np.array(layout.near_duplicates)
-        ax_m.scatter(np.concatenate([p[:, 1], p[:, 0]]), np.concatenate([p[:, 0], p[:, 1]]),
-                     s=max(12.0, (layout.matrix_inches * 72 / m) ** 2 * 1.5),
-                     facecolors="none", edgecolors=DUPLICATE_COLOR, linewidths=lw)
+    for boxes, style in ((layout.split_boxes, "solid"), (layout.unstable_split_boxes, UNSTABLE)):
+        for r0, r1, c0, c1 in boxes:
+            ax_m.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False,
+                                     edgecolor=SPLIT_COLOR, linewidth=lw, linestyle=style))
+    for pairs, style in ((layout.near_duplicates, "solid"),
+                         (layout.unstable_near_duplicates, UNSTABLE)):
+        if pairs:
+            p = np.array(pairs)
+            ax_m.scatter(np.concatenate([p[:, 1], p[:, 0]]), np.concatenate([p[:, 0], p[:, 1]]),
+                         s=max(12.0, (layout.matrix_inches * 72 / m) ** 2 * 1.5),
+                         facecolors="none", edgecolors=DUPLICATE_COLOR, linewidths=lw,
+                         linestyles=style)
     if layout.title:
         ax_m.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10,
                        **_TEXT)
@@ -727,31 +765,37 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     for k, tax in enumerate(layout.taxonomy):
         axes[f"taxonomy{k}"] = _column(add, f"taxonomy{k}", tax["codes"] % 20, "tab20",
                                        0, 19, m, tax["level"])
-    blue = ListedColormap([(1, 1, 1, 0), FAILED_COLOR])
     for k, fc in enumerate(layout.failed_columns):
         col = np.zeros(m)
         col[fc["positions"]] = 1
-        axes[f"failed{k}"] = _column(add, f"failed{k}", col, blue, 0, 1, m, fc["label"],
-                                     FAILED_COLOR)
+        color = FAILED_COLOR if fc.get("stable", True) else UNSTABLE_FAILED_COLOR
+        label = fc["label"] if fc.get("stable", True) else f"{fc['label']}?"
+        axes[f"failed{k}"] = _column(add, f"failed{k}", col,
+                                     ListedColormap([(1, 1, 1, 0), color]), 0, 1, m, label, color)
     if layout.spans:
         depth = max(s["level"] for s in layout.spans)
         ax_s = axes["spans"] = add("spans")
         ax_s.set_xlim(0, depth)
         ax_s.set_ylim(*lim)
         ax_s.set_axis_off()
-        brackets = []
+        brackets: dict[bool, list] = {True: [], False: []}
         for s in sorted(layout.spans, key=lambda s: (s["level"], s["start"] - s["end"])):
             x = s["level"] - 0.5
-            brackets.append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
+            stable = s.get("stable", True)
+            brackets[stable].append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
             if s["label"]:  # with nested levels the outermost labels are bold
                 outer = s["level"] == 1 and depth > 1
                 label = shorten(s["label"], 8 if outer else 7, 1.6)
                 texts.append(ax_s.text(-0.2, (s["start"] + s["end"] - 1) / 2, label,
                                        ha="right", va="center", fontsize=8 if outer else 7,
                                        fontweight="bold" if outer else "normal",
+                                       color="0" if stable else UNSTABLE_TEXT_COLOR,
+                                       fontstyle="normal" if stable else "italic",
                                        clip_on=False, **_TEXT))
-        ax_s.add_collection(LineCollection(brackets, colors="0.2", linewidths=1.2,
-                                           capstyle="butt"))
+        for stable, lines in brackets.items():
+            ax_s.add_collection(LineCollection(
+                lines, colors="0.2" if stable else UNSTABLE_TEXT_COLOR, linewidths=1.2,
+                capstyle="butt", linestyles="solid" if stable else UNSTABLE))
     ax_n = axes["names"] = add("names")
     ax_n.set_axis_off()
     ax_n.set_xlim(0, 1)
@@ -777,6 +821,9 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
                                    shorten(c["name"], CALLOUT_FONTSIZE), ha="left",
                                    va="center", fontsize=CALLOUT_FONTSIZE, clip_on=False,
                                    **_TEXT))
+    if layout.has_unstable:  # a key to the dashed marks, at the panel's lower left
+        texts.append(fig.text((x0 + 0.05) / fw, 0.004, UNSTABLE_NOTE, fontsize=6.5,
+                              ha="left", va="bottom", color="0.35", **_TEXT))
     return axes, texts
 
 
