@@ -218,13 +218,75 @@ class ShiftedAccumulator:
 
     def moments(self) -> Moments:
         """The count, mean and centred co-moment of everything added."""
-        m = self.sum.shape[0]
-        if self.n == 0:
-            return Moments.empty(m)
-        d = self.sum / self.n
-        gram = self.gram + np.triu(self.gram, 1).T  # syrk left the lower triangle at 0
-        gram -= np.outer(d, self.n * d)
-        return Moments(self.n, self.shift + d, np.ascontiguousarray(gram))
+        return _shifted_moments(self.n, self.shift, self.sum, self.gram)
+
+
+class PartedAccumulator:
+    """Accumulates the rows of each of ``k`` disjoint parts separately, with one common shift.
+
+    The parts' statistics merge to those of all rows (:meth:`Moments.merge_all`); any union
+    of parts is a subsample (:mod:`classsim_spark.stability`). Each block is shifted in place
+    once, its rows gathered by part into a reusable buffer (one copy, so each part is a
+    contiguous slice for ``syrk``) and each part's Gram updated as in
+    :class:`ShiftedAccumulator`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> x = rng.normal(size=(60, 3)) + 1e4
+    >>> part = np.arange(60) % 3
+    >>> acc = PartedAccumulator(3, 3, rows=60)
+    >>> acc.add(x[:25].copy(), part[:25]); acc.add(x[25:].copy(), part[25:])
+    >>> stats = acc.moments()
+    >>> bool(np.allclose(stats[1].comoment, Moments.from_block(x[part == 1]).comoment))
+    True
+    """
+
+    def __init__(self, m: int, k: int, rows: int) -> None:
+        self.shift: np.ndarray | None = None
+        self.n = np.zeros(k, dtype=np.int64)
+        self.sum = np.zeros((k, m))
+        self.gram = [np.zeros((m, m), order="F") for _ in range(k)]
+        self.buffer = np.empty((rows, m))  # rows: the largest block added
+
+    def add(self, x: np.ndarray, part: np.ndarray) -> None:
+        """Add the rows of the writable float64 block ``x`` (shifted in place); ``part`` holds
+        each row's part (``uint8`` sorts fastest)."""
+        if x.shape[0] == 0:
+            return
+        if self.shift is None:
+            self.shift = x.mean(axis=0)
+        x -= self.shift
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(len(self.gram) + 1))
+        gathered = self.buffer[: x.shape[0]]
+        # mode="clip" (indices valid by construction): with "raise" numpy gathers through an
+        # extra buffer, four times slower.
+        np.take(x, order, axis=0, out=gathered, mode="clip")
+        for p, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            if b > a:
+                rows = gathered[a:b]
+                self.n[p] += b - a
+                self.sum[p] += rows.sum(axis=0)
+                self.gram[p] = dsyrk(1.0, rows.T, beta=1.0, c=self.gram[p], trans=0, lower=0,
+                                     overwrite_c=1)
+
+    def moments(self) -> list[Moments]:
+        """Each part's count, mean and centred co-moment."""
+        return [_shifted_moments(int(n), self.shift, s, g)
+                for n, s, g in zip(self.n, self.sum, self.gram, strict=True)]
+
+
+def _shifted_moments(n: int, shift: np.ndarray | None, total: np.ndarray,
+                     gram: np.ndarray) -> Moments:
+    """Moments from the sum and upper-triangle Gram of ``n`` rows shifted by ``shift``."""
+    m = total.shape[0]
+    if n == 0:
+        return Moments.empty(m)
+    d = total / n
+    full = gram + np.triu(gram, 1).T  # syrk left the lower triangle at 0
+    full -= np.outer(d, n * d)
+    return Moments(n, shift + d, np.ascontiguousarray(full))
 
 
 def _splitmix64(z: np.ndarray) -> np.ndarray:
@@ -236,16 +298,18 @@ def _splitmix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def row_parts(rows: np.ndarray, k: int) -> np.ndarray:
-    """Assign each row to one of ``k`` parts by a hash of its values.
+def row_parts(rows: np.ndarray, k: int, dtype=np.int64, ids: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Assign each row to one of ``k`` parts by a hash of its integer sample id, or of its values.
 
-    The part depends on nothing but the row's own values: the wrapping integer sum of their
-    float64 bit patterns (exact, in any summation order, and one pass over the row, about 2 % of
-    the co-moment update at m = 527), mixed by SplitMix64. So it does not change with how the
-    rows are read, batched, partitioned or ordered: a rerun, a retried task or a numpy
-    reference puts every row in the same part. Rows holding the same values share a part. The
-    parts are disjoint, so their statistics merge to those of all rows, and any union of parts
-    is a subsample of the rows (:mod:`classsim_spark.stability`).
+    The part depends on nothing but the row itself: its integer id when ``ids`` is given (the
+    cheapest: one number per row), else the wrapping integer sum of its values' float64 bit
+    patterns (exact in any summation order; one pass over the row), mixed by SplitMix64. So it
+    does not change with how the rows are read, batched, partitioned or ordered: a rerun, a
+    retried task or a numpy reference puts every row in the same part. Without ids, rows
+    holding the same values share a part. The parts are disjoint, so their statistics merge to
+    those of all rows, and any union of parts is a subsample of the rows
+    (:mod:`classsim_spark.stability`).
 
     Parameters
     ----------
@@ -253,10 +317,14 @@ def row_parts(rows: np.ndarray, k: int) -> np.ndarray:
         The scores as read, before any transform.
     k : int
         Number of parts, >= 1.
+    dtype : numpy dtype
+        Of the result (``uint8`` makes sorting by part a radix sort, for k <= 256).
+    ids : ndarray of int, shape (n,), optional
+        Sample ids identifying the rows.
 
     Returns
     -------
-    ndarray, shape (n,), int64
+    ndarray, shape (n,)
         Part of each row, ``0 .. k - 1``.
 
     Examples
@@ -266,9 +334,13 @@ def row_parts(rows: np.ndarray, k: int) -> np.ndarray:
     >>> bool((row_parts(x[::-1], 3) == parts[::-1]).all())  # order does not matter
     True
     """
-    bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.uint64)
-    h = _splitmix64(bits.sum(axis=1, dtype=np.uint64))
-    return (h % np.uint64(k)).astype(np.int64)
+    if ids is not None:
+        h = _splitmix64(np.asarray(ids, dtype=np.int64).view(np.uint64)
+                        + np.uint64(0x9E3779B97F4A7C15))
+    else:
+        bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.uint64)
+        h = _splitmix64(bits.sum(axis=1, dtype=np.uint64))
+    return (h % np.uint64(k)).astype(dtype)
 
 
 Partial = tuple[int, np.ndarray, np.ndarray, np.ndarray]

@@ -11,16 +11,17 @@ streaming them so no executor holds more than one tile per task at once, and mer
 pairwise into one; the driver collects one finished tile per position (never one m x m matrix per
 partition) and the one sample.
 
-Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toLocalIterator``), so
-the same code runs on classic clusters and over Spark Connect. This module deliberately does not
-use ``from __future__ import annotations``: PySpark reads the grouped function's type hints to pick
-its streaming (iterator) form.
+Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toArrow`` or
+``toLocalIterator``), so the same code runs on classic clusters and over Spark Connect. This module
+deliberately does not use ``from __future__ import annotations``: PySpark reads the grouped
+function's type hints to pick its streaming (iterator) form.
 """
 
 import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,14 @@ from pyspark.sql import DataFrame
 
 from classsim_spark.batches import BatchLayout, decode_batch
 from classsim_spark.labels import LabelCounts, LabelSpec, decode_labels
-from classsim_spark.moments import Moments, ShiftedAccumulator, merge_tiles, row_parts
+from classsim_spark.moments import (
+    Moments,
+    PartedAccumulator,
+    Partial,
+    ShiftedAccumulator,
+    merge_tiles,
+    row_parts,
+)
 from classsim_spark.parquet_reader import ReadUnit, read_units
 from classsim_spark.sampling import RowSample
 from classsim_spark.transforms import ScoreSpec, transform_block
@@ -51,7 +59,7 @@ _ARROW_SCHEMA = pa.schema(
         ("data", pa.binary()),
     ]
 )
-TILE, REPORT, SUM, SAMPLE = "tile", "report", "sum", "sample"
+TILE, PARTS, REPORT, SUM, SAMPLE = "tile", "parts", "report", "sum", "sample"
 FREQUENCIES = "frequencies"
 # Elements of float64 work per task chunk: bounds executor memory to a few hundred MB at any m.
 CHUNK_ELEMENTS = 8_000_000
@@ -75,8 +83,9 @@ class ScanPlan:
     parts : int
         Keep the co-moments of ``parts_transform`` in this many disjoint parts of the rows
         (:func:`~classsim_spark.moments.row_parts`) instead of one, for the stability of the
-        findings (:mod:`classsim_spark.stability`); 0 keeps one. Each part is reduced as its
-        own statistic (:func:`part_key`) and the driver merges them into the full one.
+        findings (:mod:`classsim_spark.stability`); 0 keeps one. The parts of a tile travel
+        packed in one row (kind ``parts``), so the reduce has no more groups than without them,
+        and the driver merges them into the full statistic.
     parts_transform : str or None
         The transform whose statistics are kept in parts.
     """
@@ -90,11 +99,9 @@ class ScanPlan:
     parts: int = 0
     parts_transform: str | None = None
 
-    def statistic_keys(self, transform: str) -> list[str]:
-        """The keys under which ``transform``'s co-moments are accumulated and reduced."""
-        if self.parts and transform == self.parts_transform:
-            return [part_key(transform, p) for p in range(self.parts)]
-        return [transform]
+    def parted(self, transform: str) -> bool:
+        """Whether ``transform``'s statistics are kept in parts."""
+        return bool(self.parts) and transform == self.parts_transform
 
     @property
     def columns(self) -> list[str]:
@@ -108,14 +115,6 @@ class ScanPlan:
 
     def tile_range(self, t: int) -> slice:
         return slice(t * self.tile_size, min((t + 1) * self.tile_size, self.layout.m))
-
-
-PART_SEPARATOR = "#part"
-
-
-def part_key(transform: str, part: int) -> str:
-    """The statistic key of one part of a transform's rows (see :attr:`ScanPlan.parts`)."""
-    return f"{transform}{PART_SEPARATOR}{part}"
 
 
 def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
@@ -157,11 +156,11 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
             mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
             batches = read_units(mine, plan.columns)
         report = RowReport()
-        acc = {key: ShiftedAccumulator(plan.layout.m)
-               for t in plan.transforms for key in plan.statistic_keys(t)}
+        chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
+        acc = {t: PartedAccumulator(plan.layout.m, plan.parts, chunk_rows) if plan.parted(t)
+               else ShiftedAccumulator(plan.layout.m) for t in plan.transforms}
         counts = LabelCounts(plan.layout.m, plan.labels.multi) if plan.labels else None
         sample = _TaskSample(plan.sample_rows, plan.layout.m) if plan.sample_rows else None
-        chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
         for batch in batches:
             for start in range(0, batch.num_rows, chunk_rows):
                 piece = batch.slice(start, chunk_rows)
@@ -169,8 +168,10 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
                 report.rows_read += piece.num_rows
         yield _report_batch(report)
         for transform, accumulator in acc.items():
-            if accumulator.n:
-                yield _tile_batch(transform, accumulator.moments(), plan)
+            stats = accumulator.moments()
+            stats = stats if isinstance(stats, list) else [stats]
+            if any(s.n for s in stats):
+                yield _tile_batch(transform, stats, plan)
         if counts is not None and report.rows_kept:
             yield _count_batch(counts, plan)
         if sample is not None and sample.sample.seen:
@@ -186,7 +187,7 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
         labels, labelled = decode_labels(batch, plan.labels, rows, ids, plan.layout.m, report)
         keep &= labelled
     if not keep.all():
-        scores = scores[keep]
+        scores, ids = scores[keep], ids[keep]
     report.rows_kept += scores.shape[0]
     if scores.shape[0] == 0:
         return
@@ -194,27 +195,23 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
         counts.update(labels[keep], scores)
     if sample is not None:  # before the transforms, which may overwrite ``scores``
         sample.add(scores)
-    # Rows of each part, from the scores as read (before a transform may overwrite them).
-    by_part = _rows_by_part(scores, plan.parts) if plan.parts else None
-    for k, transform in enumerate(plan.transforms):
+    part = None
+    if plan.parts:  # from the sample id, else the scores as read (before any transform)
+        identified = (plan.layout.id_column in batch.schema.names
+                      and np.issubdtype(ids.dtype, np.integer))
+        part = row_parts(scores, plan.parts, np.uint8 if plan.parts <= 256 else np.int64,
+                         ids if identified else None)
+    # The parted transform last: its block is then free to shift in place before its gather.
+    ordered = sorted(plan.transforms, key=plan.parted)
+    for k, transform in enumerate(ordered):
         block = transform_block(scores, transform, plan.score_spec)
-        if by_part is not None and transform == plan.parts_transform:
-            for key, rows in zip(plan.statistic_keys(transform), by_part, strict=True):
-                if rows.size:
-                    acc[key].add(block[rows], overwrite=True)  # a copy: free to centre
-            continue
         # A block the transform created, or the scores once no later transform needs them,
         # can be centred in place.
-        reusable = block is not scores or k == len(plan.transforms) - 1
-        acc[transform].add(block, overwrite=reusable)
-
-
-def _rows_by_part(scores: np.ndarray, parts: int) -> list[np.ndarray]:
-    """Row indices of each part, ascending within a part."""
-    part = row_parts(scores, parts)
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(parts + 1))
-    return [order[bounds[p]:bounds[p + 1]] for p in range(parts)]
+        reusable = block is not scores or k == len(ordered) - 1
+        if plan.parted(transform):
+            acc[transform].add(block if reusable else block.copy(), part)
+        else:
+            acc[transform].add(block, overwrite=reusable)
 
 
 def _report_batch(report: RowReport) -> pa.RecordBatch:
@@ -225,20 +222,48 @@ def _report_batch(report: RowReport) -> pa.RecordBatch:
     )
 
 
-def _tile_batch(transform: str, moments: Moments, plan: ScanPlan) -> pa.RecordBatch:
+def _tile_batch(transform: str, stats: list[Moments], plan: ScanPlan) -> pa.RecordBatch:
+    """Every upper tile of the co-moments: one statistic, or the parts of a parted transform."""
     rows = []
     k = plan.tiles_per_side
     for i in range(k):
         ri = plan.tile_range(i)
         for j in range(i, k):
             rj = plan.tile_range(j)
-            rows.append(
-                {"kind": TILE, "transform": transform, "tile_row": i, "tile_col": j,
-                 "n": moments.n, "row_mean": moments.mean[ri].tobytes(),
-                 "col_mean": moments.mean[rj].tobytes(),
-                 "data": np.ascontiguousarray(moments.comoment[ri, rj]).tobytes()}
-            )
+            partials = [(s.n, s.mean[ri], s.mean[rj], s.comoment[ri, rj]) for s in stats]
+            rows.append(_partials_row(transform, i, j, partials, plan.parted(transform)))
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
+
+
+def _partials_row(transform: str, i: int, j: int, partials: list[Partial],
+                  parted: bool) -> dict:
+    """One tile's statistics as a row; the parts of a parted transform packed together
+    (``n`` their total, the means concatenated, ``data`` their counts then their tiles)."""
+    if not parted:
+        (n, r, c, tile), = partials
+        return {"kind": TILE, "transform": transform, "tile_row": i, "tile_col": j, "n": n,
+                "row_mean": r.tobytes(), "col_mean": c.tobytes(),
+                "data": np.ascontiguousarray(tile).tobytes()}
+    counts = np.array([p[0] for p in partials], dtype=np.int64)
+    return {"kind": PARTS, "transform": transform, "tile_row": i, "tile_col": j,
+            "n": int(counts.sum()),
+            "row_mean": b"".join(p[1].tobytes() for p in partials),
+            "col_mean": b"".join(p[2].tobytes() for p in partials),
+            "data": counts.tobytes() + b"".join(np.ascontiguousarray(p[3]).tobytes()
+                                                for p in partials)}
+
+
+def _partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list[Partial]:
+    """The statistics a ``TILE`` or ``PARTS`` row holds (any bytes-like fields)."""
+    r = np.frombuffer(row_mean, dtype=np.float64)
+    c = np.frombuffer(col_mean, dtype=np.float64)
+    if kind == TILE:
+        return [(n, r, c, np.frombuffer(data, dtype=np.float64).reshape(r.size, c.size))]
+    counts = np.frombuffer(data, dtype=np.int64, count=parts)
+    rows, cols = r.size // parts, c.size // parts
+    tiles = np.frombuffer(data, dtype=np.float64, offset=8 * parts).reshape(parts, rows, cols)
+    return [(int(counts[p]), r[p * rows:(p + 1) * rows], c[p * cols:(p + 1) * cols], tiles[p])
+            for p in range(parts)]
 
 
 def _count_batch(counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
@@ -283,7 +308,7 @@ def merge_group(plan: ScanPlan):
         if key[0].as_py() == SAMPLE:
             yield _merge_samples(batches, plan)
         else:
-            yield from _merge_statistics(key, batches)
+            yield from _merge_statistics(key, batches, plan.parts)
 
     return merge
 
@@ -305,9 +330,10 @@ def _merge_samples(batches: Iterator[pa.RecordBatch], plan: ScanPlan) -> pa.Reco
 
 
 def _merge_statistics(
-    key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
+    key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch], parts: int
 ) -> Iterator[pa.RecordBatch]:
-    """All tasks' partials of one tile, one count tile, or the reports -> one row."""
+    """All tasks' partials of one tile (or its parts), one count tile, or the reports -> one
+    row."""
     kind = key[0].as_py()
     if kind == SUM:
         total = None
@@ -329,21 +355,41 @@ def _merge_statistics(
                 merged = merged.merge(RowReport.from_json(text))
         yield _report_batch(merged)
         return
-    partials = []
+    merged: list[Partial] | None = None  # per part (one for a TILE), merged over tasks
     for batch in batches:
         for row in batch.to_pylist():
-            r = np.frombuffer(row["row_mean"], dtype=np.float64)
-            c = np.frombuffer(row["col_mean"], dtype=np.float64)
-            tile = np.frombuffer(row["data"], dtype=np.float64).reshape(r.size, c.size)
-            partials.append((row["n"], r, c, tile))
-        partials = [merge_tiles(partials)]
-    n, r, c, tile = merge_tiles(partials)
+            partials = _partials_of(kind, row["n"], row["row_mean"], row["col_mean"],
+                                    row["data"], parts)
+            merged = partials if merged is None else [
+                merge_tiles([a, b]) for a, b in zip(merged, partials, strict=True)]
     yield pa.RecordBatch.from_pylist(
-        [{"kind": TILE, "transform": key[1].as_py(), "tile_row": key[2].as_py(),
-          "tile_col": key[3].as_py(), "n": n, "row_mean": r.tobytes(), "col_mean": c.tobytes(),
-          "data": np.ascontiguousarray(tile).tobytes()}],
+        [_partials_row(key[1].as_py(), key[2].as_py(), key[3].as_py(), merged, kind == PARTS)],
         schema=_ARROW_SCHEMA,
     )
+
+
+ARROW_COLLECT_MAX_BYTES = 64 << 20
+"""Merged results up to this size come to the driver as one Arrow table (several times faster
+than rows); larger ones stream partition by partition (``toLocalIterator``), so the driver and
+its JVM never hold them twice."""
+
+
+def result_bytes(plan: ScanPlan) -> int:
+    """About how many bytes the merged results of a scan hold."""
+    m = plan.layout.m
+    matrices = len(plan.transforms) + (plan.parts - 1 if plan.parts else 0)
+    pairs = 1 if plan.labels else 0
+    return 8 * m * m * (matrices + pairs) + 4 * plan.sample_rows * m
+
+
+def _collect(merged: DataFrame, plan: ScanPlan) -> Iterator:
+    """The merged rows on the driver, with attribute access to their fields."""
+    if result_bytes(plan) > ARROW_COLLECT_MAX_BYTES:
+        yield from merged.toLocalIterator()
+        return
+    for batch in merged.toArrow().to_batches():
+        for row in batch.to_pylist():
+            yield SimpleNamespace(**row)
 
 
 def scan_statistics(
@@ -386,13 +432,13 @@ def scan_statistics(
     )
     m = plan.layout.m
     report = RowReport()
-    keys = [key for t in plan.transforms for key in plan.statistic_keys(t)]
-    n = {key: 0 for key in keys}
-    mean = {key: np.zeros(m) for key in keys}
+    shape = {t: (plan.parts if plan.parted(t) else 1) for t in plan.transforms}
+    n = {t: np.zeros(k, dtype=np.int64) for t, k in shape.items()}
+    mean = {t: np.zeros((k, m)) for t, k in shape.items()}
     comoment: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
     sample = RowSample.empty(plan.sample_rows, m) if plan.sample_rows else None
-    for row in merged.toLocalIterator():
+    for row in _collect(merged, plan):
         if row.kind == REPORT:
             report = report.merge(RowReport.from_json(bytes(row.data)))
             continue
@@ -409,31 +455,18 @@ def scan_statistics(
                 target = counts.setdefault(t, np.zeros((m, m), dtype=np.int64))
                 target[ri, rj] = values.reshape(ri.stop - ri.start, rj.stop - rj.start)
             continue
-        block = np.frombuffer(bytes(row.data), dtype=np.float64).reshape(
-            ri.stop - ri.start, rj.stop - rj.start
-        )
-        target = comoment.setdefault(t, np.empty((m, m)))
-        target[ri, rj] = block
-        target[rj, ri] = block.T
-        n[t] = row.n
-        mean[t][ri] = np.frombuffer(bytes(row.row_mean), dtype=np.float64)
-    found = {key: Moments(n[key], mean[key], comoment[key]) for key in comoment}
-    moments, parts = _merge_parts(found, plan)
-    return moments, report, counts, sample, parts
-
-
-def _merge_parts(found: dict[str, Moments], plan: ScanPlan):
-    """Split the reduced statistics into whole transforms and the parts of one transform."""
-    m = plan.layout.m
+        partials = _partials_of(row.kind, row.n, row.row_mean, row.col_mean, row.data,
+                                plan.parts)
+        target = comoment.setdefault(t, np.empty((shape[t], m, m)))
+        for p, (count, row_mean, _, tile) in enumerate(partials):
+            target[p, ri, rj] = tile
+            target[p, rj, ri] = tile.T
+            n[t][p] = count
+            mean[t][p, ri] = row_mean
     moments, parts = {}, {}
-    for t in plan.transforms:
-        keys = plan.statistic_keys(t)
-        if keys == [t]:
-            if t in found:
-                moments[t] = found[t]
-            continue
-        if not any(key in found for key in keys):
-            continue
-        parts[t] = [found.get(key, Moments.empty(m)) for key in keys]
-        moments[t] = Moments.merge_all(parts[t])
-    return moments, parts
+    for t in comoment:  # the transforms that kept rows
+        stats = [Moments(int(n[t][p]), mean[t][p], comoment[t][p]) for p in range(shape[t])]
+        moments[t] = Moments.merge_all(stats)
+        if plan.parted(t):
+            parts[t] = stats
+    return moments, report, counts, sample, parts

@@ -40,8 +40,10 @@ from scipy.cluster import hierarchy
 
 from classsim_spark.moments import Moments
 
-PARTS_MAX = 10
-"""Most parts the scan keeps (``C(10, 5) = 252`` distinct half-samples)."""
+PARTS_MAX = 6
+"""Most parts the scan keeps: ``C(6, 3) = 20`` distinct half-samples, :data:`DEFAULT_RESAMPLES`.
+Each part adds an m x m statistic to every task's output and to the reduce, so more parts cost
+scan time (benchmarks/gram.py ``--stability-parts``) for resamples the analysis does not use."""
 
 PARTS_BUDGET_BYTES = 384 << 20
 """Memory per scan task for the parts' co-moments of one transform (``parts x 8 m^2`` bytes)."""
@@ -60,7 +62,7 @@ def choose_parts(m: int, budget_bytes: int = PARTS_BUDGET_BYTES) -> int:
     Examples
     --------
     >>> choose_parts(527), choose_parts(3755), choose_parts(5000), choose_parts(8000)
-    (10, 3, 2, 0)
+    (6, 3, 2, 0)
     """
     k = min(PARTS_MAX, int(budget_bytes // (8 * m * m)))
     return k if k >= 2 else 0
