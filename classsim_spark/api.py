@@ -20,7 +20,7 @@ from classsim_spark.labels import LabelSpec
 from classsim_spark.moments import ZERO_VARIANCE_POLICIES
 from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.results import SimilarityResult, check_writable
-from classsim_spark.scan import ScanPlan, choose_tile_size, scan_statistics
+from classsim_spark.scan import TILE_BYTES, ScanPlan, choose_tile_size, scan_statistics
 from classsim_spark.session import get_spark, is_connect, ship_package
 from classsim_spark.sources import (
     InputSpec,
@@ -228,7 +228,8 @@ def similarity(
             f"{m} classes, layout {layout}, "
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
         )
-    tile = tile_size or choose_tile_size(m)
+    # The parts of a tile travel together: keep that row as small as one tile without parts.
+    tile = tile_size or choose_tile_size(m, TILE_BYTES // max(1, parts))
     label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
     parts_transform = "logit" if "logit" in transforms else transforms[0]
     plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec, sample_rows,

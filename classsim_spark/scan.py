@@ -117,7 +117,11 @@ class ScanPlan:
         return slice(t * self.tile_size, min((t + 1) * self.tile_size, self.layout.m))
 
 
-def choose_tile_size(m: int, target_bytes: int = 8 << 20) -> int:
+TILE_BYTES = 8 << 20
+"""Bytes of one reduced row of co-moments (a tile, or the packed parts of a tile)."""
+
+
+def choose_tile_size(m: int, target_bytes: int = TILE_BYTES) -> int:
     """Largest tile side whose float64 square stays within ``target_bytes`` (64 to m)."""
     side = int(math.sqrt(target_bytes / 8))
     return max(1, min(m, max(64, side)))

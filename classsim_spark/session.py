@@ -6,6 +6,9 @@ under spark-submit and over Spark Connect, with the settings that bite otherwise
 - Python workers must run this interpreter (``PYSPARK_PYTHON``), or they import a Python without
   numpy/pyarrow.
 - A local session binds to 127.0.0.1 and has no UI, so tests never listen on outside addresses.
+- A local session's JVM (driver and executor in one) gets a quarter of the machine's memory
+  (1 to 16 GiB) unless ``spark.driver.memory`` is given: Spark's 1 GiB default ran out of heap
+  while reducing the tiles of 3,755 classes.
 - Classic sessions need Java 17+; the check fails with a message instead of a JVM stack trace.
 - Over Spark Connect the server's Python may not have classsim installed: :func:`ship_package`
   sends the package as a zip artifact so the tasks can import it.
@@ -109,10 +112,19 @@ def get_spark(
     builder = SparkSession.builder.master(master).appName(app_name)
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        conf = {**LOCAL_CONF, **conf}
+        conf = {**LOCAL_CONF, "spark.driver.memory": local_driver_memory(), **conf}
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def local_driver_memory() -> str:
+    """Heap of a local session's JVM: a quarter of physical memory, 1 to 16 GiB (``"6g"``)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "1g"
+    return f"{max(1, min(16, total // 4 // 2**30))}g"
 
 
 def is_connect(spark: SparkSession) -> bool:
