@@ -19,7 +19,7 @@ from classsim_spark import __version__
 from classsim_spark.labels import LabelSpec
 from classsim_spark.moments import ZERO_VARIANCE_POLICIES
 from classsim_spark.progress import PhaseTimer, connect_progress
-from classsim_spark.results import SimilarityResult, check_writable
+from classsim_spark.results import SimilarityResult, check_writable, local_paths
 from classsim_spark.scan import TILE_BYTES, ScanPlan, choose_tile_size, scan_statistics
 from classsim_spark.session import get_spark, is_connect, ship_package
 from classsim_spark.sources import (
@@ -208,7 +208,7 @@ def similarity(
         prefix=prefix, regex=regex, fill_value=fill_value,
     )
     if out is not None:
-        check_writable(out, overwrite)
+        check_writable(out, overwrite, inputs=local_paths(data))
     timer = PhaseTimer()
     spark = spark or get_spark()
     connect = is_connect(spark)

@@ -170,8 +170,11 @@ def _spark_from(config: dict):
 def run_similarity(config: dict):
     """Run the similarity job described by a merged configuration; return the result."""
     from classsim_spark.api import similarity
+    from classsim_spark.results import check_writable, local_paths
 
     kwargs = similarity_kwargs(config)
+    if kwargs["out"]:  # before a session starts: a refused output costs nothing
+        check_writable(kwargs["out"], kwargs["overwrite"], inputs=local_paths(kwargs["data"]))
     spark = _spark_from(config)
     return similarity(**kwargs, spark=spark, run_info={"config": config})
 

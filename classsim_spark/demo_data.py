@@ -30,6 +30,7 @@ import itertools
 import json
 import math
 import numbers
+import re
 import shutil
 import tempfile
 from collections import deque
@@ -43,6 +44,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from classsim_spark.results import check_writable, foreign_entries
 
 BLOCK_ROWS = 4096
 """Rows per random stream; fixed so that values do not depend on the write chunk size."""
@@ -656,6 +659,15 @@ class _HiveWriter:
             self.writer = None
 
 
+DEMO_ENTRIES = re.compile(r"^(answers\.json|classes\.csv|scores|labels)$")
+"""What a demo data directory holds."""
+
+
+def demo_foreign_entries(path: Path) -> list[str]:
+    """Entries of ``path`` that :func:`write_demo` would not have written, and missing ones."""
+    return foreign_entries(path, DEMO_ENTRIES, ("answers.json", "classes.csv"))
+
+
 def write_demo(
     spec: DemoSpec,
     out_dir: str | Path,
@@ -689,13 +701,14 @@ def write_demo(
     spec : DemoSpec
         What to generate; validated first.
     out_dir : str or Path
-        Target folder; must not exist or be empty unless ``overwrite``.
+        Target folder; must not exist or be empty, or with ``overwrite`` hold earlier demo
+        data and nothing else (:func:`demo_foreign_entries`).
     layout : {"array", "wide", "long"}
         Shape of the score table.
     top_k : int, optional
         ``long`` only: write the k highest-scoring classes per sample (1 <= k <= m).
     overwrite : bool
-        Replace an existing non-empty ``out_dir``.
+        Replace earlier demo data in ``out_dir``.
     chunk_rows : int
         Samples per Parquet row group (at most; row groups also end at date boundaries).
 
@@ -722,8 +735,8 @@ def write_demo(
             f"chunk_rows={chunk_rows!r}: must be >= 1 with chunk_rows * classes < 2**31"
         )
     out = Path(out_dir)
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True to replace it")
+    check_writable(out, overwrite, foreign=demo_foreign_entries,
+                   what="classsim demo data directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -26,9 +26,10 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,10 @@ class NotAResultsDirectoryError(FileNotFoundError):
 
 class ResultsExistError(FileExistsError):
     """The results directory exists and overwriting was not requested."""
+
+
+class UnsafeOutputError(ResultsExistError):
+    """Writing the output could destroy something that is not an earlier classsim output."""
 
 
 @dataclass
@@ -163,21 +168,119 @@ class SimilarityResult:
         return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
 
 
-def check_writable(out: str | Path, overwrite: bool) -> None:
-    """Raise :class:`ResultsExistError` early, before any work, if ``out`` may not be written."""
+RESULTS_ENTRIES = re.compile(
+    r"^(run\.json|classes\.csv|sample\.npy|(frequencies|confusion|cooccurrence)\.npy"
+    r"|(similarity|linkage)-.+\.npy|(moments|parts)-.+\.npz|groups\.json|order-.+\.json"
+    r"|memberships\.npy|figures|\..+\.tmp(-\w+)?)$"
+)
+"""Names a results directory may hold: what the similarity run, ``analyze`` and ``render`` write
+(and the temporary names of an interrupted write)."""
+
+
+def foreign_entries(path: str | Path, allowed: re.Pattern, required: tuple[str, ...] = ()
+                    ) -> list[str]:
+    """What keeps ``path`` from being a classsim output: entries whose names ``allowed`` does
+    not match, then required entries that are missing; empty when it is one."""
+    names = sorted(p.name for p in Path(path).iterdir())
+    return ([n for n in names if not allowed.match(n)]
+            + [f"no {n}" for n in required if n not in names])
+
+
+def results_foreign_entries(path: str | Path) -> list[str]:
+    """:func:`foreign_entries` of a results directory, whose ``run.json`` must name transforms."""
+    found = foreign_entries(path, RESULTS_ENTRIES, (RUN_FILE,))
+    try:
+        run = json.loads((Path(path) / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        run = None
+    if not (isinstance(run, dict) and isinstance(run.get("transforms"), list)):
+        found.append(f"{RUN_FILE} is not a classsim run")
+    return list(dict.fromkeys(found))
+
+
+def is_results_directory(path: str | Path) -> bool:
+    """Whether ``path`` is a classsim results directory and holds nothing else: a ``run.json``
+    naming transforms, and only names a run writes (:data:`RESULTS_ENTRIES`)."""
+    return not results_foreign_entries(path)
+
+
+def check_writable(
+    out: str | Path,
+    overwrite: bool,
+    *,
+    inputs: Iterable[str | Path] = (),
+    foreign: Callable[[Path], list[str]] = results_foreign_entries,
+    what: str = "classsim results directory",
+) -> None:
+    """Refuse, before any work, an output that may not be written.
+
+    ``out`` may not exist, or be an empty directory; or, with ``overwrite``, be one in which
+    ``foreign`` finds nothing that an earlier run (``what``) would not have written:
+    ``--overwrite`` never replaces a directory holding anything else, nor a symbolic link.
+    ``out`` may not be, lie inside or contain any of the local ``inputs`` (compared as resolved
+    paths, so relative paths, ``..`` and symbolic links are seen through).
+    """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise ResultsExistError(
-            f"results directory {out} already exists; pass --overwrite to replace it"
+    real = out.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if real == source or source in real.parents or real in source.parents:
+            relation = ("is" if real == source else "lies inside" if source in real.parents
+                        else "contains")
+            raise UnsafeOutputError(
+                f"the output {out} {relation} the input {given}: writing it could destroy the "
+                "input; choose an output directory outside the input"
+            )
+    if not (out.exists() or out.is_symlink()):
+        return
+    if out.is_symlink():
+        raise UnsafeOutputError(
+            f"{out} is a symbolic link (to {real}); classsim does not replace links: give "
+            "another --out"
         )
-    if out.exists() and not out.is_dir():
+    if not out.is_dir():
         raise ResultsExistError(f"{out} exists and is not a directory")
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return  # an empty directory holds nothing to lose
+    if not overwrite:
+        raise ResultsExistError(
+            f"{out} already exists; pass --overwrite (overwrite=True) to replace it")
+    problems = foreign(out)
+    if problems:
+        raise UnsafeOutputError(
+            f"refusing to replace {out}: it is not a {what} ({len(problems)} things are not: "
+            f"{', '.join(problems[:5])}{', ...' if len(problems) > 5 else ''}); --overwrite "
+            "only replaces an earlier one. Choose another output, or remove it yourself"
+        )
+
+
+def local_paths(source) -> list[Path]:
+    """The local files or directories an input string names (comma-separated paths and globs;
+    a glob names the directory above its first wildcard); none for tables, URIs and
+    DataFrames."""
+    if not isinstance(source, str):
+        return []
+    paths = []
+    for part in (p.strip() for p in source.split(",")):
+        if not part or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", part) and not part.startswith(
+                "file:"):
+            continue
+        part = part.removeprefix("file://").removeprefix("file:")
+        wild = min((part.find(ch) for ch in "*?[" if ch in part), default=-1)
+        path = Path(os.path.dirname(part[:wild]) or ".") if wild >= 0 else Path(part)
+        if path.exists():
+            paths.append(path)
+    return paths
 
 
 @contextlib.contextmanager
-def atomic_directory(out: Path, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary sibling of ``out``; rename it to ``out`` only if the block succeeds."""
-    check_writable(out, overwrite)
+def atomic_directory(out: Path, overwrite: bool, **checks) -> Iterator[Path]:
+    """Yield a temporary sibling of ``out``; rename it to ``out`` only if the block succeeds.
+
+    ``checks`` go to :func:`check_writable` (what an existing ``out`` must be to be replaced).
+    """
+    check_writable(out, overwrite, **checks)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()

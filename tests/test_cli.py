@@ -60,6 +60,7 @@ def test_errors_are_one_message_and_exit_status_2(spark, score_file, capsys):
     assert main(["similarity", "--input", str(tmp / "nope.parquet"), "--out", str(out)]) == 2
     assert "input path not found" in capsys.readouterr().err
     out.mkdir()
+    (out / "notes.txt").write_text("mine")  # an empty directory would be used as it is
     assert main(["similarity", "--input", str(tmp / "scores.parquet"), "--out", str(out)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from classsim_spark import demo_data
 from classsim_spark.demo_data import DemoSpec, generate, write_demo
+from classsim_spark.results import UnsafeOutputError
 
 # 10k samples: three random blocks, three date partitions, several chunks.
 SMALL = DemoSpec(samples=10_000, classes=60, top_groups=3, mid_groups=10, days=3, seed=7)
@@ -419,7 +420,7 @@ def test_default_spec_is_valid():
     assert DemoSpec().validate() is None
 
 
-def test_write_refuses_a_non_empty_directory_unless_overwrite(tmp_path):
+def test_write_replaces_only_earlier_demo_data(tmp_path):
     spec = DemoSpec(samples=200, classes=20, top_groups=3, mid_groups=5)
     out = tmp_path / "demo"
     out.mkdir()
@@ -427,9 +428,12 @@ def test_write_refuses_a_non_empty_directory_unless_overwrite(tmp_path):
     (out / "keep.txt").write_text("precious")
     with pytest.raises(FileExistsError, match="overwrite=True"):
         write_demo(spec, out)
+    # earlier demo data with something else beside it: never replaced, even when asked
+    with pytest.raises(UnsafeOutputError, match="not a classsim demo data directory"):
+        write_demo(spec, out, overwrite=True)
     assert (out / "keep.txt").read_text() == "precious"
+    (out / "keep.txt").unlink()
     write_demo(spec, out, overwrite=True, layout="wide")
-    assert not (out / "keep.txt").exists()
     assert json.loads((out / "answers.json").read_text())["layout"] == "wide"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temp folder left
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -60,7 +61,11 @@ from classsim_spark.render.inputs import (  # noqa: E402
     read_linkage,
     read_orders,
 )
-from classsim_spark.results import SimilarityResult, atomic_directory  # noqa: E402
+from classsim_spark.results import (  # noqa: E402
+    SimilarityResult,
+    atomic_directory,
+    foreign_entries,
+)
 
 log = logging.getLogger("classsim")
 
@@ -310,6 +315,16 @@ def _in_processes(workers: int, path: str, names: list[str], options, vector: st
         return {}
 
 
+FIGURE_FILES = re.compile(r"^[\w.-]+\.(png|svg|pdf)$")
+"""What a figures directory holds: figure files only."""
+
+
+def figures_foreign_entries(path: Path) -> list[str]:
+    """Entries of ``path`` that ``render`` would not have written (see
+    :func:`classsim_spark.results.check_writable`)."""
+    return foreign_entries(path, FIGURE_FILES)
+
+
 def render(results: SimilarityResult | str | Path, vector: str = "svg",
            overwrite: bool = False, options: RenderOptions | None = None,
            only: Sequence[str] | None = None, workers: int | str = 1) -> Path:
@@ -362,7 +377,8 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
              result.path, result.m, workers, "es" if workers > 1 else "", ", ".join(names))
     out = result.path / FIGURES_DIR
     path = str(result.path)
-    with atomic_directory(out, overwrite) as tmp:
+    with atomic_directory(out, overwrite, foreign=figures_foreign_entries,
+                          what="classsim figures directory") as tmp:
         done = {}
         if workers > 1:
             done = _in_processes(workers, path, names, options, vector, str(tmp))
