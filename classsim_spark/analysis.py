@@ -316,6 +316,7 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
     }
     return {
         "file": str(taxonomy_path),
+        "matched_by": tax.matched_by,
         "levels": list(tax.levels),
         "agreement": per_transform[chosen_transform],
         "by_transform": per_transform,

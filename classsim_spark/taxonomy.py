@@ -44,6 +44,7 @@ correlation against a constant distance) are ``nan`` from the scoring functions 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import operator
 from collections import Counter, defaultdict
@@ -56,6 +57,8 @@ import pandas as pd
 from scipy import stats
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
+
+log = logging.getLogger("classsim")
 
 __all__ = [
     "ID_COLUMNS",
@@ -98,10 +101,14 @@ class Taxonomy:
         Level names, coarse to fine.
     paths : list of tuple of str
         Per class, in the results' class order: its group at each level.
+    matched_by : str or None
+        The file column that matched its rows to the classes (``name``, ``class_id`` or
+        ``index``), when read from a file.
     """
 
     levels: tuple[str, ...]
     paths: list[tuple[str, ...]]
+    matched_by: str | None = None
 
     def __post_init__(self):
         levels = tuple(self.levels)
@@ -171,9 +178,11 @@ def read_taxonomy(
 
     The file has a header. Classes are given by a ``name`` column matching ``class_names``, or
     else by a ``class_id`` (or ``index``) column holding class indices 0..m-1. When the file has
-    both, rows are matched by name and the id column is not used: a name identifies its class
-    whatever the class order of the results, whereas ids only hold for the order the file was
-    written for (the results may order classes differently, e.g. wide input columns). Every
+    both, rows are matched by name: a name identifies its class whatever the class order of the
+    results, whereas ids only hold for the order the file was written for (the results may order
+    classes differently, e.g. wide input columns). Only when the names do not match (a run
+    without a class file names its classes ``class_0, ...``) are the ids used, with a warning,
+    and ``matched_by`` says so; when neither matches, the error names both attempts. Every
     other column is a taxonomy level. Cells are stripped of surrounding whitespace; blank lines
     are skipped.
 
@@ -203,7 +212,7 @@ def read_taxonomy(
     header, rows = _read_rows(path)
     col = {c: i for i, c in enumerate(header)}
     chosen = _choose_levels(levels, [c for c in header if c not in RESERVED_COLUMNS], path)
-    classes = _match_rows(path, header, rows, names)
+    classes, matched_by = _match_rows(path, header, rows, names)
 
     found: dict[int, list[int]] = defaultdict(list)
     for (line, _), cls in zip(rows, classes, strict=True):
@@ -232,7 +241,7 @@ def read_taxonomy(
     paths: list[tuple[str, ...]] = [()] * len(names)
     for (_, row), cls in zip(rows, classes, strict=True):
         paths[cls] = tuple(row[col[level]] for level in chosen)
-    return Taxonomy(levels=tuple(chosen), paths=paths)
+    return Taxonomy(levels=tuple(chosen), paths=paths, matched_by=matched_by)
 
 
 def _check_class_names(class_names: Sequence[str]) -> list[str]:
@@ -305,33 +314,47 @@ def _choose_levels(
 
 def _match_rows(
     path: Path, header: list[str], rows: list[tuple[int, list[str]]], names: list[str]
-) -> list[int]:
-    """Class index of every row: by name where the file has names, else by id."""
+) -> tuple[list[int], str]:
+    """Class index of every row, and the column that gave it: by name where the file has names
+    that match; else by id (a file with both whose names are not the results' classes, e.g. a
+    run without a class file, whose classes are ``class_0, ...``)."""
     col = {c: i for i, c in enumerate(header)}
     id_column = next((c for c in ID_COLUMNS if c in col), None)
     if "name" not in col and id_column is None:
         raise TaxonomyError(
             f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}"
         )
-    m = len(names)
     if "name" in col:
         position = {name: i for i, name in enumerate(names)}
         row_names = [row[col["name"]] for _, row in rows]
         unknown = [name for name in row_names if name not in position]
-        if unknown:
-            raise TaxonomyError(
-                f"{path}: {len(unknown)} names are not among the {m} classes, "
-                f"e.g. {_examples(unknown)}"
-            )
-        return [position[name] for name in row_names]
+        if not unknown:
+            return [position[name] for name in row_names], "name"
+        by_name = (f"{path}: {len(unknown)} names are not among the {len(names)} classes, "
+                   f"e.g. {_examples(unknown)} (the classes: {_examples(names)})")
+        if id_column is None:
+            raise TaxonomyError(by_name)
+        try:
+            ids = _row_ids(path, rows, col[id_column], id_column, len(names))
+        except TaxonomyError as err:
+            raise TaxonomyError(f"{by_name}; nor by {id_column}: {err}") from None
+        log.warning("%s: its names are not the results' class names (e.g. %s vs %s); matched "
+                    "by %s instead", path, _examples(unknown[:2]), _examples(names[:2]),
+                    id_column)
+        return ids, id_column
+    return _row_ids(path, rows, col[id_column], id_column, len(names)), id_column
 
+
+def _row_ids(path: Path, rows: list[tuple[int, list[str]]], index: int, id_column: str,
+             m: int) -> list[int]:
+    """The class indices of the rows' id column, checked to be integers in 0..m-1."""
     ids: list[int] = []
     bad = []
     for line, row in rows:
         try:
-            ids.append(int(row[col[id_column]]))
+            ids.append(int(row[index]))
         except ValueError:
-            bad.append(f"line {line}: {row[col[id_column]]!r}")
+            bad.append(f"line {line}: {row[index]!r}")
     if bad:
         raise TaxonomyError(
             f"{path}: column {id_column!r} must hold integer class indices; {len(bad)} "

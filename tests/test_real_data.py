@@ -206,3 +206,21 @@ def test_default_run_on_a_real_cifar100_model(spark, tmp_path, capsys):
     assert code == 0 and capsys.readouterr().out.strip() == str(out)
     assert_default_analysis(json.loads((out / "groups.json").read_text()), "cifar100/resnet20")
     assert (out / "figures" / "similarity.png").is_file()
+
+
+def test_run_without_class_file_matches_the_taxonomy_by_class_id(spark, tmp_path, capsys):
+    """The shared sets' classes.csv hold class_id and name; without --classes the classes are
+    class_0, ..., so the taxonomy is matched by class_id (it failed before: '20 names are not
+    among the 20 classes')."""
+    out = tmp_path / "res"
+    code = main(["run", "--input", str(DATA / "20news" / "scores.parquet"), "--taxonomy",
+                 str(DATA / "20news" / "classes.csv"), "--taxonomy-levels", "level1",
+                 "--out", str(out), "--stability-parts", "0", "--sample-rows", "0"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "matched by class_id instead" in captured.err
+    taxonomy = json.loads((out / "groups.json").read_text())["taxonomy"]
+    assert taxonomy["matched_by"] == "class_id"
+    # the same tree as with the class file: the same agreement as the pinned default
+    assert taxonomy["agreement"]["levels"][0]["ari"] == pytest.approx(
+        DEFAULT_ANALYSIS["20news"][1]["ari"][0], rel=1e-9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from itertools import combinations
 from pathlib import Path
@@ -382,12 +383,36 @@ def test_read_by_class_id_and_tsv(tmp_path):
     assert read_taxonomy(tsv, NAMES, levels=["sub"]).paths == [("pet",), ("pet",), ("road",)]
     # With both a name and a class_id, the name is used (ids follow another class order here).
     both = write(tmp_path, "class_id,name,kind\n0,car,vehicle\n1,cat,animal\n2,dog,pet\n")
-    assert read_taxonomy(both, NAMES).paths == [("animal",), ("pet",), ("vehicle",)]
+    tax = read_taxonomy(both, NAMES)
+    assert tax.paths == [("animal",), ("pet",), ("vehicle",)] and tax.matched_by == "name"
+
+
+def test_names_that_do_not_match_fall_back_on_class_ids(tmp_path):
+    """A run without a class file names its classes class_0, ...: the ids still match."""
+    both = write(tmp_path, "class_id,name,kind\n0,car,vehicle\n1,cat,animal\n2,dog,pet\n")
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logger = logging.getLogger("classsim")  # the CLI's tests may stop it propagating
+    logger.addHandler(handler)
+    try:
+        tax = read_taxonomy(both, ["class_0", "class_1", "class_2"])
+    finally:
+        logger.removeHandler(handler)
+    assert tax.paths == [("vehicle",), ("animal",), ("pet",)] and tax.matched_by == "class_id"
+    assert len(warnings) == 1 and "matched by class_id instead" in warnings[0]
+    assert "'car'" in warnings[0]
+    # neither names nor ids fit: the error names both attempts
+    wrong = write(tmp_path, "class_id,name,kind\n0,car,vehicle\n1,cat,animal\n7,dog,pet\n")
+    with pytest.raises(TaxonomyError, match=r"3 names are not among the 3 classes.*; nor by "
+                       r"class_id: .*1 class_id values are not class indices 0..2"):
+        read_taxonomy(wrong, ["class_0", "class_1", "class_2"])
 
 
 @pytest.mark.parametrize(("text", "levels", "message"), [
     ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\nbus,vehicle\ntram,vehicle\n", None,
-     "{path}: 2 names are not among the 3 classes, e.g. 'bus', 'tram'"),
+     "{path}: 2 names are not among the 3 classes, e.g. 'bus', 'tram' (the classes: 'cat', "
+     "'dog', 'car')"),
     ("name,kind\ncat,animal\n", None,
      "{path}: 2 of 3 classes have no row, e.g. 'dog', 'car'"),
     ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\ncat,animal\n", None,
