@@ -212,6 +212,10 @@ def _transform_options(args: argparse.Namespace) -> tuple[list[str] | None, str 
     return args.transform, args.transform[0] if len(args.transform) == 1 else "auto"
 
 
+RUN_STAGES = ("similarity", "analyze", "render")
+"""The stages of ``classsim run`` (and of the spark-submit job), in order."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     compute, analyse = _transform_options(args)
     args.transform = compute
@@ -221,9 +225,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not config["output"]["dir"]:
         raise ConfigError("no output directory: give --out (or output.dir in the config file)")
     result = run_similarity(config)
-    analysis = run_analysis(config, result)
-    _log_findings(analysis)
-    _render_after(config, result)
+    if args.stop_after != "similarity":
+        analysis = run_analysis(config, result)
+        _log_findings(analysis)
+        if args.stop_after != "analyze":
+            _render_after(config, result)
     print(result.path)
     return 0
 
@@ -360,10 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an earlier analysis in the directory")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("run", help="similarity + analyze in one command")
+    p = sub.add_parser("run", help="similarity, analyze and render in one command")
     _add_similarity_options(p)
     _add_analysis_options(p, with_transform=False)
     _add_render_options(p, with_transform=False)
+    p.add_argument("--stop-after", choices=RUN_STAGES, default="render",
+                   help="last stage to run (default render: all of them)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("render", help="write the figures of a results directory (no Spark)")

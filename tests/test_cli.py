@@ -129,3 +129,23 @@ def test_run_and_analyze_commands_on_demo_data(spark, tmp_path, capsys):
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert main(["render", str(out), "--overwrite", "--vector", "pdf"]) == 0
     assert (out / "figures" / "similarity.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_run_stops_after_any_stage(spark, tmp_path, capsys):
+    from classsim_spark.demo_data import DemoSpec, write_demo
+
+    data = write_demo(DemoSpec(samples=800, classes=18, top_groups=3, mid_groups=6, seed=4),
+                      tmp_path / "data")
+    out = tmp_path / "res"
+    run = ["run", "--input", str(data / "scores"), "--classes", str(data / "classes.csv"),
+           "--out", str(out), "--sample-rows", "0", "--overwrite", "--stop-after"]
+    assert main([*run, "similarity"]) == 0
+    assert (out / "run.json").is_file() and not (out / "groups.json").exists()
+    assert main([*run, "analyze"]) == 0
+    assert (out / "groups.json").is_file() and not (out / "figures").exists()
+    assert main([*run, "render"]) == 0
+    assert (out / "figures" / "similarity.png").is_file()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:  # argparse: not a stage
+        main([*run, "everything"])
+    assert stop.value.code == 2 and "invalid choice: 'everything'" in capsys.readouterr().err

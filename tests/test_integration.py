@@ -138,3 +138,7 @@ def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python):
     assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
     assert np.abs(np.load(out / "similarity-logit.npy") - expected_matrix(demo, "logit")).max() \
         < 1e-9
+    # the whole analysis, on the driver: groups (with stability) and figures
+    groups = json.loads((out / "groups.json").read_text())
+    assert groups["chosen"]["transform"] == "logit" and groups["stability"]["resamples"] > 0
+    assert (out / "figures" / "similarity.png").is_file()
