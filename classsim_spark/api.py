@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -23,11 +24,13 @@ from classsim_spark.results import SimilarityResult, check_writable, local_paths
 from classsim_spark.scan import TILE_BYTES, ScanPlan, choose_tile_size, scan_statistics
 from classsim_spark.session import get_spark, is_connect, ship_package
 from classsim_spark.sources import (
+    InputError,
     InputSpec,
     direct_read_units,
     read_scores,
     resolve_labels,
     resolve_layout,
+    unreadable_file_error,
 )
 from classsim_spark.stability import choose_parts
 from classsim_spark.transforms import ScoreSpec, validate_transforms
@@ -93,6 +96,20 @@ def _check_parts(stability_parts) -> None:
             stability_parts < 0 or stability_parts == 1):
         raise ValueError(f"stability_parts must be 'auto', 0 or an integer >= 2, got "
                          f"{stability_parts!r}")
+
+
+@contextlib.contextmanager
+def _unreadable_files_as_input_errors():
+    """Turn Spark's error for a file it could not read into one line naming the file."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as err:
+        short = unreadable_file_error(err)
+        if short is None:
+            raise
+        raise short from None
 
 
 def _parts_info(part_moments: dict) -> dict | None:
@@ -214,7 +231,7 @@ def similarity(
     connect = is_connect(spark)
     if connect:
         ship_package(spark)
-    with timer.phase("resolve input") as info:
+    with timer.phase("resolve input") as info, _unreadable_files_as_input_errors():
         df = read_scores(spark, data, fmt=fmt, where=where)
         label_info = resolve_labels(df, labels)
         scan_df, batch_layout, class_names = resolve_layout(
@@ -234,7 +251,8 @@ def similarity(
     parts_transform = "logit" if "logit" in transforms else transforms[0]
     plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec, sample_rows,
                     parts, parts_transform if parts else None)
-    with timer.phase("scan") as info, connect_progress(spark, "scan"):
+    with (timer.phase("scan") as info, connect_progress(spark, "scan"),
+          _unreadable_files_as_input_errors()):
         moments, report, counts, sample, part_moments = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (

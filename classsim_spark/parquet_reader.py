@@ -60,10 +60,27 @@ def local_path(uri: str) -> str | None:
     return None
 
 
-def row_groups(paths: Iterable[str]) -> Iterator[RowGroup]:
-    """Row groups and their row counts, read from the files' footers."""
+UNREADABLE = "classsim: cannot read Parquet file"
+"""Prefix of the message of a file that cannot be read; the driver finds it in task errors."""
+
+
+class UnreadableFileError(OSError):
+    """A Parquet file that cannot be read (truncated, corrupt, not Parquet)."""
+
+    def __init__(self, path: str, cause: BaseException) -> None:
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__(f"{UNREADABLE} {path}: {reason}")
+
+
+def row_groups(paths: Iterable[str]) -> Iterator[RowGroup | UnreadableFileError]:
+    """Row groups and their row counts, read from the files' footers; an unreadable file gives
+    its :class:`UnreadableFileError` instead (so that every such file can be named)."""
     for path in paths:
-        meta = open_parquet(path).metadata
+        try:
+            meta = open_parquet(path).metadata
+        except (OSError, pa.ArrowException) as err:
+            yield UnreadableFileError(path, err)
+            continue
         for g in range(meta.num_row_groups):
             yield path, g, meta.row_group(g).num_rows
 
@@ -131,7 +148,10 @@ def read_units(
         for path, g in unit.groups:
             by_file.setdefault(path, []).append(g)
     for path, groups in by_file.items():
-        pf = open_parquet(path)
-        available = set(pf.schema_arrow.names)  # schema_arrow is rebuilt on every access
-        present = [c for c in columns if c in available]
-        yield from pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present)
+        try:
+            pf = open_parquet(path)
+            available = set(pf.schema_arrow.names)  # schema_arrow is rebuilt on every access
+            present = [c for c in columns if c in available]
+            yield from pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present)
+        except (OSError, pa.ArrowException) as err:
+            raise UnreadableFileError(path, err) from err

@@ -32,6 +32,7 @@ from classsim_spark.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
 from classsim_spark.classes import check_class_names, default_class_names, read_class_names
 from classsim_spark.parquet_reader import (
     READERS,
+    UNREADABLE,
     ReadUnit,
     RowGroup,
     local_path,
@@ -140,6 +141,7 @@ def direct_read_units(
     if reader not in READERS:
         raise InputError(f"reader must be one of {READERS}, got {reader!r}")
     if reader == "spark":
+        _check_local_footers(df, source, fmt)
         return None, "requested"
     why_not = None
     if not isinstance(source, str):
@@ -160,6 +162,7 @@ def direct_read_units(
     if why_not is not None:
         if reader == "arrow":
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
+        _check_local_footers(df, source, fmt)
         return None, why_not
     groups = _footers(df.sparkSession, files)
     units = plan_units(groups, m, slots=task_slots(df.sparkSession))
@@ -197,17 +200,55 @@ def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
         import pyarrow as pa
 
         for batch in batches:
-            found = list(row_groups(batch.column(0).to_pylist()))
+            found = [{"path": f.args[0], "row_group": -1, "rows": -1}
+                     if isinstance(f, OSError) else {"path": f[0], "row_group": f[1], "rows": f[2]}
+                     for f in row_groups(batch.column(0).to_pylist())]
             yield pa.RecordBatch.from_pylist(
-                [{"path": p, "row_group": g, "rows": n} for p, g, n in found],
-                schema=pa.schema([("path", pa.string()), ("row_group", pa.int32()),
-                                  ("rows", pa.int64())]),
+                found, schema=pa.schema([("path", pa.string()), ("row_group", pa.int32()),
+                                         ("rows", pa.int64())]),
             )
 
     paths = spark.createDataFrame([(f,) for f in files], "path string")
     tasks = max(1, min(len(files), 64))
     rows = paths.repartition(tasks).mapInArrow(read, "path string, row_group int, rows long")
-    return [(r.path, r.row_group, r.rows) for r in rows.collect()]
+    found = rows.collect()
+    _raise_unreadable([r.path for r in found if r.row_group < 0], len(files))  # messages
+    return [(r.path, r.row_group, r.rows) for r in found]
+
+
+def _check_local_footers(df: DataFrame, source, fmt: str) -> None:
+    """Before Spark's reader scans local Parquet files, read their footers here, so that a
+    truncated or foreign file is named in one line instead of failing tasks with Java traces."""
+    if fmt != "parquet" or not isinstance(source, str) or not _looks_like_path(source):
+        return
+    files = df.inputFiles()
+    if not files or any(local_path(f) is None for f in files):
+        return
+    _raise_unreadable([str(f) for f in row_groups(files) if isinstance(f, OSError)],
+                      len(files))
+
+
+def _raise_unreadable(messages: list[str], total: int) -> None:
+    """Raise one :class:`InputError` naming the unreadable files (a few of them), if any."""
+    if messages:
+        shown = [m.removeprefix(UNREADABLE).strip() for m in sorted(messages)[:5]]
+        raise InputError(f"{len(messages)} of {total} Parquet files cannot be read: "
+                         + "; ".join(shown) + ("; ..." if len(messages) > 5 else ""))
+
+
+def unreadable_file_error(err: BaseException) -> InputError | None:
+    """An :class:`InputError` naming the file, when a Spark error says a file could not be read
+    (by Spark's reader, or by a task of the direct reader); else None."""
+    text = str(err)
+    ours = re.search(re.escape(UNREADABLE) + r" ([^\n]+)", text)
+    if ours:
+        return InputError(f"cannot read Parquet file {ours.group(1).strip()}")
+    spark = re.search(r"Encountered error while reading file (\S+?)\.?\s", text)
+    if spark:
+        cause = re.findall(r"Caused by: [\w.$]+: ([^\n]+)", text)
+        reason = cause[-1].strip() if cause else "see the Spark log"
+        return InputError(f"cannot read Parquet file {spark.group(1)}: {reason}")
+    return None
 
 
 def _looks_like_path(source: str) -> bool:

@@ -1,0 +1,72 @@
+"""A truncated or foreign Parquet file ends in one line naming it (exit 2), with either reader,
+before any output is written; and the messages of failed tasks are turned into that line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from classsim_spark.parquet_reader import ReadUnit, UnreadableFileError, read_units
+from classsim_spark.sources import unreadable_file_error
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=(400, 6))
+    for i in range(3):
+        pq.write_table(pa.table({"sample_id": np.arange(400) + 400 * i, "scores": list(x)}),
+                       folder / f"part-{i}.parquet")
+    whole = (folder / "part-1.parquet").read_bytes()
+    (folder / "part-1.parquet").write_bytes(whole[: len(whole) // 2])  # an interrupted copy
+    (folder / "part-2.parquet").write_text("sample_id,scores\n")  # not Parquet at all
+    return folder
+
+
+@pytest.mark.parametrize("reader", ["arrow", "spark"])
+def test_damaged_files_are_named_in_one_line(damaged, tmp_path, reader):
+    """As a user runs it: its own process, so the JVM's own stderr is seen too."""
+    out = tmp_path / f"res-{reader}"
+    exe = Path(sys.executable).with_name("classsim")
+    proc = subprocess.run(
+        [str(exe if exe.exists() else shutil.which("classsim")), "similarity", "--input",
+         str(damaged), "--reader", reader, "--master", "local[2]", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+    )
+    err = proc.stdout + proc.stderr
+    assert proc.returncode == 2, err[-3000:]
+    line = next(x for x in err.splitlines() if x.startswith("classsim: error:"))
+    assert "2 of 3 Parquet files cannot be read" in line
+    assert "part-1.parquet: " in line and "part-2.parquet: " in line
+    assert "magic bytes" in line  # pyarrow's reason, kept
+    assert "Traceback" not in err and "\tat org." not in err  # no Python or Java trace
+    assert not out.exists()
+
+
+def test_task_side_failures_become_one_line(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    with pytest.raises(UnreadableFileError, match=f"cannot read Parquet file {bad}: "):
+        list(read_units([ReadUnit(((str(bad), 0),))], ["scores"]))
+    # what the driver sees: a task's Python error inside Spark's message, or Spark's own reader
+    task = RuntimeError("org.apache.spark.api.python.PythonException: Traceback ...\n"
+                        "classsim_spark.parquet_reader.UnreadableFileError: classsim: cannot "
+                        "read Parquet file /d/x.parquet: Corrupt snappy compressed data\n\tat ...")
+    assert str(unreadable_file_error(task)) == (
+        "cannot read Parquet file /d/x.parquet: Corrupt snappy compressed data")
+    spark_reader = RuntimeError(
+        "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file file:///d/y.parquet.  "
+        "SQLSTATE: KD001\nCaused by: java.lang.RuntimeException: footer is too large\n\tat x")
+    assert str(unreadable_file_error(spark_reader)) == (
+        "cannot read Parquet file file:///d/y.parquet: footer is too large")
+    assert unreadable_file_error(RuntimeError("something else")) is None
