@@ -60,7 +60,8 @@ ALTERNATIVE_VIEWS = ("log-probability", "centred logit")
 logits minus their row's log-sum-exp, and logits minus their row mean (the centred log-ratio).
 Both are the same whatever the model logged; docs/seriation.md says why neither is the default."""
 PAPER = ("logit", "1-r", "complete")
-PREVIOUS = "previous default (criterion normality>cophenetic)"
+PREVIOUS_PREFIX = "previous default (criterion"
+PREVIOUS = f"{PREVIOUS_PREFIX} normality>cophenetic)"
 DEFAULT = "default (classsim run)"
 DEFAULT_CRITERION = inspect.signature(analyze).parameters["criterion"].default
 ORACLE = "per-set best (oracle)"
@@ -170,15 +171,10 @@ def criterion_picks(matrices: dict[str, np.ndarray]) -> dict[str, tuple[str, str
     """What each unsupervised rule picks from one replicate's matrices."""
     views = {t: matrices[t] for t in TRANSFORMS}
     picks = {}
-    for criterion, rule in ((c, f"criterion {c}") for c in seriation.CRITERIA):
+    for criterion in seriation.CRITERIA:
         chosen, _ = seriation.choose(views, criterion=criterion)
-        picks[
-            DEFAULT
-            if criterion == DEFAULT_CRITERION
-            else PREVIOUS
-            if criterion == "normality>cophenetic"
-            else rule
-        ] = (chosen["transform"], chosen["distance"], chosen["linkage"])
+        rule = DEFAULT if criterion == DEFAULT_CRITERION else f"{PREVIOUS_PREFIX} {criterion})"
+        picks[rule] = (chosen["transform"], chosen["distance"], chosen["linkage"])
     return picks
 
 

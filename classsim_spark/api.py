@@ -17,6 +17,7 @@ import scipy
 from pyspark.sql import DataFrame, SparkSession
 
 from classsim_spark import __version__
+from classsim_spark.config import stability_parts as parse_stability_parts
 from classsim_spark.labels import LabelSpec
 from classsim_spark.moments import ZERO_VARIANCE_POLICIES
 from classsim_spark.progress import PhaseTimer, connect_progress
@@ -87,15 +88,6 @@ def check_driver_capacity(
             "transforms, keep fewer parts (--stability-parts), select fewer classes, sample "
             "fewer rows, or raise --driver-memory-limit."
         )
-
-
-def _check_parts(stability_parts) -> None:
-    if stability_parts == "auto":
-        return
-    if isinstance(stability_parts, bool) or not isinstance(stability_parts, int) or (
-            stability_parts < 0 or stability_parts == 1):
-        raise ValueError(f"stability_parts must be 'auto', 0 or an integer >= 2, got "
-                         f"{stability_parts!r}")
 
 
 @contextlib.contextmanager
@@ -194,7 +186,7 @@ def similarity(
         many disjoint parts of the rows (``parts-<t>.npz``), so that the analysis can measure
         how stable each finding is on subsamples without a second scan
         (:mod:`classsim_spark.stability`). ``"auto"``: as many as 384 MiB per task holds, at
-        most 10 (10 at m = 527, 3 at m = 3,755, none above about 5,000 classes); 0 keeps none.
+        most 6 (6 at m = 527, 3 at m = 3,755, none above about 5,000 classes); 0 keeps none.
     spark : SparkSession, optional
         Defaults to the active session, or a new local one.
     out : path, optional
@@ -217,7 +209,7 @@ def similarity(
     if sample_rows < 0:
         raise ValueError(f"sample_rows must be >= 0, got {sample_rows}")
     transforms = validate_transforms(list(transforms))
-    _check_parts(stability_parts)
+    stability_parts = parse_stability_parts(stability_parts)
     score_spec = ScoreSpec(scores, activation, eps)
     spec = InputSpec(
         layout=layout, scores_col=scores_col, class_col=class_col, id_col=id_col,

@@ -90,7 +90,7 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stability-parts", metavar="N|auto",
                    help="keep the logit statistics in N disjoint parts of the rows, so the "
                    "analysis can measure each finding's stability on subsamples (default auto: "
-                   "up to 10, by m; 0 disables)")
+                   "up to 6, by m; 0 disables)")
     p.add_argument("--out", help="results directory to create")
     p.add_argument("--overwrite", action="store_const", const=True,
                    help="replace an existing results directory")

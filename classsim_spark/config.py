@@ -115,16 +115,18 @@ def analysis_kwargs(config: dict) -> dict[str, Any]:
     return kwargs
 
 
-def _stability_parts(value: Any) -> int | str:
+def stability_parts(value: Any) -> int | str:
+    """``"auto"``, or the number of stability parts ``value`` gives (0 or >= 2; an integer or
+    its digits, as the CLI and TOML give it); else :class:`ConfigError` (a ``ValueError``)."""
     if value in (None, "auto"):
         return "auto"
     try:
         parts = int(value)
     except (TypeError, ValueError):
         parts = -1
-    if isinstance(value, bool) or parts < 0 or parts == 1:
-        raise ConfigError(f"similarity.stability_parts must be 'auto', 0 or an integer >= 2, "
-                          f"got {value!r}")
+    if isinstance(value, bool | float) or parts < 0 or parts == 1:
+        raise ConfigError(f"stability_parts must be 'auto', 0 or an integer >= 2, got "
+                          f"{value!r}")
     return parts
 
 
@@ -161,7 +163,7 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "tile_size": sim["tile_size"],
         "driver_memory_limit": int(limit * 2**30) if limit else None,
         "sample_rows": sim["sample_rows"],
-        "stability_parts": _stability_parts(sim["stability_parts"]),
+        "stability_parts": stability_parts(sim["stability_parts"]),
         "out": out["dir"],
         "overwrite": out["overwrite"],
     }

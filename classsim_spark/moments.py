@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +111,7 @@ class Moments:
         """Statistics of the union of disjoint sets, merged in the given order."""
         if not parts:
             raise ValueError("no moments to merge")
-        total = parts[0]
-        for part in parts[1:]:
-            total = total.merge(part)
-        return total
+        return functools.reduce(cls.merge, parts)
 
     def covariance(self, ddof: int = 1) -> np.ndarray:
         """Sample covariance matrix (``ddof=1``, as ``numpy.cov``)."""

@@ -35,7 +35,7 @@ from classsim_spark.moments import (
     PartedAccumulator,
     Partial,
     ShiftedAccumulator,
-    merge_tiles,
+    merge_comoment,
     row_parts,
 )
 from classsim_spark.parquet_reader import ReadUnit, read_units
@@ -173,7 +173,7 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
         yield _report_batch(report)
         for transform, accumulator in acc.items():
             stats = accumulator.moments()
-            stats = stats if isinstance(stats, list) else [stats]
+            stats = stats if plan.parted(transform) else [stats]
             if any(s.n for s in stats):
                 yield _tile_batch(transform, stats, plan)
         if counts is not None and report.rows_kept:
@@ -212,8 +212,8 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
         # A block the transform created, or the scores once no later transform needs them,
         # can be centred in place.
         reusable = block is not scores or k == len(ordered) - 1
-        if plan.parted(transform):
-            acc[transform].add(block if reusable else block.copy(), part)
+        if plan.parted(transform):  # last, so reusable: shifted in place, then gathered
+            acc[transform].add(block, part)
         else:
             acc[transform].add(block, overwrite=reusable)
 
@@ -365,7 +365,7 @@ def _merge_statistics(
             partials = _partials_of(kind, row["n"], row["row_mean"], row["col_mean"],
                                     row["data"], parts)
             merged = partials if merged is None else [
-                merge_tiles([a, b]) for a, b in zip(merged, partials, strict=True)]
+                merge_comoment(a, b) for a, b in zip(merged, partials, strict=True)]
     yield pa.RecordBatch.from_pylist(
         [_partials_row(key[1].as_py(), key[2].as_py(), key[3].as_py(), merged, kind == PARTS)],
         schema=_ARROW_SCHEMA,

@@ -200,20 +200,19 @@ def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
         import pyarrow as pa
 
         for batch in batches:
-            found = [{"path": f.args[0], "row_group": -1, "rows": -1}
-                     if isinstance(f, OSError) else {"path": f[0], "row_group": f[1], "rows": f[2]}
+            found = [{"error": str(f)} if isinstance(f, OSError)
+                     else {"path": f[0], "row_group": f[1], "rows": f[2]}
                      for f in row_groups(batch.column(0).to_pylist())]
-            yield pa.RecordBatch.from_pylist(
-                found, schema=pa.schema([("path", pa.string()), ("row_group", pa.int32()),
-                                         ("rows", pa.int64())]),
-            )
+            yield pa.RecordBatch.from_pylist(found, schema=pa.schema(
+                [("path", pa.string()), ("row_group", pa.int32()), ("rows", pa.int64()),
+                 ("error", pa.string())]))
 
     paths = spark.createDataFrame([(f,) for f in files], "path string")
     tasks = max(1, min(len(files), 64))
-    rows = paths.repartition(tasks).mapInArrow(read, "path string, row_group int, rows long")
-    found = rows.collect()
-    _raise_unreadable([r.path for r in found if r.row_group < 0], len(files))  # messages
-    return [(r.path, r.row_group, r.rows) for r in found]
+    rows = paths.repartition(tasks).mapInArrow(
+        read, "path string, row_group int, rows long, error string").collect()
+    _raise_unreadable([r.error for r in rows if r.error is not None], len(files))
+    return [(r.path, r.row_group, r.rows) for r in rows]
 
 
 def _check_local_footers(df: DataFrame, source, fmt: str) -> None:

@@ -24,8 +24,10 @@ def damaged(tmp_path):
     folder.mkdir()
     x = np.random.default_rng(0).normal(size=(400, 6))
     for i in range(3):
-        pq.write_table(pa.table({"sample_id": np.arange(400) + 400 * i, "scores": list(x)}),
-                       folder / f"part-{i}.parquet")
+        pq.write_table(
+            pa.table({"sample_id": np.arange(400) + 400 * i, "scores": list(x)}),
+            folder / f"part-{i}.parquet",
+        )
     whole = (folder / "part-1.parquet").read_bytes()
     (folder / "part-1.parquet").write_bytes(whole[: len(whole) // 2])  # an interrupted copy
     (folder / "part-2.parquet").write_text("sample_id,scores\n")  # not Parquet at all
@@ -38,9 +40,22 @@ def test_damaged_files_are_named_in_one_line(damaged, tmp_path, reader):
     out = tmp_path / f"res-{reader}"
     exe = Path(sys.executable).with_name("classsim")
     proc = subprocess.run(
-        [str(exe if exe.exists() else shutil.which("classsim")), "similarity", "--input",
-         str(damaged), "--reader", reader, "--master", "local[2]", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            str(exe if exe.exists() else shutil.which("classsim")),
+            "similarity",
+            "--input",
+            str(damaged),
+            "--reader",
+            reader,
+            "--master",
+            "local[2]",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**os.environ, "PYSPARK_PYTHON": sys.executable},
     )
     err = proc.stdout + proc.stderr
@@ -59,14 +74,19 @@ def test_task_side_failures_become_one_line(tmp_path):
     with pytest.raises(UnreadableFileError, match=f"cannot read Parquet file {bad}: "):
         list(read_units([ReadUnit(((str(bad), 0),))], ["scores"]))
     # what the driver sees: a task's Python error inside Spark's message, or Spark's own reader
-    task = RuntimeError("org.apache.spark.api.python.PythonException: Traceback ...\n"
-                        "classsim_spark.parquet_reader.UnreadableFileError: classsim: cannot "
-                        "read Parquet file /d/x.parquet: Corrupt snappy compressed data\n\tat ...")
+    task = RuntimeError(
+        "org.apache.spark.api.python.PythonException: Traceback ...\n"
+        "classsim_spark.parquet_reader.UnreadableFileError: classsim: cannot "
+        "read Parquet file /d/x.parquet: Corrupt snappy compressed data\n\tat ..."
+    )
     assert str(unreadable_file_error(task)) == (
-        "cannot read Parquet file /d/x.parquet: Corrupt snappy compressed data")
+        "cannot read Parquet file /d/x.parquet: Corrupt snappy compressed data"
+    )
     spark_reader = RuntimeError(
         "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file file:///d/y.parquet.  "
-        "SQLSTATE: KD001\nCaused by: java.lang.RuntimeException: footer is too large\n\tat x")
+        "SQLSTATE: KD001\nCaused by: java.lang.RuntimeException: footer is too large\n\tat x"
+    )
     assert str(unreadable_file_error(spark_reader)) == (
-        "cannot read Parquet file file:///d/y.parquet: footer is too large")
+        "cannot read Parquet file file:///d/y.parquet: footer is too large"
+    )
     assert unreadable_file_error(RuntimeError("something else")) is None
