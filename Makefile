@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench clean venv system-packages
 
 venv: $(STAMP)
 
@@ -19,7 +19,25 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/classsim demo --dir $(DEMO_DIR) --overwrite
 
-test: $(STAMP)
+# Debian packages the tests draw with: fonts covering CJK and emoji class names (small ones; users
+# are told of fonts-noto-cjk). Installed when missing and this user can (root with apt-get);
+# otherwise the tests that need them are skipped with a reason.
+TEST_DEB_PACKAGES := fonts-wqy-microhei fonts-symbola
+
+system-packages:
+	@missing=$$(for p in $(TEST_DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	missing=$$(echo $$missing); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages for the tests: $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null 2>&1 \
+	       && apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1; } \
+	  || echo "warning: could not install $$missing; the tests that need them are skipped"; \
+	else echo "note: $$missing not installed; the tests that need them are skipped"; fi
+
+test: $(STAMP) system-packages
 	$(BIN)/ruff check classsim_spark jobs tests benchmarks notebooks
 	$(BIN)/python -m pytest
 

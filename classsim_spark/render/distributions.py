@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from classsim_spark.render.fonts import covers_layout, label_text
 from classsim_spark.render.inputs import FigureError, as_result
 from classsim_spark.transforms import ScoreSpec, transform_block
 
@@ -167,9 +168,11 @@ def _number(x: float | None) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.2f}"
 
 
+@covers_layout
 def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100) -> Figure:
     """Draw a :class:`DistributionLayout`: one column per transform, inputs above similarities."""
     T = len(layout.panels)
+    name = label_text(layout.class_name)
     fig = Figure(figsize=figsize or (3.6 * max(T, 1), 6.0), dpi=dpi, layout="constrained")
     axes = fig.subplots(2, max(T, 1), squeeze=False)
     for j, p in enumerate(layout.panels):
@@ -177,13 +180,13 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
         if p.input_source == "samples":
             top.stairs(p.input_counts, p.input_edges, fill=True, color="C0")
             n = int(p.input_counts.sum())
-            title = (f"{p.transform}: {layout.class_name} ({n} sampled rows)\n"
+            title = (f"{p.transform}: {name} ({n} sampled rows)\n"
                      f"skew = {_number(p.input_skewness)}")
             top.set_ylabel("rows")
         else:
             top.plot(p.normal_x, p.normal_pdf, color="C0")
             top.fill_between(p.normal_x, p.normal_pdf, alpha=0.3, color="C0")
-            title = (f"{p.transform}: {layout.class_name}\n"
+            title = (f"{p.transform}: {name}\n"
                      f"normal approx. (mean {p.input_mean:.3g}, sd {p.input_sd:.3g}; no samples)")
             top.set_ylabel("density")
         top.set_title(title, fontsize=8, parse_math=False)

@@ -37,6 +37,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from classsim_spark.render import fonts  # noqa: E402
 from classsim_spark.render.baselines import (  # noqa: E402
     confusion_layout,
     cooccurrence_layout,
@@ -305,7 +306,8 @@ def _in_processes(workers: int, path: str, names: list[str], options, vector: st
     """
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=fonts.mark_warned,
+                                 initargs=(fonts.warned_characters(),)) as pool:
             futures = {n: pool.submit(_draw_and_save_from, path, n, options, vector, out)
                        for n in sorted(names, key=lambda n: -_COST.get(n, 0))}
             return {n: futures[n].result() for n in names}
@@ -377,6 +379,7 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
              result.path, result.m, workers, "es" if workers > 1 else "", ", ".join(names))
     out = result.path / FIGURES_DIR
     path = str(result.path)
+    fonts.covering_fonts(result.classes)  # names characters no font has, once, before any figure
     with atomic_directory(out, overwrite, foreign=figures_foreign_entries,
                           what="classsim figures directory") as tmp:
         done = {}

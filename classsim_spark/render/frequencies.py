@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from classsim_spark.render.fonts import covers_layout, label_text
 from classsim_spark.render.inputs import as_result
 
 DEFAULT_COVERAGE = 0.8
@@ -112,13 +113,15 @@ def _bars(ax, x, counts, names, log, max_labels):
         ax.bar(x, counts, width=0.8, color="C0")
     ticks = thin_ticks(len(x), max_labels)
     ax.set_xticks(np.asarray(x)[ticks])
-    ax.set_xticklabels([names[i] for i in ticks], rotation=90, fontsize=7, parse_math=False)
+    ax.set_xticklabels([label_text(names[i]) for i in ticks], rotation=90, fontsize=7,
+                       parse_math=False)
     ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
     if log:
         ax.set_yscale("log")
     ax.set_ylabel("samples")
 
 
+@covers_layout
 def draw_frequencies(layout: FrequencyLayout, figsize=None, dpi: int = 100,
                      max_labels: int = MAX_TICK_LABELS) -> Figure:
     """Draw the head (left) and, when there is one, the tail (right) of the sorted frequencies."""

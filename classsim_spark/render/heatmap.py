@@ -33,6 +33,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from classsim_spark.render.fonts import covers_layout, display_text
 from classsim_spark.render.inputs import FigureError
 from classsim_spark.stability import UNSTABLE_BELOW
 
@@ -287,7 +288,7 @@ def shorten(text: str, fontsize: float, inches: float = NAME_INCHES) -> str:
     """
     text = " ".join(str(text).split())  # one line: newlines would overlap the next row
     if _text_width([text], fontsize) <= inches:
-        return text
+        return display_text(text)
     lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -295,7 +296,7 @@ def shorten(text: str, fontsize: float, inches: float = NAME_INCHES) -> str:
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo] + "…"
+    return display_text(text[:lo] + "…")
 
 
 def place_labels(targets, height: float, lo: float, hi: float) -> np.ndarray:
@@ -827,6 +828,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     return axes, texts
 
 
+@covers_layout
 def draw_heatmaps(layouts: Sequence[HeatmapLayout], *, gap: float = 0.3, dpi=None):
     """Draw layouts side by side (left to right) in one Agg figure and return it.
 
