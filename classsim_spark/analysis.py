@@ -34,7 +34,7 @@ import numpy as np
 from classsim_spark import seriation, stability, structure
 from classsim_spark import taxonomy as tax_mod
 from classsim_spark.progress import PhaseTimer
-from classsim_spark.results import ResultsExistError, SimilarityResult
+from classsim_spark.results import ResultsExistError, SimilarityResult, stage, stage_done
 
 log = logging.getLogger("classsim")
 
@@ -133,7 +133,8 @@ def analyze(
     if write:
         if path is None:
             raise ValueError("save the similarity result first (out=...), or pass write=False")
-        if (path / GROUPS_FILE).exists() and not overwrite:
+        # Files of an analysis that did not finish are replaced without being asked.
+        if (path / GROUPS_FILE).exists() and not overwrite and stage_done(path, "analyze"):
             raise ResultsExistError(
                 f"{path / GROUPS_FILE} exists; pass --overwrite to replace the earlier analysis"
             )
@@ -218,7 +219,8 @@ def analyze(
     }
     analysis = Analysis(groups, seriations, memberships)
     if write:
-        _write(path, analysis, alternatives, names)
+        with stage(path, "analyze"):
+            _write(path, analysis, alternatives, names)
         analysis.path = path
     return analysis
 

@@ -8,6 +8,7 @@ import logging
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def similarity(
     out: str | Path | None = None,
     overwrite: bool = False,
     run_info: dict | None = None,
+    stages: Sequence[str] = (),
 ) -> SimilarityResult:
     """Class-similarity matrices (Pearson correlation of class scores over samples).
 
@@ -193,6 +195,10 @@ def similarity(
         Write the results directory here (atomically); refused if it exists unless ``overwrite``.
     run_info : dict, optional
         Extra entries for ``run.json`` (the CLI records its configuration here).
+    stages : sequence of str, optional
+        Stages the caller will run next in ``out`` (``"analyze"``, ``"render"``): the directory
+        arrives with an ``unfinished.json`` that their :func:`classsim_spark.results.stage`
+        blocks clear, so that a run stopped after the scan is seen as unfinished.
 
     Returns
     -------
@@ -309,5 +315,6 @@ def similarity(
                               parts=part_moments)
     if out is not None:
         with timer.phase("write results"):
-            result.save(out, overwrite=overwrite)
+            result.save(out, overwrite=overwrite, stages=stages,
+                        config=(run_info or {}).get("config"))
     return result

@@ -8,6 +8,7 @@ a stack trace.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -15,6 +16,16 @@ import time
 from pathlib import Path
 
 from classsim_spark.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.results import (
+    ResultsExistError,
+    SimilarityResult,
+    check_writable,
+    local_paths,
+    read_unfinished,
+    stage,
+    stage_done,
+)
+from classsim_spark.signals import EXIT_STATUS, sigterm_raises, stop_signal
 from classsim_spark.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
 
 log = logging.getLogger("classsim")
@@ -167,16 +178,18 @@ def _spark_from(config: dict):
     return get_spark(spark_cfg["master"], spark_cfg["remote"], conf=spark_cfg["conf"])
 
 
-def run_similarity(config: dict):
-    """Run the similarity job described by a merged configuration; return the result."""
+def run_similarity(config: dict, stages: tuple[str, ...] = ()):
+    """Run the similarity job described by a merged configuration; return the result.
+
+    ``stages``: later stages the caller runs in the output (the directory arrives marked
+    unfinished until they are done)."""
     from classsim_spark.api import similarity
-    from classsim_spark.results import check_writable, local_paths
 
     kwargs = similarity_kwargs(config)
     if kwargs["out"]:  # before a session starts: a refused output costs nothing
         check_writable(kwargs["out"], kwargs["overwrite"], inputs=local_paths(kwargs["data"]))
     spark = _spark_from(config)
-    return similarity(**kwargs, spark=spark, run_info={"config": config})
+    return similarity(**kwargs, spark=spark, run_info={"config": config}, stages=stages)
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
@@ -216,6 +229,46 @@ RUN_STAGES = ("similarity", "analyze", "render")
 """The stages of ``classsim run`` (and of the spark-submit job), in order."""
 
 
+def _resumable(config: dict, stages: tuple[str, ...]):
+    """The results of an unfinished run of this same configuration in its output directory,
+    which the run can finish instead of starting again; None when there is nothing to resume.
+
+    Raises when the output holds an unfinished run of another configuration (unless
+    ``--overwrite`` asks to replace it).
+    """
+    out = Path(config["output"]["dir"])
+    marker = read_unfinished(out) if out.is_dir() else None
+    if marker is None or config["output"]["overwrite"]:
+        return None
+    theirs, ours = marker.get("config") or {}, json.loads(json.dumps(config, default=str))
+    differ = sorted(f"{section}.{key}" for section in set(theirs) | set(ours)
+                    for key in set(theirs.get(section) or {}) | set(ours.get(section) or {})
+                    if (theirs.get(section) or {}).get(key) != (ours.get(section) or {}).get(key))
+    if differ:
+        raise ResultsExistError(
+            f"{out} holds an unfinished run of another command ({marker['note']}); it differs "
+            f"in {', '.join(differ[:6])}{', ...' if len(differ) > 6 else ''}. Rerun that "
+            "command to finish it, or pass --overwrite to replace it")
+    log.info("finishing the unfinished run in %s: %s already done; %s", out,
+             ", ".join(marker["done"]), "rescanning" if "similarity" not in marker["done"]
+             else "not scanning again")
+    return SimilarityResult.load(out)
+
+
+def run_stages(config: dict, stop_after: str = "render"):
+    """Scan, analyse and render as a merged configuration says, up to ``stop_after``, marking the
+    output unfinished until the last stage is done; a rerun of the same configuration finishes
+    a stopped one. Returns the similarity result."""
+    stages = RUN_STAGES[: RUN_STAGES.index(stop_after) + 1]
+    result = _resumable(config, stages) or run_similarity(config, stages[1:])
+    if "analyze" in stages and not stage_done(result.path, "analyze"):
+        with stage(result.path, "analyze"):  # the stage's files are replaced without asking
+            _log_findings(run_analysis(config, result))
+    if "render" in stages and not stage_done(result.path, "render"):
+        log.info("figures: %s", render_figures(config, result))
+    return result
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     compute, analyse = _transform_options(args)
     args.transform = compute
@@ -224,13 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                        **_render_overrides(args)})
     if not config["output"]["dir"]:
         raise ConfigError("no output directory: give --out (or output.dir in the config file)")
-    result = run_similarity(config)
-    if args.stop_after != "similarity":
-        analysis = run_analysis(config, result)
-        _log_findings(analysis)
-        if args.stop_after != "analyze":
-            _render_after(config, result)
-    print(result.path)
+    print(run_stages(config, args.stop_after).path)
     return 0
 
 
@@ -300,10 +347,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render_after(config: dict, result) -> None:
-    log.info("figures: %s", render_figures(config, result))
-
-
 def cmd_make_demo(args: argparse.Namespace) -> int:
     from classsim_spark.demo_data import DemoSpec, write_demo
 
@@ -336,12 +379,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     }
     overrides["analysis.taxonomy"] = str(data / "classes.csv")
     overrides["analysis.taxonomy_levels"] = "level1,level2"
-    config = load_config(args.config, overrides)
-    result = run_similarity(config)
+    result = run_stages(load_config(args.config, overrides))
     log.info("demo: %d samples x %d classes; transforms %s", result.run["n"], result.m,
              ", ".join(result.transforms))
-    _log_findings(run_analysis(config, result))
-    _render_after(config, result)
     print(f"results: {result.path}")
     return 0
 
@@ -436,15 +476,26 @@ def _log_to_stderr(level: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit status 0, 2 for a user error (one message), 130 after Ctrl-C
+    (SIGINT) and 143 after SIGTERM, each having removed what it had half written."""
     args = build_parser().parse_args(argv)
     _log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
     from classsim_spark.errors import USER_ERRORS
 
     try:
-        return args.func(args)
-    except USER_ERRORS as err:
-        print(f"classsim: error: {err}", file=sys.stderr)
-        return 2
+        with sigterm_raises():
+            return args.func(args)
+    except BaseException as err:
+        name = stop_signal(err)  # first: an interruption may surface as another error
+        if name is not None:
+            print(f"classsim: stopped by {name}; nothing half-written is left (a results "
+                  "directory whose later stages did not run says so in unfinished.json; the "
+                  "same command finishes it)", file=sys.stderr)
+            return EXIT_STATUS[name]
+        if isinstance(err, USER_ERRORS):
+            print(f"classsim: error: {err}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

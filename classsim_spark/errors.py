@@ -10,7 +10,11 @@ from classsim_spark.classes import ClassListError
 from classsim_spark.config import ConfigError
 from classsim_spark.moments import ZeroVarianceError
 from classsim_spark.render.inputs import FigureError
-from classsim_spark.results import NotAResultsDirectoryError, ResultsExistError
+from classsim_spark.results import (
+    NotAResultsDirectoryError,
+    ResultsExistError,
+    UnfinishedResultsError,
+)
 from classsim_spark.session import JavaNotFoundError
 from classsim_spark.sources import InputError
 from classsim_spark.taxonomy import TaxonomyError
@@ -28,5 +32,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     NotAResultsDirectoryError,
     ResultsExistError,
     TaxonomyError,
+    UnfinishedResultsError,
     ZeroVarianceError,
 )

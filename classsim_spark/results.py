@@ -15,19 +15,32 @@ Layout (all readable without Spark)::
                               in k disjoint parts of the rows, for the stability of the findings
                               (``run.json`` ``parts``; :mod:`classsim_spark.stability`)
 
+    unfinished.json           present only while a command is changing the directory, or after
+                              one stopped before all its stages were done (see below)
+
 A directory is written under a temporary name beside its destination and renamed into place only
 when complete, so a failed run never leaves something that looks like a result. An existing
 directory is replaced only when the caller asks (``overwrite=True``).
+
+``classsim run`` then analyses and renders in the same directory, and ``analyze`` rewrites files
+in it, so the scan's atomic rename alone cannot say whether they finished. ``unfinished.json``
+does: it arrives with the scan's files when more stages are to follow, names the stages planned
+and done, the one running (or where and why it stopped) and the command, and goes away when the
+last stage is done. A directory without it is finished; readers that need a stage (``render``
+needs the analysis) refuse a directory where that stage did not finish.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import json
 import os
 import re
 import shutil
+import socket
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,10 +50,12 @@ import numpy as np
 
 from classsim_spark.classes import write_classes_csv
 from classsim_spark.moments import Moments
+from classsim_spark.signals import stop_signal
 
 RUN_FILE = "run.json"
 CLASSES_FILE = "classes.csv"
 SAMPLE_FILE = "sample.npy"
+UNFINISHED_FILE = "unfinished.json"
 
 
 def parts_file(transform: str) -> str:
@@ -58,6 +73,10 @@ class ResultsExistError(FileExistsError):
 
 class UnsafeOutputError(ResultsExistError):
     """Writing the output could destroy something that is not an earlier classsim output."""
+
+
+class UnfinishedResultsError(RuntimeError):
+    """A results directory lacks a stage that a command needs: the run that made it stopped."""
 
 
 @dataclass
@@ -119,10 +138,20 @@ class SimilarityResult:
             raise KeyError(f"transform {transform!r} not computed; have {self.transforms}")
         return self.matrices[transform]
 
-    def save(self, out: str | Path, overwrite: bool = False) -> Path:
-        """Write the results directory atomically and return its path."""
+    def save(self, out: str | Path, overwrite: bool = False, stages: Iterable[str] = (),
+             config: dict | None = None) -> Path:
+        """Write the results directory atomically and return its path.
+
+        ``stages`` are later stages (``"analyze"``, ``"render"``) the caller will run in it: the
+        directory then arrives marked unfinished until they are done (:func:`start_stage`), with
+        ``config`` recorded so that the same command can finish it.
+        """
         out = Path(out)
+        stages = list(stages)
         with atomic_directory(out, overwrite) as tmp:
+            if stages:
+                _write_marker(tmp, _new_marker(["similarity", *stages], config)
+                              | {"done": ["similarity"]})
             write_classes_csv(self.classes, tmp / CLASSES_FILE)
             for t, matrix in self.matrices.items():
                 np.save(tmp / f"similarity-{t}.npy", matrix, allow_pickle=False)
@@ -171,7 +200,7 @@ class SimilarityResult:
 RESULTS_ENTRIES = re.compile(
     r"^(run\.json|classes\.csv|sample\.npy|(frequencies|confusion|cooccurrence)\.npy"
     r"|(similarity|linkage)-.+\.npy|(moments|parts)-.+\.npz|groups\.json|order-.+\.json"
-    r"|memberships\.npy|figures|\..+\.tmp(-\w+)?)$"
+    r"|memberships\.npy|figures|unfinished\.json|\..+\.tmp(-\w+)?)$"
 )
 """Names a results directory may hold: what the similarity run, ``analyze`` and ``render`` write
 (and the temporary names of an interrupted write)."""
@@ -296,3 +325,115 @@ def atomic_directory(out: Path, overwrite: bool, **checks) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# --------------------------------------------------------------------------- unfinished runs
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _new_marker(stages: list[str], config: dict | None) -> dict:
+    return {"note": "", "stages": stages, "done": [], "running": None, "stopped": None,
+            "command": sys.argv, "config": config, "host": socket.gethostname(),
+            "pid": os.getpid(), "started": _now(), "updated": _now()}
+
+
+def _describe(marker: dict) -> str:
+    """One sentence on where the run stands, for people and error messages."""
+    todo = [s for s in marker["stages"] if s not in marker["done"]]
+    if marker.get("running") and not _alive(marker):
+        where = f"{marker['running']} stopped (pid {marker['pid']} is gone: killed?)"
+    elif marker.get("running"):
+        where = f"{marker['running']} is running (pid {marker['pid']} on {marker['host']})"
+    elif marker.get("stopped"):
+        where = f"it stopped during {marker['stopped']['stage']} ({marker['stopped']['by']})"
+    else:
+        where = f"{', '.join(todo)} not started"
+    return (f"this directory is unfinished: {where}; done: {', '.join(marker['done']) or 'none'}"
+            f"; to do: {', '.join(todo)}. Rerun the same command to finish it.")
+
+
+def _alive(marker: dict) -> bool:
+    """Whether the process that wrote ``marker`` may still run (always, on another host)."""
+    if marker.get("host") != socket.gethostname() or not marker.get("pid"):
+        return True
+    try:
+        os.kill(int(marker["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _write_marker(path: Path, marker: dict) -> None:
+    marker = {**marker, "updated": _now()}
+    marker["note"] = _describe(marker)
+    tmp = path / f".{UNFINISHED_FILE}.tmp"
+    tmp.write_text(json.dumps(marker, indent=1, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path / UNFINISHED_FILE)
+
+
+def read_unfinished(path: str | Path) -> dict | None:
+    """The ``unfinished.json`` of a results directory, or None when the directory is finished
+    (or holds none)."""
+    file = Path(path) / UNFINISHED_FILE
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:  # cut short by a kill: still unfinished, stage unknown
+        return {"stages": [], "done": [], "running": None, "stopped": {"stage": "?",
+                "by": f"{UNFINISHED_FILE} unreadable"}, "pid": None, "host": None}
+
+
+def stage_done(path: str | Path, stage: str) -> bool:
+    """Whether ``stage`` is not left unfinished in ``path`` by a stopped or running command."""
+    marker = read_unfinished(path)
+    return marker is None or (stage in marker["done"] or stage not in marker["stages"]
+                              and marker.get("running") != stage)
+
+
+def require_stage(path: str | Path, stage: str, needed_by: str) -> None:
+    """Refuse to go on when ``stage`` did not finish in ``path``."""
+    if not stage_done(path, stage):
+        marker = read_unfinished(path)
+        raise UnfinishedResultsError(
+            f"{needed_by} needs the {stage} stage of {path}, which did not finish: "
+            f"{_describe(marker)} (or run `classsim {stage} {path} --overwrite`)")
+
+
+@contextlib.contextmanager
+def stage(path: str | Path, name: str) -> Iterator[None]:
+    """Mark ``path`` unfinished while stage ``name`` changes it; when the block ends, the stage
+    is done (the marker goes when every planned stage is) or recorded as stopped, with why.
+
+    Re-entrant: a stage of a run that already planned it, or the same stage nested, updates the
+    run's marker instead of starting a new one.
+    """
+    path = Path(path)
+    marker = read_unfinished(path) or _new_marker([name], None)
+    if name not in marker["stages"]:
+        marker["stages"].append(name)
+    outer = marker.get("running") == name and marker.get("pid") == os.getpid()
+    if not outer:
+        _write_marker(path, {**marker, "running": name, "stopped": None, "pid": os.getpid()})
+    try:
+        yield
+    except BaseException as err:
+        if not outer:
+            by = stop_signal(err)
+            _write_marker(path, {**(read_unfinished(path) or marker), "running": None,
+                                 "stopped": {"stage": name, "by": by or f"error: {err}"[:300],
+                                             "at": _now()}})
+        raise
+    if outer:
+        return
+    marker = read_unfinished(path) or marker
+    done = [*marker["done"], name] if name not in marker["done"] else marker["done"]
+    if set(done) >= set(marker["stages"]):
+        (path / UNFINISHED_FILE).unlink(missing_ok=True)
+    else:
+        _write_marker(path, {**marker, "done": done, "running": None, "stopped": None})

@@ -66,6 +66,9 @@ from classsim_spark.results import (  # noqa: E402
     SimilarityResult,
     atomic_directory,
     foreign_entries,
+    require_stage,
+    stage,
+    stage_done,
 )
 
 log = logging.getLogger("classsim")
@@ -361,6 +364,8 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     result = as_result(results)
     if result.path is None:
         raise ValueError("render needs a saved results directory")
+    require_stage(result.path, "analyze", "render")
+    overwrite = overwrite or not stage_done(result.path, "render")  # a stopped render's figures
     makers = figure_makers(result, options)
     names = list(makers)
     if only is not None:
@@ -380,8 +385,9 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
     out = result.path / FIGURES_DIR
     path = str(result.path)
     fonts.covering_fonts(result.classes)  # names characters no font has, once, before any figure
-    with atomic_directory(out, overwrite, foreign=figures_foreign_entries,
-                          what="classsim figures directory") as tmp:
+    with stage(result.path, "render"), atomic_directory(
+            out, overwrite, foreign=figures_foreign_entries, what="classsim figures directory"
+    ) as tmp:
         done = {}
         if workers > 1:
             done = _in_processes(workers, path, names, options, vector, str(tmp))
