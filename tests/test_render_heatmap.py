@@ -405,3 +405,14 @@ def test_duplicate_highlights_make_one_callout():
     lay = heatmap_layout(np.eye(200), [f"c{i}" for i in range(200)],
                          highlight=["c5", "c5", 5, "c7"])
     assert [c["name"] for c in lay.callouts] == ["c5", "c7"]
+
+
+@pytest.mark.parametrize("suffix", ["svg", "pdf", "png"])
+def test_the_same_figure_gives_the_same_bytes(tmp_path, suffix):
+    files = []
+    for i in range(2):  # two figures, as two runs would draw them
+        fig = draw_heatmap(heatmap_layout(_matrix(12), [f"c{j}" for j in range(12)]))
+        files.append(save_figure(fig, tmp_path / f"f{i}.{suffix}").read_bytes())
+    assert files[0] == files[1]
+    if suffix == "svg":
+        assert b"<dc:date>" not in files[0] and b'clip-path="url(#p' in files[0]

@@ -903,13 +903,17 @@ def save_figure(fig, path, *, dpi=None) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) at its own size, never cropped.
 
     PNG (and the images inside SVG/PDF) are written with fast zlib compression (level 1): large
-    noisy matrices otherwise spend most of their time in the encoder.
+    noisy matrices otherwise spend most of their time in the encoder. The same figure always
+    gives the same bytes (no creation date, SVG ids from a fixed salt), so figures can be
+    compared and versioned.
     """
     path = Path(path)
     dpi = fig.dpi if dpi is None else dpi
-    if path.suffix.lower() == ".png":
+    suffix = path.suffix.lower()
+    if suffix == ".png":
         fig.savefig(path, dpi=dpi, pil_kwargs={"compress_level": 1})
     else:
-        with _fast_embedded_png():
-            fig.savefig(path, dpi=dpi)
+        undated = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}.get(suffix)
+        with _fast_embedded_png(), matplotlib.rc_context({"svg.hashsalt": "classsim"}):
+            fig.savefig(path, dpi=dpi, metadata=undated)
     return path
