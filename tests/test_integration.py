@@ -129,9 +129,11 @@ def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python):
              "--config", str(conf)],
             capture_output=True, text=True, env=env, timeout=400, check=False, cwd=tmp_path,
         )
+        executors_ran = list((tmp_path / "cluster" / "work").glob("worker-*/app-*/*/stderr"))
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.strip().splitlines()[-1] == str(out)
     assert "classsim: scan done in" in proc.stdout  # spark-submit merges the driver's stderr
+    assert executors_ran, "the job ran in a local session of its own, not on the cluster"
     run = json.loads((out / "run.json").read_text())
     assert run["n"] == SPEC.samples and run["reader"]["used"] == "arrow"
     assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
