@@ -257,6 +257,10 @@ def similarity(
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
             f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
         )
+    if report.tasks_retried:
+        log.warning("%d of %d scan tasks were retries of tasks that failed or lost their "
+                    "executor; the results are exact: each partition is counted once",
+                    report.tasks_retried, report.tasks)
     id_label = batch_layout.id_column or "row positions within a task"
     report.raise_if_invalid(drop_invalid, id_label)
     with timer.phase("similarity") as info:
@@ -290,6 +294,7 @@ def similarity(
         "rows_dropped": report.rows_dropped,
         "problems": report.counts,
         "problem_examples": report.examples,
+        "tasks": {"reported": report.tasks, "retried": report.tasks_retried},
         "drop_invalid": drop_invalid,
         "zero_variance_policy": zero_variance,
         "zero_variance": zero,

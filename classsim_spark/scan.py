@@ -4,12 +4,13 @@ Each task turns its Arrow batches into dense score blocks (:mod:`classsim_spark.
 them (:mod:`classsim_spark.validation`), applies every requested transform and folds the block
 into one :class:`~classsim_spark.moments.Moments` per transform. At the end of its partition it
 emits the upper-triangle tiles of each co-moment matrix, plus one row with its
-:class:`~classsim_spark.validation.RowReport` and (unless ``sample_rows`` is 0) one with a
-uniform :class:`~classsim_spark.sampling.RowSample` of its kept raw score rows. A
-``groupBy(tile).applyInArrow`` merges the tiles of all tasks with the exact parallel formula,
-streaming them so no executor holds more than one tile per task at once, and merges the samples
-pairwise into one; the driver collects one finished tile per position (never one m x m matrix per
-partition) and the one sample.
+:class:`~classsim_spark.validation.RowReport` (which also says whether the task is a retry) and
+(unless ``sample_rows`` is 0) one with a uniform :class:`~classsim_spark.sampling.RowSample` of
+its kept raw score rows. A ``groupBy(tile).applyInArrow`` merges the tiles of all tasks with the
+exact parallel formula, streaming them so no executor holds more than one tile per task at once,
+and merges the samples pairwise into one; the driver collects one finished tile per position
+(never one m x m matrix per partition) and the one sample. The merge reads the shuffle, which
+holds one successful attempt's output per partition: a task that ran again is counted once.
 
 Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toArrow`` or
 ``toLocalIterator``), so the same code runs on classic clusters and over Spark Connect. This module
@@ -159,7 +160,7 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
         if units is not None:
             mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
             batches = read_units(mine, plan.columns)
-        report = RowReport()
+        report = RowReport(tasks=1, tasks_retried=int(_is_retry(TaskContext.get())))
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
         acc = {t: PartedAccumulator(plan.layout.m, plan.parts, chunk_rows) if plan.parted(t)
                else ShiftedAccumulator(plan.layout.m) for t in plan.transforms}
@@ -182,6 +183,20 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
             yield _sample_batch(sample.sample)
 
     return run
+
+
+def _is_retry(context: TaskContext | None) -> bool:
+    """Whether this task is a retry of its partition (attempt number above 0): an earlier
+    attempt failed (its Python worker or executor died), or succeeded on an executor lost
+    while the stage ran, so its output had to be computed again.
+
+    PySpark's ``TaskContext`` has the task's attempt number but not its stage's: partitions
+    that Spark recomputes in a new attempt of their stage (outputs found missing when the
+    stage's tasks were done, e.g. every output of a lost host, or a fetch failure later) start
+    again at attempt 0 and are not counted as retries. Either way only one attempt's output
+    per partition reaches the merge.
+    """
+    return context is not None and context.attemptNumber() > 0
 
 
 def _accumulate(batch, plan, report, acc, counts, sample, first_row):
@@ -415,7 +430,8 @@ def scan_statistics(
     moments : dict
         Transform name -> :class:`Moments` over all kept rows (absent when no row was kept).
     report : RowReport
-        What was read, kept and found wrong, over all tasks.
+        What was read, kept and found wrong, over all tasks; how many tasks reported, and how
+        many of them were retries.
     counts : dict
         With ``plan.labels``: ``frequencies`` (int64, m) and ``confusion`` or ``cooccurrence``
         (int64, m x m); else empty.

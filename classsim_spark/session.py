@@ -86,7 +86,8 @@ def get_spark(
     ----------
     master : str, optional
         Spark master URL for a classic session (``local[2]``, ``spark://host:7077``). When neither
-        ``master`` nor ``remote`` is given, an active session is reused, else ``local[*]`` starts.
+        ``master`` nor ``remote`` is given, an active session is reused; under ``spark-submit``
+        the session gets its master; else ``local[*]`` starts.
     remote : str, optional
         Spark Connect URL (``sc://host:15002``); no local JVM is needed.
     app_name : str
@@ -107,15 +108,24 @@ def get_spark(
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
-    check_java()
-    master = master or "local[*]"
-    builder = SparkSession.builder.master(master).appName(app_name)
-    if master.startswith("local"):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        conf = {**LOCAL_CONF, "spark.driver.memory": local_driver_memory(), **conf}
+    if master is None and launched_by_spark_submit():
+        builder = SparkSession.builder  # spark-submit's --master, --name and --conf hold
+    else:
+        check_java()
+        master = master or "local[*]"
+        builder = SparkSession.builder.master(master).appName(app_name)
+        if master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            conf = {**LOCAL_CONF, "spark.driver.memory": local_driver_memory(), **conf}
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def launched_by_spark_submit() -> bool:
+    """Whether this Python driver was started by ``spark-submit``, whose JVM (told by
+    ``PYSPARK_GATEWAY_PORT``) already holds the master and settings the user gave it."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def local_driver_memory() -> str:

@@ -35,12 +35,21 @@ class InvalidInputError(ValueError):
 
 @dataclass
 class RowReport:
-    """Counts of rows read, rows kept, and rows per problem, with example sample ids."""
+    """Counts of rows read, rows kept, and rows per problem, with example sample ids; and of
+    the scan tasks that reported, with how many of them were retries.
+
+    ``tasks`` counts reports, one per partition: Spark keeps the output of one successful
+    attempt of each. ``tasks_retried`` counts those that came from a retry (attempt number
+    above 0), after an earlier attempt failed or its output was lost with its executor.
+    Merging adds them like the row counts, so both are exact.
+    """
 
     rows_read: int = 0
     rows_kept: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    tasks: int = 0
+    tasks_retried: int = 0
 
     def add(self, problem: str, ids: np.ndarray | list) -> None:
         """Record that the rows with these ids have ``problem``."""
@@ -55,7 +64,9 @@ class RowReport:
 
     def merge(self, other: RowReport) -> RowReport:
         """The report of both sets of rows."""
-        merged = RowReport(self.rows_read + other.rows_read, self.rows_kept + other.rows_kept)
+        merged = RowReport(self.rows_read + other.rows_read, self.rows_kept + other.rows_kept,
+                           tasks=self.tasks + other.tasks,
+                           tasks_retried=self.tasks_retried + other.tasks_retried)
         for report in (self, other):
             for problem, count in report.counts.items():
                 merged.counts[problem] = merged.counts.get(problem, 0) + count
@@ -74,13 +85,16 @@ class RowReport:
                 "rows_kept": self.rows_kept,
                 "counts": self.counts,
                 "examples": self.examples,
+                "tasks": self.tasks,
+                "tasks_retried": self.tasks_retried,
             }
         )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RowReport:
         data = json.loads(text)
-        return cls(data["rows_read"], data["rows_kept"], data["counts"], data["examples"])
+        return cls(data["rows_read"], data["rows_kept"], data["counts"], data["examples"],
+                   data["tasks"], data["tasks_retried"])
 
     def describe(self, id_label: str = "sample ids") -> list[str]:
         """One sentence per problem found, most important first."""

@@ -4,22 +4,30 @@ Both servers run Python workers with an interpreter that can import numpy, pyarr
 NOT classsim (``python -S`` with site-packages on the path, so the editable install's ``.pth`` hook
 is skipped): the package reaches the tasks only the way it does on Databricks or a real cluster,
 as a Spark Connect artifact or through ``--py-files``.
+
+The cluster tests share one standalone cluster (2 workers of 1 core); the fault test kills worker
+2, so it comes last.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from servers import connect_server, spark_home, standalone_cluster
+from servers import connect_server, leftover_processes, spark_home, standalone_cluster
 
+from classsim_spark import load_results
 from classsim_spark.demo_data import DemoSpec, write_demo
 from classsim_spark.session import package_zip
 from classsim_spark.transforms import ScoreSpec, transform_block
@@ -110,30 +118,52 @@ def test_job_over_spark_connect_ships_the_package(tmp_path, demo, bare_python):
     assert np.abs(np.array(got["m"]) - expected_matrix(demo, "probability")).max() < 1e-9
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, bare_python) -> Iterator[dict]:
+    """A standalone master + 2 workers (1 core each) whose Python workers cannot import classsim:
+    ``{"master": URL, "workdir": Path}``."""
+    workdir = tmp_path_factory.mktemp("cluster")
+    with standalone_cluster(workdir=workdir, workers=2, python=bare_python) as master:
+        yield {"master": master, "workdir": workdir}
+    assert leftover_processes(workdir) == []
+
+
+def spark_submit(master: str, bare_python: str, pyfiles: Path, *args: str) -> list[str]:
+    """The ``spark-submit`` command of an application on ``master`` (2 executors of 1 core)."""
+    return [str(spark_home() / "bin" / "spark-submit"), "--master", master,
+            "--conf", "spark.cores.max=2", "--conf", "spark.executor.memory=1g",
+            "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
+            "--conf", f"spark.pyspark.driver.python={sys.executable}",
+            "--py-files", str(pyfiles), *args]
+
+
+def submit_env(bare_python: str) -> dict[str, str]:
+    return {**client_env(), "PYSPARK_PYTHON": bare_python, "SPARK_LOCAL_IP": "127.0.0.1"}
+
+
 @pytest.mark.cluster
-def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python):
+def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python, cluster):
     pyfiles = package_zip(tmp_path)
     out = tmp_path / "res"
     conf = tmp_path / "job.toml"
     conf.write_text(f'[input]\nsource = "{demo / "scores"}"\nclasses = "{demo / "classes.csv"}"\n'
                     '[similarity]\ntransforms = ["logit"]\n'
                     f'[output]\ndir = "{out}"\n')
-    with standalone_cluster(workdir=tmp_path / "cluster", workers=2, python=bare_python) as master:
-        env = {**client_env(), "PYSPARK_PYTHON": bare_python, "SPARK_LOCAL_IP": "127.0.0.1"}
-        proc = subprocess.run(
-            [str(spark_home() / "bin" / "spark-submit"), "--master", master,
-             "--conf", "spark.cores.max=2", "--conf", "spark.executor.memory=1g",
-             "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
-             "--conf", f"spark.pyspark.driver.python={sys.executable}",
-             "--py-files", str(pyfiles), str(ROOT / "jobs" / "class_similarity.py"),
-             "--config", str(conf)],
-            capture_output=True, text=True, env=env, timeout=400, check=False, cwd=tmp_path,
-        )
+    apps_before = set(cluster["workdir"].glob("work/worker-*/app-*"))
+    proc = subprocess.run(
+        spark_submit(cluster["master"], bare_python, pyfiles,
+                     str(ROOT / "jobs" / "class_similarity.py"), "--config", str(conf)),
+        capture_output=True, text=True, env=submit_env(bare_python), timeout=400, check=False,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.strip().splitlines()[-1] == str(out)
     assert "classsim: scan done in" in proc.stdout  # spark-submit merges the driver's stderr
+    # The job ran on the cluster's executors (not in a local session of its own).
+    assert set(cluster["workdir"].glob("work/worker-*/app-*")) - apps_before
     run = json.loads((out / "run.json").read_text())
     assert run["n"] == SPEC.samples and run["reader"]["used"] == "arrow"
+    assert run["tasks"]["reported"] >= 2 and run["tasks"]["retried"] == 0
     assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
     assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
     assert np.abs(np.load(out / "similarity-logit.npy") - expected_matrix(demo, "logit")).max() \
@@ -142,3 +172,161 @@ def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python):
     groups = json.loads((out / "groups.json").read_text())
     assert groups["chosen"]["transform"] == "logit" and groups["stability"]["resamples"] > 0
     assert (out / "figures" / "similarity.png").is_file()
+
+
+# --------------------------------------------------------------------------- faults mid-scan
+
+# 16 files of one row group, read by Spark's reader in one task each (a file plus Spark's 4 MiB
+# open cost exceeds a spark.sql.files.maxPartitionBytes of 1 MiB): the read stage of a scan lasts
+# a few seconds, long enough to kill something while it runs, after worker 2 finished tasks.
+FAULT_SPEC = DemoSpec(samples=32_000, classes=40, top_groups=3, mid_groups=8, days=16, seed=5)
+FAULT_RUNS = ("clean", "python-worker", "worker-jvm")
+
+# One application, three `classsim similarity` runs (driver, executors and Python workers start
+# once): a clean one, then one that loses a Python worker, then one that loses worker 2's JVM.
+FAULT_DRIVER = """
+import json
+import sys
+
+from classsim_spark.cli import main
+
+for args in json.loads(sys.argv[1]):
+    code = main(["similarity", *args])
+    if code:
+        sys.exit(code)
+"""
+
+
+def executors_now(workdir: Path, inputs: Path) -> dict[str, dict]:
+    """The cluster's executors now, by worker (``"worker-2"``): ``pid``, ``cwd`` (its work dir,
+    which holds its log ``stderr``), ``reading`` (whether the JVM has an input file open, i.e. a
+    task of a scan's read stage runs) and ``workers`` (pid -> CPU ticks of its Python workers,
+    the children of its ``pyspark.daemon``). Linux only (reads /proc)."""
+    parent, ticks = {}, {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(proc.name)] = int(fields[1])
+        ticks[int(proc.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+    found = {}
+    for pid in parent:
+        try:
+            if b"CoarseGrainedExecutorBackend" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+            if not cwd.is_relative_to(workdir):
+                continue
+            reading = any(os.readlink(fd).startswith(str(inputs))
+                          for fd in Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # gone meanwhile, or an fd closed while listed
+            continue
+        daemons = {d for d, p in parent.items() if p == pid}
+        workers = {w: ticks[w] for w, p in parent.items() if p in daemons}
+        found[cwd.relative_to(workdir / "work").parts[0]] = {
+            "pid": pid, "cwd": cwd, "reading": reading, "workers": workers}
+    return found
+
+
+def finished_in_current_stage(executor_log: Path) -> int:
+    """Tasks an executor finished in the stage of the last task it started (from its log)."""
+    text = executor_log.read_text(errors="replace")
+    started = re.findall(r"Running task \S+ in stage (\d+\.\d+) ", text)
+    return len(re.findall(rf"Finished task \S+ in stage {re.escape(started[-1])} ", text)) \
+        if started else 0
+
+
+def kill_busy_python_worker(executors: dict, ticks_before: dict[int, int]) -> int | None:
+    """SIGKILL the Python worker of a task that reads scan input now (its executor has an input
+    file open and it used CPU since ``ticks_before``); its pid, or None if there is none yet."""
+    for executor in executors.values():
+        busy = {pid: t - ticks_before[pid] for pid, t in executor["workers"].items()
+                if pid in ticks_before and t > ticks_before[pid]}
+        if executor["reading"] and busy:
+            pid = max(busy, key=busy.get)
+            os.kill(pid, signal.SIGKILL)
+            return pid
+    return None
+
+
+def kill_worker_mid_stage(executors: dict, workdir: Path) -> int | None:
+    """SIGKILL worker 2's JVM once its executor has finished a task of the read stage (whose
+    output then dies with it) and reads the input of the next; the pid, or None if not yet."""
+    executor = executors.get("worker-2")
+    if not executor or not executor["reading"]:
+        return None
+    if not finished_in_current_stage(executor["cwd"] / "stderr"):
+        return None
+    pid = int((workdir / "pids" / "worker-2.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+@pytest.mark.cluster
+def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
+    tmp_path, bare_python, cluster
+):
+    """Three scans of one input in one application on the cluster: clean, then with one Python
+    worker killed while it computes a read task, then with worker 2's JVM killed after its
+    executor finished a read task (that output is lost too). Spark retries what was lost; every
+    matrix must equal the clean run's, ``n``, the label counts and the rows of every stability
+    part exactly, each partition reported once, and ``run.json`` must count the retries."""
+    demo = write_demo(FAULT_SPEC, tmp_path / "demo")
+    inputs = (demo / "scores").resolve()
+    driver = tmp_path / "faults.py"
+    driver.write_text(FAULT_DRIVER)
+    runs = [["--input", str(inputs), "--classes", str(demo / "classes.csv"), "--reader", "spark",
+             "--out", str(tmp_path / name)] for name in FAULT_RUNS]
+    cmd = spark_submit(cluster["master"], bare_python, package_zip(tmp_path),
+                       "--conf", "spark.sql.files.maxPartitionBytes=1m",
+                       str(driver), json.dumps(runs))
+    workdir, log = cluster["workdir"], tmp_path / "spark-submit.log"
+    killed: dict[str, tuple[float, int]] = {}
+    start = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env=submit_env(bare_python), cwd=tmp_path, stdout=out,
+                                stderr=subprocess.STDOUT)
+        try:
+            ticks: dict[int, int] = {}
+            while proc.poll() is None and time.monotonic() - start < 300:
+                scans = log.read_text(errors="replace").count("classsim: scan ...")
+                executors = executors_now(workdir, inputs)
+                pid = None
+                if scans == 2 and "python-worker" not in killed:
+                    pid = kill_busy_python_worker(executors, ticks)
+                elif scans == 3 and "worker-jvm" not in killed:
+                    pid = kill_worker_mid_stage(executors, workdir)
+                if pid is not None:
+                    killed[FAULT_RUNS[scans - 1]] = (round(time.monotonic() - start, 1), pid)
+                ticks = {w: t for e in executors.values() for w, t in e["workers"].items()}
+                time.sleep(0.1)
+            code = proc.wait(timeout=max(1, 300 - (time.monotonic() - start)))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = log.read_text(errors="replace")
+    spark_says = [line for line in text.splitlines() if re.search(
+        r"classsim: \d+ of|Lost task|Lost executor|Resubmitt", line)]
+    print(f"app done in {time.monotonic() - start:.1f} s; killed (s, pid): {killed}",
+          *spark_says, sep="\n  ")
+    assert code == 0, text[-6000:]
+    assert set(killed) == {"python-worker", "worker-jvm"}, f"not killed mid-scan: {killed}"
+
+    clean, *faulted = [load_results(tmp_path / name) for name in FAULT_RUNS]
+    files = len(list(inputs.rglob("*.parquet")))
+    assert clean.run["tasks"] == {"reported": files, "retried": 0}
+    for res in faulted:
+        assert res.run["tasks"]["reported"] == files  # each partition once
+        assert res.run["tasks"]["retried"] > 0, res.run["tasks"]  # the kill hit the read stage
+        assert f"classsim: {res.run['tasks']['retried']} of {files} scan tasks" in text
+        assert res.run["n"] == clean.run["n"] == FAULT_SPEC.samples
+        assert res.run["parts"]["rows"] == clean.run["parts"]["rows"]
+        assert set(res.counts) == set(clean.counts) == {"frequencies", "confusion"}
+        for name, counts in clean.counts.items():
+            np.testing.assert_array_equal(res.counts[name], counts)
+        assert res.transforms == clean.transforms == ["logit", "probability", "rank"]
+        for t in clean.transforms:
+            assert res.moments[t].n == clean.moments[t].n
+            assert np.abs(res.matrix(t) - clean.matrix(t)).max() <= 1e-12, t

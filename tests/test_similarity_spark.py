@@ -12,11 +12,13 @@ import scipy.stats as ss
 
 from classsim_spark import load_results, similarity
 from classsim_spark.api import DriverCapacityError
+from classsim_spark.batches import BatchLayout
 from classsim_spark.classes import ClassListError
 from classsim_spark.results import ResultsExistError
+from classsim_spark.scan import ScanPlan, partial_statistics
 from classsim_spark.sources import InputError
 from classsim_spark.transforms import ScoreSpec, transform_block
-from classsim_spark.validation import InvalidInputError
+from classsim_spark.validation import InvalidInputError, RowReport
 
 ALL = ("logit", "probability", "rank")
 LOGITS = ScoreSpec()
@@ -92,8 +94,28 @@ def test_result_does_not_depend_on_partitioning_or_tiles(spark, planted_scores):
         array_df(spark, x, partitions=9), transforms=["logit"], spark=spark, tile_size=5
     )
     assert many.run["tile_size"] == 5
+    assert one.run["tasks"] == {"reported": 1, "retried": 0}
+    assert many.run["tasks"] == {"reported": 9, "retried": 0}  # one report per partition
     assert np.abs(one.matrix() - many.matrix()).max() < 1e-12
     assert np.abs(many.matrix() - expected(x, "logit")).max() < 1e-9
+
+
+@pytest.mark.parametrize("attempt", [0, 1, 3])
+def test_a_task_reports_whether_it_is_a_retry(attempt):
+    """A task's report counts it once, and as retried when Spark runs its partition again
+    (the task context's attempt number; the fault test on a cluster makes real retries)."""
+    from pyspark import TaskContext
+
+    plan = ScanPlan(BatchLayout("array", ("scores",), 2), ("logit",), LOGITS, tile_size=2)
+    batch = pa.record_batch({"scores": pa.array([[0.0, 1.0], [2.0, 0.5]])})
+    TaskContext._setTaskContext(TaskContext(partitionId=4, attemptNumber=attempt))
+    try:
+        rows = [row for out in partial_statistics(plan)(iter([batch]))
+                for row in out.to_pylist()]
+    finally:
+        TaskContext._setTaskContext(None)
+    (report,) = [RowReport.from_json(r["data"]) for r in rows if r["kind"] == "report"]
+    assert (report.tasks, report.tasks_retried, report.rows_kept) == (1, int(attempt > 0), 2)
 
 
 def test_float32_array_and_ml_vectors(spark):

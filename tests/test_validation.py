@@ -22,12 +22,13 @@ def test_check_scores_flags_non_finite_and_out_of_range_rows():
 
 
 def test_reports_merge_counts_and_keep_at_most_five_examples():
-    a, b = RowReport(100, 90), RowReport(50, 47)
+    a, b = RowReport(100, 90, tasks=3, tasks_retried=1), RowReport(50, 47, tasks=2)
     a.add("non_finite", np.arange(10))
     b.add("non_finite", np.array([200, 201, 202]))
     b.add("wrong_length", np.array([7]))
     merged = RowReport.from_json(a.merge(b).to_json())
     assert (merged.rows_read, merged.rows_kept, merged.rows_dropped) == (150, 137, 13)
+    assert (merged.tasks, merged.tasks_retried) == (5, 1)
     assert merged.counts == {"non_finite": 13, "wrong_length": 1}
     assert merged.examples["non_finite"] == ["0", "1", "2", "3", "4"]
     with pytest.raises(InvalidInputError) as err:
