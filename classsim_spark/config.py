@@ -102,10 +102,65 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return config
 
 
+_NUMBER = (int, float)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "input.source": (str, list), "input.where": (str,), "input.classes": (str, list),
+    "input.prefix": (str,), "input.regex": (str,), "input.fill_value": _NUMBER,
+    "similarity.transforms": (list, str), "similarity.tile_size": (int,),
+    "similarity.driver_memory_limit_gib": _NUMBER, "similarity.stability_parts": (str, int),
+    "analysis.taxonomy": (str,), "analysis.taxonomy_levels": (str, list),
+    "analysis.order_file": (str,), "analysis.fuzzy_groups": (int,), "output.dir": (str,),
+    "render.transform": (str,), "render.cutoff": _NUMBER, "render.distribution_class": (str,),
+    "render.workers": (int,), "spark.master": (str,), "spark.remote": (str,),
+}
+"""Types of the settings whose default does not say (None, or more than one type allowed);
+the others must have their default's type (a float setting also takes an integer)."""
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+               list: "a list", dict: "a table"}
+
+
+def _choices() -> dict[str, tuple[str, ...]]:
+    """The values each enumerated setting allows, from the modules that define them."""
+    from classsim_spark.moments import ZERO_VARIANCE_POLICIES
+    from classsim_spark.seriation import CRITERIA, DISTANCES, LINKAGES
+    from classsim_spark.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
+
+    return {
+        "input.layout": ("array", "wide", "long"), "input.reader": ("auto", "spark", "arrow"),
+        "scores.kind": SCORE_KINDS, "scores.activation": ACTIVATIONS,
+        "similarity.transforms": ("auto", *TRANSFORMS),
+        "similarity.zero_variance": ZERO_VARIANCE_POLICIES,
+        "analysis.transform": ("auto", *TRANSFORMS), "analysis.distance": ("auto", *DISTANCES),
+        "analysis.linkage": ("auto", *LINKAGES), "analysis.criterion": CRITERIA,
+        "render.vector": ("svg", "pdf"),
+    }
+
+
+def _check(name: str, value: Any, origin: str) -> None:
+    """Refuse a value of the wrong type, or outside an enumerated setting's choices."""
+    if value is None:
+        return
+    section, _, key = name.partition(".")
+    default = DEFAULTS[section][key]
+    types = _TYPES.get(name) or ((float, int) if type(default) is float else (type(default),))
+    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        named = [t for t in types if not (t is int and float in types)]  # a number covers it
+        wanted = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in named)
+        raise ConfigError(f"{origin}: {name} must be {wanted}, got {value!r}")
+    allowed = _choices().get(name)
+    for item in (value if isinstance(value, list) else [value]) if allowed else []:
+        if item not in allowed:
+            raise ConfigError(f"{origin}: {name} must be one of {', '.join(allowed)}; got "
+                              f"{item!r}")
+
+
 def _set(config: dict, section: str, key: str, value: Any, origin: str) -> None:
     if section not in config or key not in config[section]:
         raise ConfigError(f"{origin}: unknown setting {section}.{key}")
-    config[section][key] = None if value == "" else value
+    value = None if value == "" else value
+    _check(f"{section}.{key}", value, origin)
+    config[section][key] = value
 
 
 def analysis_kwargs(config: dict) -> dict[str, Any]:

@@ -70,3 +70,33 @@ def test_config_rejects_unknown_keys_and_missing_input(tmp_path):
         load_config(conf)
     with pytest.raises(ConfigError, match="no input"):
         similarity_kwargs(load_config())
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[scores]\neps = "tiny"', r"scores.eps must be a number, got 'tiny'"),
+    ('[similarity]\ndrop_invalid = "no"', r"similarity.drop_invalid must be true or false, "
+                                          r"got 'no'"),
+    ("[similarity]\nsample_rows = 1.5", r"similarity.sample_rows must be an integer, got 1.5"),
+    ('[similarity]\ntransforms = ["logit", "nonsense"]',
+     r"similarity.transforms must be one of auto, logit, probability, rank; got 'nonsense'"),
+    ('[scores]\nkind = "logit"', r"scores.kind must be one of logits, probabilities, "
+                                 r"log-probabilities; got 'logit'"),
+    ("[render]\nworkers = true", r"render.workers must be an integer, got True"),
+    ('[analysis]\nlinkage = "median"', r"analysis.linkage must be one of auto, complete"),
+    ("[spark]\nconf = 3", r"spark.conf must be a table, got 3"),
+])
+def test_config_values_of_the_wrong_type_or_choice_are_refused(tmp_path, toml, message):
+    conf = tmp_path / "c.toml"
+    conf.write_text(toml + "\n")
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config(conf)
+    assert str(conf) in str(err.value)  # names the file
+
+
+def test_config_accepts_what_the_cli_and_files_give():
+    config = load_config(overrides={"similarity.transforms": ["rank"], "scores.eps": 1,
+                                    "similarity.stability_parts": 4, "input.classes": ["a", "b"],
+                                    "render.cutoff": 0.2})
+    assert config["scores"]["eps"] == 1 and config["similarity"]["transforms"] == ["rank"]
+    with pytest.raises(ConfigError, match="command line: similarity.transforms must be one of"):
+        load_config(overrides={"similarity.transforms": ["nonsense"]})
