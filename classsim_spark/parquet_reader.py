@@ -70,6 +70,7 @@ class UnreadableFileError(OSError):
     def __init__(self, path: str, cause: BaseException) -> None:
         reason = " ".join(str(cause).split()) or type(cause).__name__
         super().__init__(f"{UNREADABLE} {path}: {reason}")
+        self.path = path
 
 
 def row_groups(paths: Iterable[str]) -> Iterator[RowGroup | UnreadableFileError]:

@@ -119,6 +119,9 @@ def read_scores(
         missing = [p for p in paths if not _URI.match(p) and not _local_exists(p)]
         if missing:
             raise InputError(f"input path not found: {', '.join(missing)}")
+        if fmt == "parquet" and not any(_URI.match(p) and not p.startswith("file:")
+                                        for p in paths):
+            check_local_parquet(paths)
         df = spark.read.format(fmt).load(paths if len(paths) > 1 else paths[0])
     else:
         df = spark.read.table(source)
@@ -141,7 +144,6 @@ def direct_read_units(
     if reader not in READERS:
         raise InputError(f"reader must be one of {READERS}, got {reader!r}")
     if reader == "spark":
-        _check_local_footers(df, source, fmt)
         return None, "requested"
     why_not = None
     if not isinstance(source, str):
@@ -162,7 +164,6 @@ def direct_read_units(
     if why_not is not None:
         if reader == "arrow":
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
-        _check_local_footers(df, source, fmt)
         return None, why_not
     groups = _footers(df.sparkSession, files)
     units = plan_units(groups, m, slots=task_slots(df.sparkSession))
@@ -215,24 +216,46 @@ def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
     return [(r.path, r.row_group, r.rows) for r in rows]
 
 
-def _check_local_footers(df: DataFrame, source, fmt: str) -> None:
-    """Before Spark's reader scans local Parquet files, read their footers here, so that a
-    truncated or foreign file is named in one line instead of failing tasks with Java traces."""
-    if fmt != "parquet" or not isinstance(source, str) or not _looks_like_path(source):
-        return
-    files = df.inputFiles()
-    if not files or any(local_path(f) is None for f in files):
-        return
-    _raise_unreadable([str(f) for f in row_groups(files) if isinstance(f, OSError)],
-                      len(files))
+def local_data_files(paths: list[str]) -> list[str]:
+    """The data files Spark's reader would read under local ``paths`` (files, directories
+    searched recursively, globs), skipping hidden and ``_``-prefixed entries as it does."""
+    files = []
+    for given in paths:
+        given = local_path(given) or given
+        for path in sorted(glob.glob(given)) if any(ch in given for ch in "*?[") else [given]:
+            if os.path.isfile(path):
+                files.append(path)
+                continue
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+                files += [os.path.join(root, n) for n in sorted(names)
+                          if not n.startswith(("_", "."))]
+    return files
 
 
-def _raise_unreadable(messages: list[str], total: int) -> None:
+def check_local_parquet(paths: list[str]) -> None:
+    """Before Spark opens local Parquet input, read every file's footer here, so that an empty
+    folder, a truncated or foreign file (a CSV, say) is named in one line instead of failing
+    Spark's schema inference or its tasks with Java stack traces."""
+    files = local_data_files(paths)
+    if not files:
+        raise InputError(f"no data files in {', '.join(paths)} (hidden and _-prefixed files "
+                         "are skipped, as Spark does)")
+    bad = [err for err in row_groups(files) if isinstance(err, OSError)]
+    hint = ""
+    suffixes = {os.path.splitext(e.path)[1].lower() for e in bad} - {".parquet", ""}
+    if suffixes:
+        hint = (f" (the input is read as Parquet; for {', '.join(sorted(suffixes))} files "
+                "give --format, e.g. --format csv)")
+    _raise_unreadable([str(e) for e in bad], len(files), hint)
+
+
+def _raise_unreadable(messages: list[str], total: int, hint: str = "") -> None:
     """Raise one :class:`InputError` naming the unreadable files (a few of them), if any."""
     if messages:
         shown = [m.removeprefix(UNREADABLE).strip() for m in sorted(messages)[:5]]
         raise InputError(f"{len(messages)} of {total} Parquet files cannot be read: "
-                         + "; ".join(shown) + ("; ..." if len(messages) > 5 else ""))
+                         + "; ".join(shown) + ("; ..." if len(messages) > 5 else "") + hint)
 
 
 def unreadable_file_error(err: BaseException) -> InputError | None:

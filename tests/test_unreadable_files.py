@@ -15,7 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from classsim_spark.parquet_reader import ReadUnit, UnreadableFileError, read_units
-from classsim_spark.sources import unreadable_file_error
+from classsim_spark.sources import (
+    InputError,
+    check_local_parquet,
+    local_data_files,
+    unreadable_file_error,
+)
 
 
 @pytest.fixture
@@ -34,17 +39,15 @@ def damaged(tmp_path):
     return folder
 
 
-@pytest.mark.parametrize("reader", ["arrow", "spark"])
-def test_damaged_files_are_named_in_one_line(damaged, tmp_path, reader):
-    """As a user runs it: its own process, so the JVM's own stderr is seen too."""
-    out = tmp_path / f"res-{reader}"
+def _similarity(source: Path, out: Path, reader: str) -> subprocess.CompletedProcess:
+    """``classsim similarity`` as a user runs it: its own process, so the JVM's stderr is seen."""
     exe = Path(sys.executable).with_name("classsim")
-    proc = subprocess.run(
+    return subprocess.run(
         [
             str(exe if exe.exists() else shutil.which("classsim")),
             "similarity",
             "--input",
-            str(damaged),
+            str(source),
             "--reader",
             reader,
             "--master",
@@ -58,14 +61,55 @@ def test_damaged_files_are_named_in_one_line(damaged, tmp_path, reader):
         check=False,
         env={**os.environ, "PYSPARK_PYTHON": sys.executable},
     )
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
     err = proc.stdout + proc.stderr
     assert proc.returncode == 2, err[-3000:]
-    line = next(x for x in err.splitlines() if x.startswith("classsim: error:"))
+    assert "Traceback" not in err and "\tat org." not in err  # no Python or Java trace
+    return next(x for x in err.splitlines() if x.startswith("classsim: error:"))
+
+
+@pytest.mark.parametrize("reader", ["arrow", "spark"])
+def test_damaged_files_are_named_in_one_line(damaged, tmp_path, reader):
+    out = tmp_path / f"res-{reader}"
+    line = _one_line_error(_similarity(damaged, out, reader))
     assert "2 of 3 Parquet files cannot be read" in line
     assert "part-1.parquet: " in line and "part-2.parquet: " in line
     assert "magic bytes" in line  # pyarrow's reason, kept
-    assert "Traceback" not in err and "\tat org." not in err  # no Python or Java trace
     assert not out.exists()
+
+
+def test_a_lone_foreign_file_is_named_before_spark_infers_a_schema(tmp_path):
+    """Spark's schema inference read the only file and failed with a Java trace."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "part-0.parquet").write_bytes(np.random.default_rng(1).bytes(4096))
+    line = _one_line_error(_similarity(folder, tmp_path / "res", "auto"))
+    assert line.startswith("classsim: error: 1 of 1 Parquet files cannot be read: ")
+    assert f"{folder / 'part-0.parquet'}: " in line
+    assert not (tmp_path / "res").exists()
+
+
+def test_local_parquet_checks_name_the_problem(tmp_path):
+    empty = tmp_path / "empty"
+    (empty / "_temporary").mkdir(parents=True)
+    (empty / ".hidden.parquet").write_bytes(b"x")
+    assert local_data_files([str(empty)]) == []
+    with pytest.raises(InputError, match=r"no data files in .*empty"):
+        check_local_parquet([str(empty)])
+    csv = tmp_path / "scores.csv"
+    csv.write_text("sample_id,a,b\n1,0.5,0.5\n")
+    with pytest.raises(InputError, match=r"1 of 1 Parquet files cannot be read: .*scores.csv: "
+                                         r".*for .csv files give --format, e.g. --format csv"):
+        check_local_parquet([str(csv)])
+    good = tmp_path / "good"
+    good.mkdir()
+    pq.write_table(pa.table({"x": [1.0]}), good / "a.parquet")
+    pq.write_table(pa.table({"x": [2.0]}), good / "b.parquet")
+    check_local_parquet([str(good / "*.parquet"), f"file://{good}"])  # globs and file: URIs
+    assert local_data_files([str(good / "*.parquet")]) == [str(good / "a.parquet"),
+                                                           str(good / "b.parquet")]
 
 
 def test_task_side_failures_become_one_line(tmp_path):
