@@ -350,9 +350,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_make_demo(args: argparse.Namespace) -> int:
     from classsim_spark.demo_data import DemoSpec, write_demo
 
-    spec = DemoSpec(
-        samples=args.samples, classes=args.classes, top_groups=args.top_groups,
-        mid_groups=args.mid_groups, multi_label=args.multi_label, seed=args.seed, days=args.days,
+    spec = DemoSpec.sized(
+        args.classes, args.top_groups, args.mid_groups, samples=args.samples,
+        multi_label=args.multi_label, seed=args.seed, days=args.days,
     )
     start = time.perf_counter()
     path = write_demo(spec, args.out, layout=args.layout, top_k=args.top_k,
@@ -429,8 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory to create")
     p.add_argument("--samples", type=int, default=20_000)
     p.add_argument("--classes", type=int, default=300)
-    p.add_argument("--top-groups", type=int, default=6)
-    p.add_argument("--mid-groups", type=int, default=25)
+    p.add_argument("--top-groups", type=int,
+                   help="top-level taxonomy groups (default 6, fewer for few classes)")
+    p.add_argument("--mid-groups", type=int,
+                   help="middle taxonomy groups (default 25, at most classes / 2)")
     p.add_argument("--multi-label", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--days", type=int, default=4, help="number of date partitions")

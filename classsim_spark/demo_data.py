@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,10 @@ _TOPICS: dict[str, tuple[str, ...]] = {
     "furniture": ("chair", "table", "sofa", "bed", "shelf", "lamp", "desk", "wardrobe"),
     "landscape": ("mountain", "beach", "desert", "forest", "river", "glacier", "canyon", "island"),
 }
+
+
+class DemoSpecError(ValueError):
+    """A demo specification (or write option) that cannot be generated, naming the field."""
 
 
 @dataclass(frozen=True)
@@ -154,8 +159,30 @@ class DemoSpec:
     prior_bias: float = 0.5
     max_labels: int = 4
 
+    @classmethod
+    def sized(cls, classes: int, top_groups: int | None = None, mid_groups: int | None = None,
+              **fields_: Any) -> DemoSpec:
+        """A spec for ``classes`` classes whose group counts, when not given, are the defaults
+        or as many as ``classes`` allows (each middle group needs two classes), and whose
+        planted extras shrink to fit small taxonomies.
+
+        >>> s = DemoSpec.sized(12)
+        >>> (s.mid_groups, s.top_groups, s.near_duplicates, s.cross_cutting)
+        (6, 6, 3, 0)
+        >>> DemoSpec.sized(4).validate()
+        """
+        mid = mid_groups or max(2, min(cls.mid_groups, classes // 2))
+        top = top_groups or max(2, min(cls.top_groups, mid))
+        near = min(fields_.pop("near_duplicates", cls.near_duplicates), mid)
+        cross = fields_.pop("cross_cutting", cls.cross_cutting)
+        if top < 3 or not 3 <= cross <= classes - 2 * near:
+            cross = 0
+        return cls(classes=classes, top_groups=top, mid_groups=mid, near_duplicates=near,
+                   cross_cutting=cross, **fields_)
+
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first bad field; return None for a usable spec.
+        """Raise :class:`DemoSpecError` naming the first bad field; return None for a usable
+        spec.
 
         Besides ranges, this checks that the planted extras fit the taxonomy the spec draws
         (e.g. enough classes outside the near-duplicate pairs for the cross-cutting set).
@@ -165,18 +192,18 @@ class DemoSpec:
         >>> DemoSpec(mid_groups=3).validate()
         Traceback (most recent call last):
         ...
-        ValueError: DemoSpec.mid_groups=3: must be >= top_groups (6)
+        classsim_spark.demo_data.DemoSpecError: DemoSpec.mid_groups=3: must be >= top_groups (6)
         """
         for f in fields(self):  # kinds from the defaults: bool, int or float
             value, kind = getattr(self, f.name), type(f.default)
             if kind is bool and not isinstance(value, bool | np.bool_):
-                raise ValueError(f"DemoSpec.{f.name}={value!r}: must be a bool")
+                raise DemoSpecError(f"DemoSpec.{f.name}={value!r}: must be a bool")
             if kind is int and (not isinstance(value, numbers.Integral) or isinstance(value, bool)):
-                raise ValueError(f"DemoSpec.{f.name}={value!r}: must be an int")
+                raise DemoSpecError(f"DemoSpec.{f.name}={value!r}: must be an int")
             if kind is float and not (
                 isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0
             ):
-                raise ValueError(f"DemoSpec.{f.name}={value!r}: must be a finite number >= 0")
+                raise DemoSpecError(f"DemoSpec.{f.name}={value!r}: must be a finite number >= 0")
         checks = (
             ("samples", self.samples >= 2, "must be >= 2"),
             ("top_groups", self.top_groups >= 2, "must be >= 2 (the split group spans two)"),
@@ -217,7 +244,7 @@ class DemoSpec:
         )
         for name, ok, why in checks:
             if not ok:
-                raise ValueError(f"DemoSpec.{name}={getattr(self, name)!r}: {why}")
+                raise DemoSpecError(f"DemoSpec.{name}={getattr(self, name)!r}: {why}")
         _plan(self, _model_rng(self))
 
 
@@ -299,7 +326,7 @@ def _plan(spec: DemoSpec, rng: np.random.Generator) -> dict:
         turn[mask] = np.arange(mask.sum())
     cross = np.sort(eligible[np.lexsort((top_rank, turn))][: spec.cross_cutting])
     if spec.cross_cutting and len(np.unique(top_of[cross])) < 3:
-        raise ValueError(
+        raise DemoSpecError(
             f"DemoSpec.cross_cutting={spec.cross_cutting}: fewer than three top groups have "
             "classes outside the near-duplicate pairs; raise classes or lower near_duplicates"
         )
@@ -727,11 +754,11 @@ def write_demo(
     """
     spec.validate()
     if layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r}: must be one of {LAYOUTS}")
+        raise DemoSpecError(f"layout={layout!r}: must be one of {LAYOUTS}")
     if top_k is not None and (layout != "long" or not 1 <= top_k <= spec.classes):
-        raise ValueError(f"top_k={top_k!r}: only for layout 'long', between 1 and classes")
+        raise DemoSpecError(f"top_k={top_k!r}: only for layout 'long', between 1 and classes")
     if chunk_rows < 1 or chunk_rows * spec.classes >= 2**31:
-        raise ValueError(
+        raise DemoSpecError(
             f"chunk_rows={chunk_rows!r}: must be >= 1 with chunk_rows * classes < 2**31"
         )
     out = Path(out_dir)

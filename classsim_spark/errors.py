@@ -8,6 +8,7 @@ from pyspark.errors import AnalysisException
 from classsim_spark.api import DriverCapacityError
 from classsim_spark.classes import ClassListError
 from classsim_spark.config import ConfigError
+from classsim_spark.demo_data import DemoSpecError
 from classsim_spark.moments import ZeroVarianceError
 from classsim_spark.render.inputs import FigureError
 from classsim_spark.results import (
@@ -24,6 +25,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     AnalysisException,
     ClassListError,
     ConfigError,
+    DemoSpecError,
     DriverCapacityError,
     FigureError,
     InputError,

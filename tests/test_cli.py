@@ -149,3 +149,15 @@ def test_run_stops_after_any_stage(spark, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse: not a stage
         main([*run, "everything"])
     assert stop.value.code == 2 and "invalid choice: 'everything'" in capsys.readouterr().err
+
+
+def test_make_demo_fits_its_groups_to_few_classes(tmp_path, capsys):
+    assert main(["make-demo", "--samples", "300", "--classes", "20", "--out",
+                 str(tmp_path / "d20")]) == 0
+    answers = json.loads((tmp_path / "d20" / "answers.json").read_text())
+    taxonomy = (tmp_path / "d20" / "classes.csv").read_text().splitlines()
+    assert len(taxonomy) == 21 and answers["spec"]["mid_groups"] == 10
+    assert main(["make-demo", "--samples", "300", "--classes", "2", "--out",
+                 str(tmp_path / "d2")]) == 2
+    assert "DemoSpec.classes=2: must be >= 2 * mid_groups (4)" in capsys.readouterr().err
+    assert not (tmp_path / "d2").exists()
