@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from classsim_spark.validation import RowReport
+from classsim_spark.validation import MAX_EXAMPLES, RowReport
 
 LAYOUT_KINDS: tuple[str, ...] = ("wide", "array", "entries")
 ENTRY_INDEX, ENTRY_SCORE = "idx", "score"
@@ -117,6 +117,11 @@ def _decode_wide(batch, layout, ids, report):
     return (scores[~null] if null.any() else scores), ~null
 
 
+def _lengths(lengths: np.ndarray, m: int) -> list[str]:
+    """'n scores for m classes' for the first rows of wrong length (the examples shown)."""
+    return [f"{n} scores for {m} classes" for n in lengths[:MAX_EXAMPLES]]
+
+
 def _decode_lists(column, m, ids, report):
     if pa.types.is_fixed_size_list(column.type):
         column = column.cast(pa.list_(column.type.value_type))
@@ -124,7 +129,7 @@ def _decode_lists(column, m, ids, report):
     lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
     report.add("null_scores", ids[null])
     wrong = ~null & (lengths != m)
-    report.add("wrong_length", ids[wrong])
+    report.add("wrong_length", ids[wrong], _lengths(lengths[wrong], m))
     ok = ~null & ~wrong
     values = column.flatten() if ok.all() else column.filter(pa.array(ok)).flatten()
     if values.null_count:
@@ -146,7 +151,7 @@ def _decode_vectors(column, m, ids, report):
     value_len = pc.fill_null(pc.list_value_length(values), 0).to_numpy()
     length = np.where(kind == 1, value_len, size)
     wrong = ~null & (length != m)
-    report.add("wrong_length", ids[wrong])
+    report.add("wrong_length", ids[wrong], _lengths(length[wrong], m))
     ok = ~null & ~wrong
     scores = np.zeros((int(ok.sum()), m), dtype=np.float64)
     kept = np.flatnonzero(ok)

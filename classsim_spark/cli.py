@@ -38,8 +38,9 @@ def _csv_list(text: str) -> list[str]:
 
 
 def _classes(text: str) -> str | list[str]:
-    """A class file path, or a comma-separated list of names."""
-    return text if os.path.exists(text) else _csv_list(text)
+    """A comma-separated list of names, or else a class file path (one name is no list: a
+    missing file is then reported as missing, not taken for a class)."""
+    return text if os.path.exists(text) or "," not in text else _csv_list(text)
 
 
 def _non_negative_int(text: str) -> int:

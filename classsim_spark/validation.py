@@ -9,6 +9,7 @@ one scan — instead of failing on the first bad row with a stack trace from dee
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,8 +52,10 @@ class RowReport:
     tasks: int = 0
     tasks_retried: int = 0
 
-    def add(self, problem: str, ids: np.ndarray | list) -> None:
-        """Record that the rows with these ids have ``problem``."""
+    def add(self, problem: str, ids: np.ndarray | list, details: Sequence | None = None) -> None:
+        """Record that the rows with these ids have ``problem``; ``details`` (one per id), when
+        given, are shown in brackets after the example ids (only the first
+        :data:`MAX_EXAMPLES` are needed)."""
         if problem not in PROBLEMS:
             raise KeyError(f"unknown problem {problem!r}")
         count = len(ids)
@@ -60,7 +63,9 @@ class RowReport:
             return
         self.counts[problem] = self.counts.get(problem, 0) + count
         kept = self.examples.setdefault(problem, [])
-        kept.extend(str(i) for i in list(ids[: MAX_EXAMPLES - len(kept)]))
+        room = MAX_EXAMPLES - len(kept)
+        kept.extend(str(i) if details is None else f"{i} ({details[k]})"
+                    for k, i in enumerate(list(ids[:room])))
 
     def merge(self, other: RowReport) -> RowReport:
         """The report of both sets of rows."""
@@ -112,10 +117,12 @@ class RowReport:
         """Raise :class:`InvalidInputError` for bad rows unless they may be dropped."""
         problems = self.describe(id_label)
         if problems and not drop_invalid:
+            advice = "Fix the data, or pass --drop-invalid to skip these rows (they are counted)."
+            if self.rows_read and self.counts.get("wrong_length") == self.rows_read:
+                advice = ("No row has one score per class: the class list (--classes) does not "
+                          "match the scores, or the wrong column was read (--scores-col).")
             raise InvalidInputError(
-                "invalid input rows:\n  - "
-                + "\n  - ".join(problems)
-                + "\nFix the data, or pass --drop-invalid to skip these rows (they are counted)."
+                "invalid input rows:\n  - " + "\n  - ".join(problems) + "\n" + advice
             )
         if self.rows_kept < 2:
             detail = f"; {self.rows_dropped} rows were dropped as invalid" if problems else ""

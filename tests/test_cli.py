@@ -161,3 +161,13 @@ def test_make_demo_fits_its_groups_to_few_classes(tmp_path, capsys):
                  str(tmp_path / "d2")]) == 2
     assert "DemoSpec.classes=2: must be >= 2 * mid_groups (4)" in capsys.readouterr().err
     assert not (tmp_path / "d2").exists()
+
+
+def test_a_missing_class_file_is_named_not_taken_for_a_class_name(tmp_path, capsys):
+    missing = tmp_path / "nosuch_classes.csv"
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"scores": [[0.1, 0.9], [0.8, 0.2]]}), tmp_path / "in" / "a.parquet")
+    code = main(["similarity", "--input", str(tmp_path / "in"), "--classes", str(missing),
+                 "--out", str(tmp_path / "res")])
+    assert code == 2
+    assert f"class file not found: {missing}" in capsys.readouterr().err

@@ -73,5 +73,21 @@ def test_decode_entries_and_vectors_hand_checked():
     scores, ids, _ = decode_batch(pa.record_batch({"v": vec}), BatchLayout("array", ("v",), 3),
                                   report, first_row=100)
     np.testing.assert_array_equal(scores, [[1.0, 2.0, 3.0], [0.0, 0.0, 9.0]])
-    assert ids.tolist() == [100, 101] and report.examples == {"wrong_length": ["102"]}
+    assert ids.tolist() == [100, 101]
+    assert report.examples == {"wrong_length": ["102 (4 scores for 3 classes)"]}
 
+
+
+def test_no_row_of_the_right_length_blames_the_class_list():
+    report = RowReport(rows_read=2)
+    report.add("wrong_length", np.array([7, 8]), ["20 scores for 19 classes"] * 2)
+    with pytest.raises(InvalidInputError) as err:
+        report.raise_if_invalid(drop_invalid=False, id_label="sample_id")
+    message = str(err.value)
+    assert "2 of 2 rows have a score array whose length differs from the number of classes " \
+           "(e.g. sample_id: 7 (20 scores for 19 classes), 8 (20 scores for 19 classes))" in message
+    assert "the class list (--classes) does not match the scores" in message
+    assert "--drop-invalid" not in message
+    report.rows_read = 3  # one good row: then the usual advice
+    with pytest.raises(InvalidInputError, match="--drop-invalid"):
+        report.raise_if_invalid(drop_invalid=False)
