@@ -173,6 +173,8 @@ class SimilarityResult:
         """Open a results directory written by :meth:`save` (no Spark needed)."""
         path = Path(path)
         run_file = path / RUN_FILE
+        if not path.exists():
+            raise NotAResultsDirectoryError(f"results directory not found: {path}")
         if not run_file.is_file():
             raise NotAResultsDirectoryError(
                 f"{path} is not a classsim results directory (no {RUN_FILE})")
@@ -218,12 +220,13 @@ def foreign_entries(path: str | Path, allowed: re.Pattern, required: tuple[str, 
 def results_foreign_entries(path: str | Path) -> list[str]:
     """:func:`foreign_entries` of a results directory, whose ``run.json`` must name transforms."""
     found = foreign_entries(path, RESULTS_ENTRIES, (RUN_FILE,))
-    try:
-        run = json.loads((Path(path) / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        run = None
-    if not (isinstance(run, dict) and isinstance(run.get("transforms"), list)):
-        found.append(f"{RUN_FILE} is not a classsim run")
+    if (Path(path) / RUN_FILE).exists():
+        try:
+            run = json.loads((Path(path) / RUN_FILE).read_text())
+        except (OSError, ValueError):
+            run = None
+        if not (isinstance(run, dict) and isinstance(run.get("transforms"), list)):
+            found.append(f"{RUN_FILE} is not a classsim run")
     return list(dict.fromkeys(found))
 
 

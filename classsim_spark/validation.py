@@ -125,10 +125,10 @@ class RowReport:
                 "invalid input rows:\n  - " + "\n  - ".join(problems) + "\n" + advice
             )
         if self.rows_kept < 2:
-            detail = f"; {self.rows_dropped} rows were dropped as invalid" if problems else ""
+            detail = f", {self.rows_dropped} dropped as invalid" if problems else ""
             raise InvalidInputError(
-                f"no rows to analyse: correlations need at least 2 valid rows, the input has "
-                f"{self.rows_kept}{detail}"
+                f"too few rows: correlations need at least 2 valid rows, the input has "
+                f"{self.rows_kept} ({self.rows_read} read{detail})"
             )
 
 

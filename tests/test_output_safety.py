@@ -215,3 +215,18 @@ def test_make_demo_demo_and_render_replace_only_their_own(tmp_path, capsys, spar
     (out / "report.docx").write_text("keep")
     refused(capsys, rerun, "not a classsim results directory")
     assert (out / "report.docx").read_text() == "keep"
+
+
+def test_results_readers_say_what_is_missing(tmp_path):
+    from classsim_spark.results import (
+        NotAResultsDirectoryError,
+        SimilarityResult,
+        results_foreign_entries,
+    )
+
+    with pytest.raises(NotAResultsDirectoryError, match="results directory not found"):
+        SimilarityResult.load(tmp_path / "nosuch")
+    (tmp_path / "thesis.tex").write_text("x")
+    assert results_foreign_entries(tmp_path) == ["thesis.tex", "no run.json"]
+    (tmp_path / "run.json").write_text("{}")
+    assert results_foreign_entries(tmp_path) == ["thesis.tex", "run.json is not a classsim run"]

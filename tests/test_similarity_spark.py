@@ -269,7 +269,8 @@ def test_wide_layout_errors(spark):
 
 def test_empty_input_after_filter(spark, planted_scores):
     df = array_df(spark, planted_scores[:50])
-    with pytest.raises(InvalidInputError, match="no rows to analyse"):
+    with pytest.raises(InvalidInputError, match=r"too few rows: correlations need at least 2 "
+                                                r"valid rows, the input has 0 \(0 read\)"):
         similarity(df, where="sample_id < 0", classes=[f"c{j}" for j in range(12)], spark=spark)
 
 
