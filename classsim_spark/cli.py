@@ -15,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+from classsim_spark.classes import read_class_names
 from classsim_spark.config import ConfigError, load_config, similarity_kwargs
 from classsim_spark.results import (
     ResultsExistError,
     SimilarityResult,
     check_writable,
+    continue_unfinished,
     local_paths,
     read_unfinished,
     stage,
@@ -230,30 +232,55 @@ RUN_STAGES = ("similarity", "analyze", "render")
 """The stages of ``classsim run`` (and of the spark-submit job), in order."""
 
 
-def _resumable(config: dict, stages: tuple[str, ...]):
-    """The results of an unfinished run of this same configuration in its output directory,
-    which the run can finish instead of starting again; None when there is nothing to resume.
+STAGE_SETTINGS = {"similarity": ("input", "scores", "similarity"), "analyze": ("analysis",),
+                  "render": ("render",)}
+"""The configuration sections whose settings decide each stage's output."""
 
-    Raises when the output holds an unfinished run of another configuration (unless
-    ``--overwrite`` asks to replace it).
+
+def _resumable(config: dict):
+    """The results of an unfinished run in the configured output directory that this run can
+    finish instead of starting again (the stages it already did had the same settings; those of
+    the stages to do may differ, e.g. a corrected taxonomy); None when there is none.
+
+    Raises when the output holds an unfinished run whose done stages had other settings
+    (unless ``--overwrite`` asks to replace it).
     """
     out = Path(config["output"]["dir"])
     marker = read_unfinished(out) if out.is_dir() else None
     if marker is None or config["output"]["overwrite"]:
         return None
     theirs, ours = marker.get("config") or {}, json.loads(json.dumps(config, default=str))
-    differ = sorted(f"{section}.{key}" for section in set(theirs) | set(ours)
+    sections = [s for stage_ in marker["done"] for s in STAGE_SETTINGS.get(stage_, ())]
+    differ = sorted(f"{section}.{key}" for section in sections
                     for key in set(theirs.get(section) or {}) | set(ours.get(section) or {})
                     if (theirs.get(section) or {}).get(key) != (ours.get(section) or {}).get(key))
     if differ:
         raise ResultsExistError(
-            f"{out} holds an unfinished run of another command ({marker['note']}); it differs "
-            f"in {', '.join(differ[:6])}{', ...' if len(differ) > 6 else ''}. Rerun that "
-            "command to finish it, or pass --overwrite to replace it")
+            f"{out} holds an unfinished run whose finished stages ({', '.join(marker['done'])})"
+            f" had other settings: {', '.join(differ[:6])}{', ...' if len(differ) > 6 else ''}"
+            ". Rerun with those settings to finish it, or pass --overwrite to replace it")
     log.info("finishing the unfinished run in %s: %s already done; %s", out,
              ", ".join(marker["done"]), "rescanning" if "similarity" not in marker["done"]
              else "not scanning again")
+    continue_unfinished(out, ours)
     return SimilarityResult.load(out)
+
+
+def _check_before_scan(config: dict) -> None:
+    """Check the analysis's own inputs before the scan, so that a wrong taxonomy or order file
+    is named in seconds, not after minutes of scanning."""
+    from classsim_spark.taxonomy import check_taxonomy_file, read_taxonomy
+
+    analysis = config["analysis"]
+    if analysis["taxonomy"]:
+        classes = config["input"]["classes"]
+        names = read_class_names(classes) if isinstance(classes, str) else classes
+        if names:
+            read_taxonomy(analysis["taxonomy"], names, analysis["taxonomy_levels"])
+        else:  # the classes come from the input: match the rows after the scan
+            check_taxonomy_file(analysis["taxonomy"], analysis["taxonomy_levels"])
+    if analysis["order_file"] and not Path(analysis["order_file"]).is_file():
+        raise ConfigError(f"order file not found: {analysis['order_file']}")
 
 
 def run_stages(config: dict, stop_after: str = "render"):
@@ -261,7 +288,9 @@ def run_stages(config: dict, stop_after: str = "render"):
     output unfinished until the last stage is done; a rerun of the same configuration finishes
     a stopped one. Returns the similarity result."""
     stages = RUN_STAGES[: RUN_STAGES.index(stop_after) + 1]
-    result = _resumable(config, stages) or run_similarity(config, stages[1:])
+    if "analyze" in stages:
+        _check_before_scan(config)
+    result = _resumable(config) or run_similarity(config, stages[1:])
     if "analyze" in stages and not stage_done(result.path, "analyze"):
         with stage(result.path, "analyze"):  # the stage's files are replaced without asking
             _log_findings(run_analysis(config, result))
@@ -492,8 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         name = stop_signal(err)  # first: an interruption may surface as another error
         if name is not None:
             print(f"classsim: stopped by {name}; nothing half-written is left (a results "
-                  "directory whose later stages did not run says so in unfinished.json; the "
-                  "same command finishes it)", file=sys.stderr)
+                  "directory whose later stages did not run says so in unfinished.json; "
+                  "rerunning the command finishes it)", file=sys.stderr)
             return EXIT_STATUS[name]
         if isinstance(err, USER_ERRORS):
             print(f"classsim: error: {err}", file=sys.stderr)

@@ -144,7 +144,7 @@ class SimilarityResult:
 
         ``stages`` are later stages (``"analyze"``, ``"render"``) the caller will run in it: the
         directory then arrives marked unfinished until they are done (:func:`start_stage`), with
-        ``config`` recorded so that the same command can finish it.
+        ``config`` recorded so that a rerun of the command can finish it.
         """
         out = Path(out)
         stages = list(stages)
@@ -355,7 +355,8 @@ def _describe(marker: dict) -> str:
     else:
         where = f"{', '.join(todo)} not started"
     return (f"this directory is unfinished: {where}; done: {', '.join(marker['done']) or 'none'}"
-            f"; to do: {', '.join(todo)}. Rerun the same command to finish it.")
+            f"; to do: {', '.join(todo)}. Rerun the command to finish it (what is done is kept; "
+            "the settings of the stages to do may change)")
 
 
 def _alive(marker: dict) -> bool:
@@ -390,6 +391,14 @@ def read_unfinished(path: str | Path) -> dict | None:
     except ValueError:  # cut short by a kill: still unfinished, stage unknown
         return {"stages": [], "done": [], "running": None, "stopped": {"stage": "?",
                 "by": f"{UNFINISHED_FILE} unreadable"}, "pid": None, "host": None}
+
+
+def continue_unfinished(path: str | Path, config: dict | None) -> None:
+    """Record that a rerun with ``config`` (equal for the stages done) finishes the unfinished
+    run in ``path``: the stages it does next are compared with these settings."""
+    marker = read_unfinished(path)
+    if marker is not None:
+        _write_marker(Path(path), {**marker, "config": config, "command": sys.argv})
 
 
 def stage_done(path: str | Path, stage: str) -> bool:

@@ -244,6 +244,22 @@ def read_taxonomy(
     return Taxonomy(levels=tuple(chosen), paths=paths, matched_by=matched_by)
 
 
+_told_id_match: set[tuple[str, int]] = set()
+"""Taxonomy files (and class counts) this process has said it matched by class_id."""
+
+
+def check_taxonomy_file(path: str | Path, levels: str | Sequence[str] | None = None) -> None:
+    """Check what can be checked of a taxonomy file before its classes are known: that it
+    exists, parses, has a class column and the requested levels (:func:`read_taxonomy` then
+    matches its rows to the classes)."""
+    path = Path(path)
+    header, _ = _read_rows(path)
+    if not {"name", "class_id", "index"} & set(header):
+        raise TaxonomyError(
+            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}")
+    _choose_levels(levels, [c for c in header if c not in RESERVED_COLUMNS], path)
+
+
 def _check_class_names(class_names: Sequence[str]) -> list[str]:
     if isinstance(class_names, str):
         raise TaxonomyError("class_names must be a sequence of names, not one string")
@@ -338,9 +354,11 @@ def _match_rows(
             ids = _row_ids(path, rows, col[id_column], id_column, len(names))
         except TaxonomyError as err:
             raise TaxonomyError(f"{by_name}; nor by {id_column}: {err}") from None
-        log.warning("%s: its names are not the results' class names (e.g. %s vs %s); matched "
-                    "by %s instead", path, _examples(unknown[:2]), _examples(names[:2]),
-                    id_column)
+        if (str(path), len(names)) not in _told_id_match:  # once per file, not per reader
+            _told_id_match.add((str(path), len(names)))
+            log.warning("%s: its names are not the results' class names (e.g. %s vs %s); "
+                        "matched by %s instead", path, _examples(unknown[:2]),
+                        _examples(names[:2]), id_column)
         return ids, id_column
     return _row_ids(path, rows, col[id_column], id_column, len(names)), id_column
 

@@ -171,3 +171,17 @@ def test_a_missing_class_file_is_named_not_taken_for_a_class_name(tmp_path, caps
                  "--out", str(tmp_path / "res")])
     assert code == 2
     assert f"class file not found: {missing}" in capsys.readouterr().err
+
+
+def test_run_checks_the_taxonomy_before_scanning(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"scores": [[0.1, 0.9], [0.8, 0.2]]}), tmp_path / "in" / "a.parquet")
+    (tmp_path / "classes.txt").write_text("cat\ndog\n")
+    (tmp_path / "tax.csv").write_text("name,level1\ncat,animal\nwolf,animal\n")
+    run = ["run", "--input", str(tmp_path / "in"), "--out", str(tmp_path / "res"),
+           "--taxonomy", str(tmp_path / "tax.csv")]
+    assert main([*run, "--classes", str(tmp_path / "classes.txt")]) == 2
+    assert "1 names are not among the 2 classes, e.g. 'wolf'" in capsys.readouterr().err
+    assert main([*run, "--taxonomy-levels", "level9"]) == 2  # classes from the input: file only
+    assert "unknown taxonomy levels 'level9'" in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()

@@ -102,7 +102,7 @@ def test_run_stopped_in_each_stage_says_so_and_the_same_command_finishes_it(scor
     assert marker["stages"] == ["similarity", "analyze", "render"]
     assert marker["done"] == ["similarity"] and marker["running"] is None
     assert marker["stopped"]["stage"] == "analyze" and marker["stopped"]["by"] == "SIGTERM"
-    assert "Rerun the same command" in marker["note"]
+    assert "Rerun the command to finish it" in marker["note"]
     assert not (out / "groups.json").exists() and not (out / "figures").exists()
     assert [n for n in _siblings(out) if n != "res"] == []
     scanned = _digests(out)
@@ -111,17 +111,22 @@ def test_run_stopped_in_each_stage_says_so_and_the_same_command_finishes_it(scor
     assert main(["render", str(out)]) == 2
     with pytest.raises(UnfinishedResultsError, match="analyze stage .* did not finish"):
         render(out)
-    # Another command may not take it over silently.
+    # A command whose scan settings differ may not take it over.
     rc, log = _run([*cmd, "--transform", "rank"])
-    assert rc == 2 and "unfinished run of another command" in log and "similarity.transforms" in log
+    assert rc == 2, log[-3000:]
+    assert "whose finished stages (similarity) had other settings: similarity.transforms" in log
 
-    # 2. The same command again, stopped while drawing: analysis done, no figures half-written.
+    # 2. The command again, with other analysis settings (the stages to do may change), stopped
+    # while drawing: the analysis is done, no figures half-written.
+    cmd = [*cmd, "--taxonomy-levels", "level1"]
     rc, log = _run(cmd, "rendering ")
     assert rc == 143, log[-3000:]
     lines = _classsim_lines(log)
     assert "not scanning again" in lines and "scan ..." not in lines
     marker = read_unfinished(out)
     assert marker["done"] == ["similarity", "analyze"]
+    levels = json.loads((out / "groups.json").read_text())["taxonomy"]["levels"]
+    assert levels == ["level1"]
     assert marker["stopped"] == {**marker["stopped"], "stage": "render", "by": "SIGTERM"}
     assert (out / "groups.json").exists() and not (out / "figures").exists()
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
