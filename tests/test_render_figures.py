@@ -134,7 +134,7 @@ def test_render_command_options_and_errors(single, tmp_path, capsys):
     assert main(["render", str(single), "--overwrite", "--config", str(conf)]) == 2
     assert "unknown setting render.bogus" in capsys.readouterr().err
     assert main(["render", str(tmp_path / "nowhere")]) == 2
-    assert "is not a classsim results directory" in capsys.readouterr().err
+    assert "results directory not found" in capsys.readouterr().err
     conf.write_text("[render]\nvector = \"pdf\"\ncontrast = 0.7\n")
     assert main(["render", str(single), "--overwrite", "--config", str(conf),
                  "--only", "similarity"]) == 0

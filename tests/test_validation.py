@@ -44,7 +44,7 @@ def test_fewer_than_two_rows_is_an_error():
         RowReport(1, 1).raise_if_invalid(False)
     r = RowReport(3, 0)
     r.add("non_finite", [1, 2, 3])
-    with pytest.raises(InvalidInputError, match="has 0; 3 rows were dropped as invalid"):
+    with pytest.raises(InvalidInputError, match=r"has 0 \(3 read, 3 dropped as invalid\)"):
         r.raise_if_invalid(True)
 
 
