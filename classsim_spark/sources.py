@@ -221,7 +221,7 @@ def local_data_files(paths: list[str]) -> list[str]:
     searched recursively, globs), skipping hidden and ``_``-prefixed entries as it does."""
     files = []
     for given in paths:
-        given = local_path(given) or given
+        given = os.path.abspath(local_path(given) or given)  # pyarrow reads absolute paths
         for path in sorted(glob.glob(given)) if any(ch in given for ch in "*?[") else [given]:
             if os.path.isfile(path):
                 files.append(path)

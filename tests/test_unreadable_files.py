@@ -91,7 +91,7 @@ def test_a_lone_foreign_file_is_named_before_spark_infers_a_schema(tmp_path):
     assert not (tmp_path / "res").exists()
 
 
-def test_local_parquet_checks_name_the_problem(tmp_path):
+def test_local_parquet_checks_name_the_problem(tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     (empty / "_temporary").mkdir(parents=True)
     (empty / ".hidden.parquet").write_bytes(b"x")
@@ -108,6 +108,8 @@ def test_local_parquet_checks_name_the_problem(tmp_path):
     pq.write_table(pa.table({"x": [1.0]}), good / "a.parquet")
     pq.write_table(pa.table({"x": [2.0]}), good / "b.parquet")
     check_local_parquet([str(good / "*.parquet"), f"file://{good}"])  # globs and file: URIs
+    monkeypatch.chdir(tmp_path)  # relative paths, as typed in a shell
+    check_local_parquet(["good", "good/a.parquet"])
     assert local_data_files([str(good / "*.parquet")]) == [str(good / "a.parquet"),
                                                            str(good / "b.parquet")]
 
