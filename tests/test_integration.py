@@ -229,12 +229,17 @@ def executors_now(workdir: Path, inputs: Path) -> dict[str, dict]:
     return found
 
 
-def finished_in_current_stage(executor_log: Path) -> int:
-    """Tasks an executor finished in the stage of the last task it started (from its log)."""
+def current_stage_tasks(executor_log: Path) -> tuple[int, int]:
+    """(finished, running) tasks of an executor in the stage of the last task it started,
+    from its log ("Running task 3.0 in stage 5.0", "Finished task 3.0 in stage 5.0")."""
     text = executor_log.read_text(errors="replace")
-    started = re.findall(r"Running task \S+ in stage (\d+\.\d+) ", text)
-    return len(re.findall(rf"Finished task \S+ in stage {re.escape(started[-1])} ", text)) \
-        if started else 0
+    started = re.findall(r"Running task (\S+) in stage (\d+\.\d+) ", text)
+    if not started:
+        return 0, 0
+    stage = started[-1][1]
+    done = set(re.findall(rf"Finished task (\S+) in stage {re.escape(stage)} ", text))
+    begun = {task for task, in_stage in started if in_stage == stage}
+    return len(done), len(begun - done)
 
 
 def kill_busy_python_worker(executors: dict, ticks_before: dict[int, int]) -> int | None:
@@ -251,12 +256,14 @@ def kill_busy_python_worker(executors: dict, ticks_before: dict[int, int]) -> in
 
 
 def kill_worker_mid_stage(executors: dict, workdir: Path) -> int | None:
-    """SIGKILL worker 2's JVM once its executor has finished a task of the read stage (whose
-    output then dies with it) and reads the input of the next; the pid, or None if not yet."""
+    """SIGKILL worker 2's JVM once its executor has finished a task of the current stage (whose
+    output then dies with it) and runs the next (its log says so, or it has an input file open:
+    a read task is short, so the log is the surer sign); the pid, or None if not yet."""
     executor = executors.get("worker-2")
-    if not executor or not executor["reading"]:
+    if not executor:
         return None
-    if not finished_in_current_stage(executor["cwd"] / "stderr"):
+    finished, running = current_stage_tasks(executor["cwd"] / "stderr")
+    if not (executor["reading"] or running) or not finished:
         return None
     pid = int((workdir / "pids" / "worker-2.pid").read_text())
     os.kill(pid, signal.SIGKILL)
