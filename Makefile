@@ -37,8 +37,10 @@ system-packages:
 	  || echo "warning: could not install $$missing; the tests that need them are skipped"; \
 	else echo "note: $$missing not installed; the tests that need them are skipped"; fi
 
-test: $(STAMP) system-packages
+lint: $(STAMP)
 	$(BIN)/ruff check classsim_spark jobs tests benchmarks notebooks
+
+test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -277,7 +277,7 @@ def similarity(
         info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
     run = {
         "classsim_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "input": data if isinstance(data, str) else "DataFrame",
         "format": fmt,
         "reader": {"requested": reader, "used": "arrow" if units else "spark",

@@ -8,10 +8,9 @@ error, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import copy
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "input": {

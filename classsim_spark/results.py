@@ -334,7 +334,7 @@ def atomic_directory(out: Path, overwrite: bool, **checks) -> Iterator[Path]:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _new_marker(stages: list[str], config: dict | None) -> dict:
