@@ -10,29 +10,36 @@ The public API::
     cs.render_figures("res")           # res/figures: PNG + SVG of every view
     cs.figures.similarity_heatmap("res", diverging=True)   # one view as a matplotlib Figure
 
-``figures`` and ``render_figures`` are imported on first use, so Spark tasks that import this
-package never load matplotlib.
+Everything is imported on first use, so that a Spark task importing a module of this package
+loads only what that module needs, and ``classsim analyze``, ``render`` and ``--help`` never load
+PySpark.
 """
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-from classsim_spark.analysis import Analysis, analyze  # noqa: E402
-from classsim_spark.api import similarity  # noqa: E402
-from classsim_spark.results import SimilarityResult  # noqa: E402
+_PUBLIC = {
+    "Analysis": ("classsim_spark.analysis", "Analysis"),
+    "analyze": ("classsim_spark.analysis", "analyze"),
+    "similarity": ("classsim_spark.api", "similarity"),
+    "SimilarityResult": ("classsim_spark.results", "SimilarityResult"),
+    "load_results": ("classsim_spark.results", "load_results"),
+    "figures": ("classsim_spark.render.figures", None),
+    "render_figures": ("classsim_spark.render.figures", "render"),
+}
+"""Public name -> (module, attribute; None for the module itself)."""
 
-load_results = SimilarityResult.load
-
-__all__ = ["Analysis", "SimilarityResult", "__version__", "analyze", "figures", "load_results",
-           "render_figures", "similarity"]
+__all__ = ["__version__", *_PUBLIC]
 
 
 def __getattr__(name: str):
-    if name == "figures":
-        from classsim_spark.render import figures
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'classsim_spark' has no attribute {name!r}")
+    module, attribute = _PUBLIC[name]
+    value = import_module(module)
+    return value if attribute is None else getattr(value, attribute)
 
-        return figures
-    if name == "render_figures":
-        from classsim_spark.render.figures import render
 
-        return render
-    raise AttributeError(f"module 'classsim_spark' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from classsim_spark import __version__
 from classsim_spark.config import stability_parts as parse_stability_parts
+from classsim_spark.errors import ClasssimError
 from classsim_spark.labels import LabelSpec
 from classsim_spark.moments import ZERO_VARIANCE_POLICIES
 from classsim_spark.progress import PhaseTimer, connect_progress
@@ -48,7 +49,7 @@ _DRIVER_BYTES_PER_SAMPLED = 4 * 2
 _MAX_SAMPLE_BYTES = 2**31 - 1
 
 
-class DriverCapacityError(MemoryError):
+class DriverCapacityError(ClasssimError, MemoryError):
     """The m x m matrices would not fit the driver's memory budget, or the sample one value."""
 
 

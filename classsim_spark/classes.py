@@ -15,10 +15,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from classsim_spark.errors import ClasssimError
+
 ORDER_COLUMNS = ("class_id", "index")
 
 
-class ClassListError(ValueError):
+class ClassListError(ClasssimError, ValueError):
     """A class list or class file that cannot be used (empty, blank or duplicate names...)."""
 
 

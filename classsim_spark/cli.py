@@ -17,6 +17,7 @@ from pathlib import Path
 
 from classsim_spark.classes import read_class_names
 from classsim_spark.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.errors import is_user_error
 from classsim_spark.results import (
     ResultsExistError,
     SimilarityResult,
@@ -512,8 +513,6 @@ def main(argv: list[str] | None = None) -> int:
     (SIGINT) and 143 after SIGTERM, each having removed what it had half written."""
     args = build_parser().parse_args(argv)
     _log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
-    from classsim_spark.errors import USER_ERRORS
-
     try:
         with sigterm_raises():
             return args.func(args)
@@ -524,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
                   "directory whose later stages did not run says so in unfinished.json; "
                   "rerunning the command finishes it)", file=sys.stderr)
             return EXIT_STATUS[name]
-        if isinstance(err, USER_ERRORS):
+        if is_user_error(err):
             print(f"classsim: error: {err}", file=sys.stderr)
             return 2
         raise

@@ -12,6 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from classsim_spark.errors import ClasssimError
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "input": {
         "source": None,
@@ -70,7 +72,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(ClasssimError, ValueError):
     """A configuration file or override that does not fit the schema."""
 
 

@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from classsim_spark.errors import ClasssimError
 from classsim_spark.results import check_writable, foreign_entries
 
 BLOCK_ROWS = 4096
@@ -79,7 +80,7 @@ _TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
-class DemoSpecError(ValueError):
+class DemoSpecError(ClasssimError, ValueError):
     """A demo specification (or write option) that cannot be generated, naming the field."""
 
 

@@ -1,39 +1,22 @@
-"""The errors that mean "the input or the options are wrong", as opposed to bugs.
+"""The base of the errors that mean "the input or the options are wrong", as opposed to bugs.
 
-The CLI prints these as one message and exits with status 2; anything else keeps its traceback.
+Every such error derives from :class:`ClasssimError` (and from the built-in exception it also is,
+``ValueError``, ``FileExistsError``, ...). The CLI prints them as one message and exits with
+status 2; anything else keeps its traceback. This module imports nothing, so that every module
+can use it without loading Spark or matplotlib.
 """
 
-from pyspark.errors import AnalysisException
 
-from classsim_spark.api import DriverCapacityError
-from classsim_spark.classes import ClassListError
-from classsim_spark.config import ConfigError
-from classsim_spark.demo_data import DemoSpecError
-from classsim_spark.moments import ZeroVarianceError
-from classsim_spark.render.inputs import FigureError
-from classsim_spark.results import (
-    NotAResultsDirectoryError,
-    ResultsExistError,
-    UnfinishedResultsError,
-)
-from classsim_spark.session import JavaNotFoundError
-from classsim_spark.sources import InputError
-from classsim_spark.taxonomy import TaxonomyError
-from classsim_spark.validation import InvalidInputError
+class ClasssimError(Exception):
+    """Something the user can fix: the message says what, where, and how."""
 
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    AnalysisException,
-    ClassListError,
-    ConfigError,
-    DemoSpecError,
-    DriverCapacityError,
-    FigureError,
-    InputError,
-    InvalidInputError,
-    JavaNotFoundError,
-    NotAResultsDirectoryError,
-    ResultsExistError,
-    TaxonomyError,
-    UnfinishedResultsError,
-    ZeroVarianceError,
-)
+
+def is_user_error(err: BaseException) -> bool:
+    """Whether ``err`` is a user's mistake: a :class:`ClasssimError`, or Spark's own analysis
+    error (an unknown column or table, a bad SQL filter) when PySpark is loaded."""
+    if isinstance(err, ClasssimError):
+        return True
+    import sys
+
+    spark_errors = sys.modules.get("pyspark.errors")
+    return spark_errors is not None and isinstance(err, spark_errors.AnalysisException)

@@ -32,13 +32,15 @@ from pathlib import Path
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
+from classsim_spark.errors import ClasssimError
+
 ZERO_VARIANCE_POLICIES: tuple[str, ...] = ("zero", "error")
 # A column whose standard deviation is below this fraction of its magnitude is constant up to
 # float64 round-off (float32 inputs cannot even represent such variation).
 ZERO_VARIANCE_RTOL = 1e-10
 
 
-class ZeroVarianceError(ValueError):
+class ZeroVarianceError(ClasssimError, ValueError):
     """Raised when classes have constant scores and the policy is ``"error"``."""
 
 

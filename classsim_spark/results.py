@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from classsim_spark.classes import write_classes_csv
+from classsim_spark.errors import ClasssimError
 from classsim_spark.moments import Moments
 from classsim_spark.signals import stop_signal
 
@@ -63,11 +64,11 @@ def parts_file(transform: str) -> str:
     return f"parts-{transform}.npz"
 
 
-class NotAResultsDirectoryError(FileNotFoundError):
+class NotAResultsDirectoryError(ClasssimError, FileNotFoundError):
     """A path given as a results directory holds none (no run.json)."""
 
 
-class ResultsExistError(FileExistsError):
+class ResultsExistError(ClasssimError, FileExistsError):
     """The results directory exists and overwriting was not requested."""
 
 
@@ -75,7 +76,7 @@ class UnsafeOutputError(ResultsExistError):
     """Writing the output could destroy something that is not an earlier classsim output."""
 
 
-class UnfinishedResultsError(RuntimeError):
+class UnfinishedResultsError(ClasssimError, RuntimeError):
     """A results directory lacks a stage that a command needs: the run that made it stopped."""
 
 
@@ -197,6 +198,11 @@ class SimilarityResult:
                 parts[parted] = [Moments(int(n), mean, comoment) for n, mean, comoment
                                  in zip(data["n"], data["mean"], data["comoment"], strict=True)]
         return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
+
+
+def load_results(path: str | Path) -> SimilarityResult:
+    """Open a results directory (no Spark needed): :meth:`SimilarityResult.load`."""
+    return SimilarityResult.load(path)
 
 
 RESULTS_ENTRIES = re.compile(

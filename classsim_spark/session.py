@@ -28,6 +28,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from classsim_spark.errors import ClasssimError
+
 log = logging.getLogger("classsim")
 
 MIN_JAVA = 17
@@ -40,7 +42,7 @@ LOCAL_CONF: dict[str, str] = {
 }
 
 
-class JavaNotFoundError(RuntimeError):
+class JavaNotFoundError(ClasssimError, RuntimeError):
     """No usable Java runtime for a classic (JVM) Spark session."""
 
 

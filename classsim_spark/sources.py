@@ -30,6 +30,7 @@ from pyspark.sql import types as T
 
 from classsim_spark.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
 from classsim_spark.classes import check_class_names, default_class_names, read_class_names
+from classsim_spark.errors import ClasssimError
 from classsim_spark.parquet_reader import (
     READERS,
     UNREADABLE,
@@ -46,7 +47,7 @@ ENTRIES_COLUMN = "__classsim_entries"
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/")
 
 
-class InputError(ValueError):
+class InputError(ClasssimError, ValueError):
     """The input cannot be read as described (missing columns, wrong types, unknown table...)."""
 
 

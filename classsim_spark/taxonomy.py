@@ -58,6 +58,8 @@ from scipy import stats
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
 
+from classsim_spark.errors import ClasssimError
+
 log = logging.getLogger("classsim")
 
 __all__ = [
@@ -87,7 +89,7 @@ _BASELINE_KINDS = ("confusion", "cooccurrence")
 _BASELINE_METHODS = ("average", "complete", "single", "weighted")
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(ClasssimError, ValueError):
     """A taxonomy file or level selection that cannot be used."""
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from classsim_spark.errors import ClasssimError
+
 MAX_EXAMPLES = 5
 
 # Problem keys, in the order they are reported, with the sentence that explains each.
@@ -30,7 +32,7 @@ PROBLEMS: dict[str, str] = {
 }
 
 
-class InvalidInputError(ValueError):
+class InvalidInputError(ClasssimError, ValueError):
     """Input data that cannot be analysed as it is; the message says what, how many, and where."""
 
 

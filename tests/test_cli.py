@@ -185,3 +185,19 @@ def test_run_checks_the_taxonomy_before_scanning(tmp_path, capsys):
     assert main([*run, "--taxonomy-levels", "level9"]) == 2  # classes from the input: file only
     assert "unknown taxonomy levels 'level9'" in capsys.readouterr().err
     assert not (tmp_path / "res").exists()
+
+
+def test_commands_without_spark_never_import_pyspark(tmp_path):
+    """analyze, render and --help need no Spark: they must not pay for loading it."""
+    from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+
+    path, _ = numpy_results(generate(DemoSpec.sized(12, samples=500)), tmp_path, ("logit",))
+    for args in (["--help"], ["analyze", str(path)], ["render", str(path)]):
+        probe = ("import sys\nfrom classsim_spark.cli import main\n"
+                 f"try:\n    code = main({args!r})\nexcept SystemExit as e:\n    code = e.code\n"
+                 "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'pyspark', 'py4j'})\n"
+                 "print(code, loaded)\n")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=300, check=True)
+        assert done.stdout.strip().splitlines()[-1] in ("0 []", "None []"), (args, done.stdout,
+                                                                              done.stderr[-2000:])

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from classsim_spark.errors import ClasssimError
 from classsim_spark.results import SimilarityResult
 from classsim_spark.taxonomy import Taxonomy, read_taxonomy
 
 log = logging.getLogger("classsim")
 
 
-class FigureError(ValueError):
+class FigureError(ClasssimError, ValueError):
     """A figure or option the results directory cannot give (unknown transform, class, ...)."""
 
 
