@@ -37,8 +37,11 @@ system-packages:
 	  || echo "warning: could not install $$missing; the tests that need them are skipped"; \
 	else echo "note: $$missing not installed; the tests that need them are skipped"; fi
 
+LINTED := classsim_spark jobs tests benchmarks notebooks
+
 lint: $(STAMP)
-	$(BIN)/ruff check classsim_spark jobs tests benchmarks notebooks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest

@@ -45,8 +45,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        spec = DemoSpec(samples=args.samples, classes=args.classes, top_groups=12,
-                        mid_groups=max(25, args.classes // 12), seed=0)
+        spec = DemoSpec(
+            samples=args.samples,
+            classes=args.classes,
+            top_groups=12,
+            mid_groups=max(25, args.classes // 12),
+            seed=0,
+        )
         path, taxonomy = numpy_results(generate(spec), Path(tmp))
         print(f"results dir {args.samples} x {args.classes}: {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
@@ -69,9 +74,11 @@ def main() -> None:
         for line in per_figure:
             print(f"  {line}  (in-process)")
         for workers, seconds in times.items():
-            print(f"full figure set, m = {args.classes}, {workers} process(es): median "
-                  f"{statistics.median(seconds):.1f} s (min {min(seconds):.1f}, "
-                  f"max {max(seconds):.1f}) over {len(seconds)} renders")
+            print(
+                f"full figure set, m = {args.classes}, {workers} process(es): median "
+                f"{statistics.median(seconds):.1f} s (min {min(seconds):.1f}, "
+                f"max {max(seconds):.1f}) over {len(seconds)} renders"
+            )
         if cores > 1:
             ratio = statistics.median(times[1]) / statistics.median(times[cores])
             print(f"one process / {cores} processes: {ratio:.2f}x")

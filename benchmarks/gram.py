@@ -98,8 +98,9 @@ def ensure_data(layout: str, n: int, m: int, regenerate: bool) -> Path:
             return out
     print(f"data: generating {layout} {n} x {m} into {out} ...", flush=True)
     t0 = time.perf_counter()
-    write_demo(demo_spec(n, m), out, layout=layout, overwrite=True,
-               chunk_rows=max(1000, 25_000_000 // m))
+    write_demo(
+        demo_spec(n, m), out, layout=layout, overwrite=True, chunk_rows=max(1000, 25_000_000 // m)
+    )
     size = sum(p.stat().st_size for p in (out / "scores").rglob("*.parquet"))
     print(f"data: {time.perf_counter() - t0:.1f} s, {size / 2**20:.0f} MiB of Parquet")
     return out
@@ -163,8 +164,13 @@ def baseline_batches(data: Path, layout: str, names: list[str]):
     dataset = pads.dataset(data / "scores", format="parquet", partitioning="hive")
     columns = ["scores"] if layout == "array" else names
     batch_rows = max(1, BASELINE_BATCH_ELEMENTS // m)
-    scan = dataset.to_batches(columns=columns, batch_size=batch_rows, use_threads=True,
-                              batch_readahead=4, fragment_readahead=2)
+    scan = dataset.to_batches(
+        columns=columns,
+        batch_size=batch_rows,
+        use_threads=True,
+        batch_readahead=4,
+        fragment_readahead=2,
+    )
     for batch in scan:
         if batch.num_rows == 0:
             continue
@@ -189,8 +195,14 @@ def fold(grams: dict[str, CentredGram], x: np.ndarray, transforms: list[str]) ->
             raise ValueError(f"the baseline computes logit and rank, not {t!r}")
 
 
-def run_baseline(data: Path, layout: str, names: list[str], transforms: list[str],
-                 mode: str = "threads", cores: int = 2):
+def run_baseline(
+    data: Path,
+    layout: str,
+    names: list[str],
+    transforms: list[str],
+    mode: str = "threads",
+    cores: int = 2,
+):
     """Correlation matrices of the data in this process, on ``cores`` cores.
 
     ``threads``: ``cores`` Python threads take batches in turn (reading the next one under a
@@ -233,21 +245,30 @@ def run_baseline(data: Path, layout: str, names: list[str], transforms: list[str
 # Spark contestants
 
 
-def run_classsim(spark, data: Path, layout: str, transforms: list[str], reader: str,
-                 parts: int | str = "auto"):
+def run_classsim(
+    spark, data: Path, layout: str, transforms: list[str], reader: str, parts: int | str = "auto"
+):
     import classsim_spark as cs
 
     res = cs.similarity(
-        str(data / "scores"), layout=layout, classes=str(data / "classes.csv"),
-        transforms=transforms, reader=reader, spark=spark, stability_parts=parts,
+        str(data / "scores"),
+        layout=layout,
+        classes=str(data / "classes.csv"),
+        transforms=transforms,
+        reader=reader,
+        spark=spark,
+        stability_parts=parts,
     )
     used = res.run["reader"]["used"]
     if used != reader:
         raise RuntimeError(f"asked for reader {reader!r}, classsim used {used!r}")
     phases = {k: round(v, 3) for k, v in res.run["timings_s"].items()}
     parts_used = (res.run["parts"] or {}).get("count", 0)
-    return {t: res.matrix(t) for t in transforms}, {"n": res.run["n"], "phases_s": phases,
-                                                    "stability_parts": parts_used}
+    return {t: res.matrix(t) for t in transforms}, {
+        "n": res.run["n"],
+        "phases_s": phases,
+        "stability_parts": parts_used,
+    }
 
 
 def run_mllib(spark, data: Path, layout: str, names: list[str]):
@@ -306,8 +327,10 @@ def measure(contestants: list[Contestant], reference: dict[str, np.ndarray]) -> 
                 c.max_abs_diff[t] = max(c.max_abs_diff.get(t, 0.0), diff)
             phases = extra.get("phases_s")
             detail = f"  phases {phases}" if phases else ""
-            print(f"  [{r + 1}/{c.repeat}] {c.name:<22} {seconds:8.2f} s   load {load}{detail}",
-                  flush=True)
+            print(
+                f"  [{r + 1}/{c.repeat}] {c.name:<22} {seconds:8.2f} s   load {load}{detail}",
+                flush=True,
+            )
 
 
 def worker_blas(spark) -> list[dict]:
@@ -319,9 +342,15 @@ def worker_blas(spark) -> list[dict]:
         for _ in batches:
             pass
         pools = [f"{p['internal_api']} {p.get('version')} x{p['num_threads']}" for p in info()]
-        yield pa.RecordBatch.from_pylist([{
-            "pid": os.getpid(), "omp": os.environ.get("OMP_NUM_THREADS", ""),
-            "blas": "; ".join(pools)}])
+        yield pa.RecordBatch.from_pylist(
+            [
+                {
+                    "pid": os.getpid(),
+                    "omp": os.environ.get("OMP_NUM_THREADS", ""),
+                    "blas": "; ".join(pools),
+                }
+            ]
+        )
 
     rows = spark.range(0, 2, 1, 2).mapInArrow(probe, "pid long, omp string, blas string")
     return [r.asDict() for r in rows.collect()]
@@ -382,18 +411,32 @@ def ratio_line(label: str, value: float, target: float, at_least: bool) -> str:
 
 def report(layout: str, n: int, m: int, contestants: list[Contestant]) -> dict:
     print(f"\n== layout {layout}, {n} x {m} ==")
-    print(f"{'contestant':<24}{'median s':>10}{'min s':>9}{'max s':>9}{'rows/s':>12}"
-          f"{'runs':>6}  max|diff| vs baseline")
+    print(
+        f"{'contestant':<24}{'median s':>10}{'min s':>9}{'max s':>9}{'rows/s':>12}"
+        f"{'runs':>6}  max|diff| vs baseline"
+    )
     rows = {}
     for c in contestants:
-        diff = ", ".join(f"{t} {d:.1e}{'' if d < MAX_ABS_DIFF else ' (TOO LARGE)'}"
-                         for t, d in c.max_abs_diff.items()) or "-"
-        print(f"{c.name:<24}{c.median:>10.2f}{min(c.times):>9.2f}{max(c.times):>9.2f}"
-              f"{n / c.median:>12,.0f}{len(c.times):>6}  {diff}")
+        diff = (
+            ", ".join(
+                f"{t} {d:.1e}{'' if d < MAX_ABS_DIFF else ' (TOO LARGE)'}"
+                for t, d in c.max_abs_diff.items()
+            )
+            or "-"
+        )
+        print(
+            f"{c.name:<24}{c.median:>10.2f}{min(c.times):>9.2f}{max(c.times):>9.2f}"
+            f"{n / c.median:>12,.0f}{len(c.times):>6}  {diff}"
+        )
         rows[c.name] = {
-            "median_s": c.median, "min_s": min(c.times), "max_s": max(c.times),
-            "times_s": c.times, "rows_per_s": n / c.median, "load_before": c.loads,
-            "max_abs_diff": c.max_abs_diff, "extras": c.extras,
+            "median_s": c.median,
+            "min_s": min(c.times),
+            "max_s": max(c.times),
+            "times_s": c.times,
+            "rows_per_s": n / c.median,
+            "load_before": c.loads,
+            "max_abs_diff": c.max_abs_diff,
+            "extras": c.extras,
             "ok": all(d < MAX_ABS_DIFF for d in c.max_abs_diff.values()),
         }
     by_name = {c.name: c for c in contestants}
@@ -408,8 +451,9 @@ def report(layout: str, n: int, m: int, contestants: list[Contestant]) -> dict:
             summary["mllib_over_classsim"] = v
             summary["mllib_target_met"] = v >= TARGET_VS_MLLIB
             lines.append(ratio_line(f"MLlib / {best.name}", v, TARGET_VS_MLLIB, True))
-        base = min((c for c in contestants if c.name.startswith("baseline")),
-                   key=lambda c: c.median)
+        base = min(
+            (c for c in contestants if c.name.startswith("baseline")), key=lambda c: c.median
+        )
         summary["best_baseline"] = base.name
         v = best.median / base.median
         summary["classsim_over_baseline"] = v
@@ -420,14 +464,22 @@ def report(layout: str, n: int, m: int, contestants: list[Contestant]) -> dict:
             if " parts=" in c.name and plain is not None:
                 v = plain.median / c.median
                 summary[f"{plain.name} / {c.name}"] = v
-                lines.append(f"stability parts: {plain.name} / {c.name} = {v:.2f}x "
-                             f"(parts {plain.extras[0].get('stability_parts')} vs "
-                             f"{c.extras[0].get('stability_parts')})")
+                lines.append(
+                    f"stability parts: {plain.name} / {c.name} = {v:.2f}x "
+                    f"(parts {plain.extras[0].get('stability_parts')} vs "
+                    f"{c.extras[0].get('stability_parts')})"
+                )
         for c in ours:
             if c is not best:
-                lines.append(f"({c.name} / {base.name} = {c.median / base.median:.2f}x"
-                             + (f", MLlib / {c.name} = {by_name['mllib'].median / c.median:.2f}x"
-                                if "mllib" in by_name else "") + ")")
+                lines.append(
+                    f"({c.name} / {base.name} = {c.median / base.median:.2f}x"
+                    + (
+                        f", MLlib / {c.name} = {by_name['mllib'].median / c.median:.2f}x"
+                        if "mllib" in by_name
+                        else ""
+                    )
+                    + ")"
+                )
     for line in lines:
         print(line)
     bad = [c.name for c in contestants if not rows[c.name]["ok"]]
@@ -441,8 +493,15 @@ def report(layout: str, n: int, m: int, contestants: list[Contestant]) -> dict:
 # Profile of classsim's task-side Python work
 
 
-def profile_batches(data: Path, layout: str, names: list[str], transforms: list[str],
-                    n: int, cores: int, max_batches: int = 30) -> dict:
+def profile_batches(
+    data: Path,
+    layout: str,
+    names: list[str],
+    transforms: list[str],
+    n: int,
+    cores: int,
+    max_batches: int = 30,
+) -> dict:
     """Time classsim's per-batch steps in this process with one BLAS thread (as in a task).
 
     The steps are those of ``scan._accumulate`` on the batches ``parquet_reader`` yields;
@@ -481,7 +540,7 @@ def profile_batches(data: Path, layout: str, names: list[str], transforms: list[
             if layout == "array":
                 batch.column("scores").flatten().to_numpy().astype(np.float64)
             else:
-                np.column_stack([c.to_numpy() for c in batch.columns[: m]]).astype(np.float64)
+                np.column_stack([c.to_numpy() for c in batch.columns[:m]]).astype(np.float64)
             t4 = clock()
             steps["read"] += t1 - t0
             steps["decode"] += t2 - t1
@@ -507,44 +566,65 @@ def profile_batches(data: Path, layout: str, names: list[str], transforms: list[
     total = sum(v for k, v in steps.items() if k != "(float64)")
     per_batch = {k: 1e3 * v / batches for k, v in steps.items()}
     projected = total / rows * n / cores
-    print(f"\nprofile ({layout}, m={m}, transforms {transforms}, 1 BLAS thread): {rows} rows in "
-          f"{batches} batches of <= {BATCH_ROWS}; ms per batch")
+    print(
+        f"\nprofile ({layout}, m={m}, transforms {transforms}, 1 BLAS thread): {rows} rows in "
+        f"{batches} batches of <= {BATCH_ROWS}; ms per batch"
+    )
     for k, v in per_batch.items():
         share = "" if k == "(float64)" else f"{100 * steps[k] / total:5.1f} %"
         print(f"  {k:<11}{v:9.1f} ms  {share}")
-    print(f"  {'total':<11}{1e3 * total / batches:9.1f} ms  -> {rows / total:,.0f} rows/s per "
-          f"core; {n} rows on {cores} tasks: {projected:.1f} s of task compute")
-    return {"batches": batches, "rows": rows, "ms_per_batch": per_batch,
-            "projected_task_s": projected}
+    print(
+        f"  {'total':<11}{1e3 * total / batches:9.1f} ms  -> {rows / total:,.0f} rows/s per "
+        f"core; {n} rows on {cores} tasks: {projected:.1f} s of task compute"
+    )
+    return {
+        "batches": batches,
+        "rows": rows,
+        "ms_per_batch": per_batch,
+        "projected_task_s": projected,
+    }
 
 
 # --------------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--samples", "-n", type=int, default=DEFAULT_SAMPLES)
     p.add_argument("--classes", "-m", type=int, default=DEFAULT_CLASSES)
     p.add_argument("--layout", choices=["array", "wide"], default="array")
     p.add_argument("--layouts", help="comma-separated layouts to run in turn (e.g. array,wide)")
-    p.add_argument("--transforms", default="logit",
-                   help="classsim transforms, comma-separated (logit; logit,rank)")
+    p.add_argument(
+        "--transforms",
+        default="logit",
+        help="classsim transforms, comma-separated (logit; logit,rank)",
+    )
     p.add_argument("--readers", default="arrow,spark", help="classsim readers to time")
-    p.add_argument("--stability-parts", default="auto",
-                   help="classsim's stability_parts, comma-separated, each timed as its own "
-                   "contestant (e.g. 0,auto: the scan's cost of keeping parts)")
-    p.add_argument("--baselines", default="threads",
-                   help="baseline modes to time: threads (one Python thread per core, "
-                        "1-thread BLAS each), blas (one stream, multi-threaded BLAS)")
+    p.add_argument(
+        "--stability-parts",
+        default="auto",
+        help="classsim's stability_parts, comma-separated, each timed as its own "
+        "contestant (e.g. 0,auto: the scan's cost of keeping parts)",
+    )
+    p.add_argument(
+        "--baselines",
+        default="threads",
+        help="baseline modes to time: threads (one Python thread per core, "
+        "1-thread BLAS each), blas (one stream, multi-threaded BLAS)",
+    )
     p.add_argument("--repeat", type=int, default=3, help="timed runs per contestant")
     p.add_argument("--mllib-repeat", type=int, default=1)
     p.add_argument("--skip-mllib", action="store_true")
     p.add_argument("--regenerate", action="store_true", help="regenerate the data")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--driver-memory", default=SPARK_CONF["spark.driver.memory"])
-    p.add_argument("--profile", action="store_true",
-                   help="also time classsim's per-batch Python steps in this process")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also time classsim's per-batch Python steps in this process",
+    )
     p.add_argument("--json", type=Path, help="write the results here")
     args = p.parse_args(argv)
     args.layouts = [x.strip() for x in (args.layouts or args.layout).split(",") if x.strip()]
@@ -553,8 +633,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--layouts: unknown layout {layout!r}")
     args.transforms = [x.strip() for x in args.transforms.split(",") if x.strip()]
     args.readers = [x.strip() for x in args.readers.split(",") if x.strip()]
-    args.stability_parts = [x if x.strip() == "auto" else int(x)
-                            for x in (x.strip() for x in args.stability_parts.split(","))]
+    args.stability_parts = [
+        x if x.strip() == "auto" else int(x)
+        for x in (x.strip() for x in args.stability_parts.split(","))
+    ]
     if not set(args.transforms) <= {"logit", "rank"}:
         p.error("--transforms: logit and/or rank")
     if not set(args.readers) <= {"arrow", "spark"}:
@@ -583,8 +665,11 @@ def machine_info() -> dict:
         "scipy": scipy.__version__,
         "pyarrow": pa.__version__,
         "pyspark": pyspark.__version__,
-        "driver_blas": [f"{p['internal_api']} {p.get('version')} x{p['num_threads']} "
-                        f"({Path(p['filepath']).name})" for p in threadpool_info()],
+        "driver_blas": [
+            f"{p['internal_api']} {p.get('version')} x{p['num_threads']} "
+            f"({Path(p['filepath']).name})"
+            for p in threadpool_info()
+        ],
     }
 
 
@@ -595,12 +680,16 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     info["load_start"] = load_average()
     print(f"machine: {info['nproc']} cpus ({info['affinity']} usable), {info['platform']}")
-    print(f"versions: python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, "
-          f"pyarrow {info['pyarrow']}, pyspark {info['pyspark']}")
+    print(
+        f"versions: python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, "
+        f"pyarrow {info['pyarrow']}, pyspark {info['pyspark']}"
+    )
     print(f"driver BLAS: {'; '.join(info['driver_blas'])}")
     print(f"load average at start: {info['load_start']}")
-    data = {layout: ensure_data(layout, args.samples, args.classes, args.regenerate)
-            for layout in args.layouts}
+    data = {
+        layout: ensure_data(layout, args.samples, args.classes, args.regenerate)
+        for layout in args.layouts
+    }
 
     conf = {**SPARK_CONF, "spark.driver.memory": args.driver_memory}
     t0 = time.perf_counter()
@@ -612,47 +701,72 @@ def main(argv: list[str] | None = None) -> int:
         info["java"] = java_version(spark)
         info["spark_conf"] = conf
         info["jvm_max_heap_mib"] = round(
-            spark._jvm.java.lang.Runtime.getRuntime().maxMemory() / 2**20)
+            spark._jvm.java.lang.Runtime.getRuntime().maxMemory() / 2**20
+        )
         info["worker_blas"] = worker_blas(spark)
-        print(f"spark {spark.version} {args.master}, java {info['java']}, JVM max heap "
-              f"{info['jvm_max_heap_mib']} MiB, started in {info['spark_start_s']} s")
-        print("worker BLAS: " + "; ".join(
-            f"pid {w['pid']} OMP_NUM_THREADS={w['omp'] or '-'} {w['blas']}"
-            for w in info["worker_blas"]))
+        print(
+            f"spark {spark.version} {args.master}, java {info['java']}, JVM max heap "
+            f"{info['jvm_max_heap_mib']} MiB, started in {info['spark_start_s']} s"
+        )
+        print(
+            "worker BLAS: "
+            + "; ".join(
+                f"pid {w['pid']} OMP_NUM_THREADS={w['omp'] or '-'} {w['blas']}"
+                for w in info["worker_blas"]
+            )
+        )
 
         for layout in args.layouts:
             path = data[layout]
             names = class_names(path)
             n, m = args.samples, len(names)
-            print(f"\n-- {layout} {n} x {m}: transforms {args.transforms}, "
-                  f"repeat {args.repeat} (MLlib {0 if args.skip_mllib else args.mllib_repeat})")
+            print(
+                f"\n-- {layout} {n} x {m}: transforms {args.transforms}, "
+                f"repeat {args.repeat} (MLlib {0 if args.skip_mllib else args.mllib_repeat})"
+            )
             # The reference: one untimed baseline run gives the matrices to check against (and
             # warms the page cache for everyone).
-            ref, ref_info = run_baseline(path, layout, names, args.transforms,
-                                         args.baselines[0], cores)
+            ref, ref_info = run_baseline(
+                path, layout, names, args.transforms, args.baselines[0], cores
+            )
             if ref_info["n"] != n:
                 raise RuntimeError(f"baseline read {ref_info['n']} rows, expected {n}")
             contestants = [
-                Contestant(f"baseline {mode}", lambda p=path, lay=layout, nm=names, mo=mode:
-                           run_baseline(p, lay, nm, args.transforms, mo, cores), args.repeat)
+                Contestant(
+                    f"baseline {mode}",
+                    lambda p=path, lay=layout, nm=names, mo=mode: run_baseline(
+                        p, lay, nm, args.transforms, mo, cores
+                    ),
+                    args.repeat,
+                )
                 for mode in args.baselines
             ]
             for reader in args.readers:
                 for parts in args.stability_parts:
                     label = "" if parts == "auto" else f" parts={parts}"
-                    contestants.append(Contestant(
-                        f"classsim {reader}{label}",
-                        lambda p=path, lay=layout, r=reader, k=parts: run_classsim(
-                            spark, p, lay, args.transforms, r, k), args.repeat))
+                    contestants.append(
+                        Contestant(
+                            f"classsim {reader}{label}",
+                            lambda p=path, lay=layout, r=reader, k=parts: run_classsim(
+                                spark, p, lay, args.transforms, r, k
+                            ),
+                            args.repeat,
+                        )
+                    )
             if not args.skip_mllib and args.mllib_repeat > 0:
-                contestants.append(Contestant(
-                    "mllib", lambda p=path, lay=layout, nm=names: run_mllib(spark, p, lay, nm),
-                    args.mllib_repeat))
+                contestants.append(
+                    Contestant(
+                        "mllib",
+                        lambda p=path, lay=layout, nm=names: run_mllib(spark, p, lay, nm),
+                        args.mllib_repeat,
+                    )
+                )
             measure(contestants, ref)
             results.append(report(layout, n, m, contestants))
             if args.profile:
                 results[-1]["profile"] = profile_batches(
-                    path, layout, names, args.transforms, n, cores)
+                    path, layout, names, args.transforms, n, cores
+                )
         info["peak_rss_mib"] = peak_rss(spark)
     finally:
         spark.stop()
@@ -661,9 +775,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at end: {info['load_end']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(
-            {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-             "machine": info, "results": results}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": {
+                        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                    },
+                    "machine": info,
+                    "results": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {args.json}")
     ok = all(r["contestants"][c]["ok"] for r in results for c in r["contestants"])
     return 0 if ok else 1

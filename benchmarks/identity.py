@@ -42,18 +42,28 @@ VOLATILE_KEYS = {"created", "timings_s", "versions", "started", "updated", "pid"
 
 def real_sets() -> dict[str, Path]:
     """Every folder under ../shared/data with scores.parquet and classes.csv, by relative name."""
-    return {str(p.parent.relative_to(DATA)): p.parent
-            for p in sorted(DATA.rglob("scores.parquet")) if (p.parent / "classes.csv").is_file()}
+    return {
+        str(p.parent.relative_to(DATA)): p.parent
+        for p in sorted(DATA.rglob("scores.parquet"))
+        if (p.parent / "classes.csv").is_file()
+    }
 
 
 def record(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=False)
     runs = {"demo": CLASSSIM + ["demo", "--dir", str(out / "demo")]}
     for name, folder in real_sets().items():
-        runs[name] = CLASSSIM + ["run", "--input", str(folder / "scores.parquet"),
-                                 "--classes", str(folder / "classes.csv"),
-                                 "--taxonomy", str(folder / "classes.csv"),
-                                 "--out", str(out / name.replace("/", "-"))]
+        runs[name] = CLASSSIM + [
+            "run",
+            "--input",
+            str(folder / "scores.parquet"),
+            "--classes",
+            str(folder / "classes.csv"),
+            "--taxonomy",
+            str(folder / "classes.csv"),
+            "--out",
+            str(out / name.replace("/", "-")),
+        ]
     for name, cmd in runs.items():
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -63,8 +73,11 @@ def record(out: Path) -> None:
 
 
 def _results_dirs(base: Path) -> dict[str, Path]:
-    return {str(p.parent.relative_to(base)): p.parent for p in sorted(base.rglob("run.json"))
-            if "figures" not in p.parts}
+    return {
+        str(p.parent.relative_to(base)): p.parent
+        for p in sorted(base.rglob("run.json"))
+        if "figures" not in p.parts
+    }
 
 
 def _strip(value, out_dir: str):

@@ -152,13 +152,19 @@ def analyze(
             clip_negative=clip_negative,
             seed=seed,
         )
-        info["note"] = (f"{chosen['transform']}, {chosen['distance']}, {chosen['linkage']} "
-                        f"({chosen['criterion']} {chosen['score']:.3f})")
+        info["note"] = (
+            f"{chosen['transform']}, {chosen['distance']}, {chosen['linkage']} "
+            f"({chosen['criterion']} {chosen['score']:.3f})"
+        )
 
     with timer.phase("seriation"):
         seriations = {
-            t: seriation.hclust(M, distance=chosen["distance"], linkage=chosen["linkage"],
-                                clip_negative=clip_negative)
+            t: seriation.hclust(
+                M,
+                distance=chosen["distance"],
+                linkage=chosen["linkage"],
+                clip_negative=clip_negative,
+            )
             for t, M in res.matrices.items()
         }
         alternatives = _alternative_orders(res, tax, order_file, chosen, clip_negative)
@@ -174,25 +180,42 @@ def analyze(
             M, order, block_list, c=fuzzy_groups, core=core, seed=seed, names=names
         )
         duplicates = structure.near_duplicates(M, names)
-        star_list = structure.stars(M, names, cooccurrence=res.counts.get("cooccurrence"),
-                                    block_list=block_list)
-        info["note"] = (f"{len(block_list)} blocks, {len(splits)} split groups, "
-                        f"{len(failed)} failed groups, {len(duplicates)} near-duplicate pairs")
+        star_list = structure.stars(
+            M, names, cooccurrence=res.counts.get("cooccurrence"), block_list=block_list
+        )
+        info["note"] = (
+            f"{len(block_list)} blocks, {len(splits)} split groups, "
+            f"{len(failed)} failed groups, {len(duplicates)} near-duplicate pairs"
+        )
 
     stability_report = None
     if stability_resamples and t in res.parts:
         with timer.phase("stability") as info:
             stability_report = _stability(
-                res, t, Z, chosen, clip_negative, names, seed, stability_resamples,
-                findings=(block_list, splits, failed, duplicates, star_list), fuzzy_info=fuzzy_info)
-            info["note"] = (f"{stability_report['resamples']} resamples of "
-                            f"{stability_report['parts_per_resample']} of "
-                            f"{stability_report['parts']} parts; tree "
-                            f"{stability_report['tree']:.2f}, top-level blocks "
-                            f"{_format_optional(stability_report['top_level_blocks'])}")
+                res,
+                t,
+                Z,
+                chosen,
+                clip_negative,
+                names,
+                seed,
+                stability_resamples,
+                findings=(block_list, splits, failed, duplicates, star_list),
+                fuzzy_info=fuzzy_info,
+            )
+            info["note"] = (
+                f"{stability_report['resamples']} resamples of "
+                f"{stability_report['parts_per_resample']} of "
+                f"{stability_report['parts']} parts; tree "
+                f"{stability_report['tree']:.2f}, top-level blocks "
+                f"{_format_optional(stability_report['top_level_blocks'])}"
+            )
     elif stability_resamples:
-        log.info("stability: the results hold no parts of %s (stability_parts=0 or an older "
-                 "run); skipped", t)
+        log.info(
+            "stability: the results hold no parts of %s (stability_parts=0 or an older "
+            "run); skipped",
+            t,
+        )
 
     taxonomy_report = None
     if tax is not None:
@@ -204,8 +227,7 @@ def analyze(
         "results": {"n": res.run.get("n"), "m": res.m, "transforms": res.transforms},
         "chosen": chosen,
         "candidates": candidates,
-        "order": {"transform": t, **ser.to_json(),
-                  "classes": [names[i] for i in order]},
+        "order": {"transform": t, **ser.to_json(), "classes": [names[i] for i in order]},
         "blocks": block_list,
         "spans": found_spans,
         "split_groups": splits,
@@ -229,8 +251,9 @@ def _format_optional(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _stability(res, t, Z, chosen, clip_negative, names, seed, resamples, findings,
-               fuzzy_info) -> dict:
+def _stability(
+    res, t, Z, chosen, clip_negative, names, seed, resamples, findings, fuzzy_info
+) -> dict:
     """Re-run the analysis of transform ``t`` on subsamples and score every finding.
 
     Each finding dict gains ``stability``; the returned summary goes into ``groups.json``.
@@ -240,43 +263,67 @@ def _stability(res, t, Z, chosen, clip_negative, names, seed, resamples, finding
     subsets = stability.part_subsets(len(parts), resamples, seed)
     cooccurrence = res.counts.get("cooccurrence")
     policy = res.run.get("zero_variance_policy", "zero")
-    found: dict[str, list] = {"blocks": [], "splits": [], "failed": [], "pairs": [],
-                              "stars": [], "trees": []}
+    found: dict[str, list] = {
+        "blocks": [],
+        "splits": [],
+        "failed": [],
+        "pairs": [],
+        "stars": [],
+        "trees": [],
+    }
     rows = []
     for subset in subsets:
         moments = stability.resample_moments(parts, subset)
         rows.append(moments.n)
         M = moments.correlation(policy).matrix
-        ser = seriation.hclust(M, distance=chosen["distance"], linkage=chosen["linkage"],
-                               clip_negative=clip_negative, optimal_ordering="greedy")
+        ser = seriation.hclust(
+            M,
+            distance=chosen["distance"],
+            linkage=chosen["linkage"],
+            clip_negative=clip_negative,
+            optimal_ordering="greedy",
+        )
         b = structure.blocks(M, ser.linkage, ser.order, names)
         member_sets = {x["id"]: frozenset(x["member_ids"]) for x in b}
         found["trees"].append(ser.linkage)
         found["blocks"].append(list(member_sets.values()))
-        found["splits"].append([(member_sets[s["blocks"][0]], member_sets[s["blocks"][1]])
-                                for s in structure.split_groups(M, ser.linkage, ser.order, b)])
+        found["splits"].append(
+            [
+                (member_sets[s["blocks"][0]], member_sets[s["blocks"][1]])
+                for s in structure.split_groups(M, ser.linkage, ser.order, b)
+            ]
+        )
         if failed:  # the full data's number of fuzzy groups, not chosen anew
-            groups_r, _, _ = structure.failed_groups(M, ser.order, b, c=fuzzy_info["c"],
-                                                     seed=seed, names=names)
+            groups_r, _, _ = structure.failed_groups(
+                M, ser.order, b, c=fuzzy_info["c"], seed=seed, names=names
+            )
             found["failed"].append([frozenset(g["member_ids"]) for g in groups_r])
         found["pairs"].append({tuple(d["class_ids"]) for d in structure.near_duplicates(M, names)})
-        found["stars"].append({s["class_id"] for s in structure.stars(
-            M, names, cooccurrence=cooccurrence, block_list=b)})
+        found["stars"].append(
+            {
+                s["class_id"]
+                for s in structure.stars(M, names, cooccurrence=cooccurrence, block_list=b)
+            }
+        )
 
     full_sets = {x["id"]: frozenset(x["member_ids"]) for x in block_list}
     scores = {
         "blocks": stability.set_stability(list(full_sets.values()), found["blocks"]),
         "split_groups": stability.split_stability(
             [(full_sets[s["blocks"][0]], full_sets[s["blocks"][1]]) for s in splits],
-            found["splits"]),
+            found["splits"],
+        ),
         "failed_groups": stability.set_stability(
-            [frozenset(g["member_ids"]) for g in failed], found["failed"]),
+            [frozenset(g["member_ids"]) for g in failed], found["failed"]
+        ),
         "near_duplicates": stability.item_stability(
-            [tuple(d["class_ids"]) for d in duplicates], found["pairs"]),
+            [tuple(d["class_ids"]) for d in duplicates], found["pairs"]
+        ),
         "stars": stability.item_stability([s["class_id"] for s in star_list], found["stars"]),
     }
-    for finding_list, values in zip((block_list, splits, failed, duplicates, star_list),
-                                    scores.values(), strict=True):
+    for finding_list, values in zip(
+        (block_list, splits, failed, duplicates, star_list), scores.values(), strict=True
+    ):
         for finding, value in zip(finding_list, values, strict=True):
             finding["stability"] = value
     top = [b["stability"] for b in block_list if b["level"] == 1]
@@ -290,8 +337,9 @@ def _stability(res, t, Z, chosen, clip_negative, names, seed, resamples, finding
         "tree": stability.tree_stability(Z, found["trees"]),
         "top_level_blocks": float(np.mean(top)) if top else None,
         "unstable_below": stability.UNSTABLE_BELOW,
-        "unstable": {key: sum(v < stability.UNSTABLE_BELOW for v in values)
-                     for key, values in scores.items()},
+        "unstable": {
+            key: sum(v < stability.UNSTABLE_BELOW for v in values) for key, values in scores.items()
+        },
     }
 
 
@@ -302,7 +350,10 @@ def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str
         out[t]["spectral"] = seriation.spectral(M, clip_negative=True).to_json()
         if tax is not None:
             out[t]["taxonomy"] = seriation.taxonomy_order(
-                M, tax.paths, distance=chosen["distance"], linkage=chosen["linkage"],
+                M,
+                tax.paths,
+                distance=chosen["distance"],
+                linkage=chosen["linkage"],
                 clip_negative=clip_negative,
             ).to_json()
         if order_file is not None:
@@ -314,7 +365,8 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
     per_transform = {t: tax_mod.agreement(s.linkage, tax) for t, s in seriations.items()}
     baselines = {
         kind: tax_mod.agreement(tax_mod.linkage_from_matrix(res.counts[kind], kind), tax)
-        for kind in ("confusion", "cooccurrence") if kind in res.counts
+        for kind in ("confusion", "cooccurrence")
+        if kind in res.counts
     }
     return {
         "file": str(taxonomy_path),
@@ -329,8 +381,12 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
 def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str]) -> None:
     for t, ser in analysis.seriations.items():
         _atomic_npy(path / f"linkage-{t}.npy", ser.linkage)
-        order_doc = {"transform": t, **ser.to_json(), "classes": [names[i] for i in ser.order],
-                     "alternatives": alternatives.get(t, {})}
+        order_doc = {
+            "transform": t,
+            **ser.to_json(),
+            "classes": [names[i] for i in ser.order],
+            "alternatives": alternatives.get(t, {}),
+        }
         _atomic_text(path / f"order-{t}.json", json.dumps(order_doc, indent=1) + "\n")
     if analysis.memberships is not None:
         _atomic_npy(path / MEMBERSHIPS_FILE, analysis.memberships)

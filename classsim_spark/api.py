@@ -56,8 +56,11 @@ class DriverCapacityError(ClasssimError, MemoryError):
 def driver_bytes_needed(m: int, n_transforms: int, sample_rows: int = 0, parts: int = 0) -> int:
     """Bytes the driver needs for the matrices of ``n_transforms`` transforms, the sample and
     the co-moments of ``parts`` parts of the rows."""
-    return (_DRIVER_BYTES_PER_CELL * m * m * n_transforms + 8 * m * m * parts
-            + _DRIVER_BYTES_PER_SAMPLED * sample_rows * m)
+    return (
+        _DRIVER_BYTES_PER_CELL * m * m * n_transforms
+        + 8 * m * m * parts
+        + _DRIVER_BYTES_PER_SAMPLED * sample_rows * m
+    )
 
 
 def default_driver_memory_limit() -> int:
@@ -69,7 +72,10 @@ def default_driver_memory_limit() -> int:
 
 
 def check_driver_capacity(
-    m: int, n_transforms: int, limit_bytes: int | None = None, sample_rows: int = 0,
+    m: int,
+    n_transforms: int,
+    limit_bytes: int | None = None,
+    sample_rows: int = 0,
     parts: int = 0,
 ) -> None:
     """Refuse, before scanning, a class count whose matrices (and sample) would not fit the
@@ -219,9 +225,14 @@ def similarity(
     stability_parts = parse_stability_parts(stability_parts)
     score_spec = ScoreSpec(scores, activation, eps)
     spec = InputSpec(
-        layout=layout, scores_col=scores_col, class_col=class_col, id_col=id_col,
+        layout=layout,
+        scores_col=scores_col,
+        class_col=class_col,
+        id_col=id_col,
         classes=tuple(classes) if isinstance(classes, list | tuple) else classes,
-        prefix=prefix, regex=regex, fill_value=fill_value,
+        prefix=prefix,
+        regex=regex,
+        fill_value=fill_value,
     )
     if out is not None:
         check_writable(out, overwrite, inputs=local_paths(data))
@@ -248,10 +259,21 @@ def similarity(
     tile = tile_size or choose_tile_size(m, TILE_BYTES // max(1, parts))
     label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
     parts_transform = "logit" if "logit" in transforms else transforms[0]
-    plan = ScanPlan(batch_layout, transforms, score_spec, tile, label_spec, sample_rows,
-                    parts, parts_transform if parts else None)
-    with (timer.phase("scan") as info, connect_progress(spark, "scan"),
-          _unreadable_files_as_input_errors()):
+    plan = ScanPlan(
+        batch_layout,
+        transforms,
+        score_spec,
+        tile,
+        label_spec,
+        sample_rows,
+        parts,
+        parts_transform if parts else None,
+    )
+    with (
+        timer.phase("scan") as info,
+        connect_progress(spark, "scan"),
+        _unreadable_files_as_input_errors(),
+    ):
         moments, report, counts, sample, part_moments = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
@@ -259,9 +281,12 @@ def similarity(
             f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
         )
     if report.tasks_retried:
-        log.warning("%d of %d scan tasks were retries of tasks that failed or lost their "
-                    "executor; the results are exact: each partition is counted once",
-                    report.tasks_retried, report.tasks)
+        log.warning(
+            "%d of %d scan tasks were retries of tasks that failed or lost their "
+            "executor; the results are exact: each partition is counted once",
+            report.tasks_retried,
+            report.tasks,
+        )
     id_label = batch_layout.id_column or "row positions within a task"
     report.raise_if_invalid(drop_invalid, id_label)
     with timer.phase("similarity") as info:
@@ -273,7 +298,9 @@ def similarity(
             if zero[t]:
                 log.warning(
                     "%s: %d classes have constant scores and correlate 0 with all others: %s",
-                    t, len(zero[t]), ", ".join(zero[t][:10]),
+                    t,
+                    len(zero[t]),
+                    ", ".join(zero[t][:10]),
                 )
         info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
     run = {
@@ -281,12 +308,16 @@ def similarity(
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "input": data if isinstance(data, str) else "DataFrame",
         "format": fmt,
-        "reader": {"requested": reader, "used": "arrow" if units else "spark",
-                   "reason": reader_reason},
+        "reader": {
+            "requested": reader,
+            "used": "arrow" if units else "spark",
+            "reason": reader_reason,
+        },
         "where": where,
         "layout": layout,
-        "input_spec": {k: (list(v) if isinstance(v, tuple) else v)
-                       for k, v in asdict(spec).items()},
+        "input_spec": {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()
+        },
         "scores": asdict(score_spec),
         "transforms": list(transforms),
         "n": report.rows_kept,
@@ -299,10 +330,16 @@ def similarity(
         "drop_invalid": drop_invalid,
         "zero_variance_policy": zero_variance,
         "zero_variance": zero,
-        "labels": ({"column": label_spec.column, "multi": label_spec.multi,
-                    "baselines": sorted(counts)} if label_spec else None),
-        "sample": ({"rows": sample.rows.shape[0], "of": sample.seen, "capacity": sample_rows}
-                   if sample is not None else None),
+        "labels": (
+            {"column": label_spec.column, "multi": label_spec.multi, "baselines": sorted(counts)}
+            if label_spec
+            else None
+        ),
+        "sample": (
+            {"rows": sample.rows.shape[0], "of": sample.seen, "capacity": sample_rows}
+            if sample is not None
+            else None
+        ),
         "parts": _parts_info(part_moments),
         "tile_size": tile,
         "timings_s": timer.seconds,
@@ -316,11 +353,19 @@ def similarity(
         },
         **(run_info or {}),
     }
-    result = SimilarityResult(class_names, moments, matrices, zero, run, counts=counts,
-                              sample=sample.rows if sample is not None else None,
-                              parts=part_moments)
+    result = SimilarityResult(
+        class_names,
+        moments,
+        matrices,
+        zero,
+        run,
+        counts=counts,
+        sample=sample.rows if sample is not None else None,
+        parts=part_moments,
+    )
     if out is not None:
         with timer.phase("write results"):
-            result.save(out, overwrite=overwrite, stages=stages,
-                        config=(run_info or {}).get("config"))
+            result.save(
+                out, overwrite=overwrite, stages=stages, config=(run_info or {}).get("config")
+            )
     return result

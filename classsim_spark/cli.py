@@ -70,80 +70,142 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", help="Parquet path(s)/glob(s), comma-separated, or a table name")
     p.add_argument("--format", help="data source format of path inputs (default parquet)")
     p.add_argument("--where", help="SQL filter, e.g. \"date >= '2026-01-01'\"")
-    p.add_argument("--reader", choices=["auto", "spark", "arrow"],
-                   help="arrow: tasks read Parquet with pyarrow; auto (default): arrow for local "
-                   "or mounted Parquet paths without --where, else Spark's reader")
+    p.add_argument(
+        "--reader",
+        choices=["auto", "spark", "arrow"],
+        help="arrow: tasks read Parquet with pyarrow; auto (default): arrow for local "
+        "or mounted Parquet paths without --where, else Spark's reader",
+    )
     p.add_argument("--layout", choices=["array", "wide", "long"])
     p.add_argument("--scores-col", help="array layout: score column; long: score column")
     p.add_argument("--class-col", help="long layout: class column (default 'class')")
     p.add_argument("--id-col", help="sample id column (default 'sample_id')")
-    p.add_argument("--classes", type=_classes,
-                   help="class file (CSV with 'name', JSON, or text) or comma-separated names")
+    p.add_argument(
+        "--classes",
+        type=_classes,
+        help="class file (CSV with 'name', JSON, or text) or comma-separated names",
+    )
     p.add_argument("--prefix", help="wide layout: class columns start with this prefix")
     p.add_argument("--regex", help="wide layout: class columns match this regex (group 1 = name)")
-    p.add_argument("--fill-value", type=float,
-                   help="long layout: score of classes not logged for a sample (top-k logs)")
-    p.add_argument("--labels", help="label column for the baselines (frequencies, confusion or "
-                   "co-occurrence): 'auto' (a 'labels' or 'label' column if present) or 'none'")
+    p.add_argument(
+        "--fill-value",
+        type=float,
+        help="long layout: score of classes not logged for a sample (top-k logs)",
+    )
+    p.add_argument(
+        "--labels",
+        help="label column for the baselines (frequencies, confusion or "
+        "co-occurrence): 'auto' (a 'labels' or 'label' column if present) or 'none'",
+    )
     p.add_argument("--scores", choices=SCORE_KINDS, help="what the input holds (default logits)")
-    p.add_argument("--activation", choices=ACTIVATIONS,
-                   help="output activation: softmax (single-label) or sigmoid (multi-label)")
+    p.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        help="output activation: softmax (single-label) or sigmoid (multi-label)",
+    )
     p.add_argument("--eps", type=float, help="probability clip for logs (default 1e-12)")
-    p.add_argument("--transform", type=_csv_list,
-                   help=f"comma-separated subset of {','.join(TRANSFORMS)}, or auto (default: "
-                   "all; `run` and `analyze` then choose among them)")
-    p.add_argument("--drop-invalid", action="store_const", const=True,
-                   help="drop and count invalid rows instead of failing")
-    p.add_argument("--zero-variance", choices=["zero", "error"],
-                   help="constant classes: correlate 0 with all (default) or fail")
+    p.add_argument(
+        "--transform",
+        type=_csv_list,
+        help=f"comma-separated subset of {','.join(TRANSFORMS)}, or auto (default: "
+        "all; `run` and `analyze` then choose among them)",
+    )
+    p.add_argument(
+        "--drop-invalid",
+        action="store_const",
+        const=True,
+        help="drop and count invalid rows instead of failing",
+    )
+    p.add_argument(
+        "--zero-variance",
+        choices=["zero", "error"],
+        help="constant classes: correlate 0 with all (default) or fail",
+    )
     p.add_argument("--tile-size", type=int, help="side of the co-moment tiles reduced on executors")
-    p.add_argument("--driver-memory-limit", type=float, metavar="GIB",
-                   help="driver memory budget for the matrices (default half of RAM)")
-    p.add_argument("--sample-rows", type=_non_negative_int, metavar="N",
-                   help="rows of raw scores kept as a uniform sample for the distribution "
-                   "figure (default 1000; 0 disables)")
-    p.add_argument("--stability-parts", metavar="N|auto",
-                   help="keep the logit statistics in N disjoint parts of the rows, so the "
-                   "analysis can measure each finding's stability on subsamples (default auto: "
-                   "up to 6, by m; 0 disables)")
+    p.add_argument(
+        "--driver-memory-limit",
+        type=float,
+        metavar="GIB",
+        help="driver memory budget for the matrices (default half of RAM)",
+    )
+    p.add_argument(
+        "--sample-rows",
+        type=_non_negative_int,
+        metavar="N",
+        help="rows of raw scores kept as a uniform sample for the distribution "
+        "figure (default 1000; 0 disables)",
+    )
+    p.add_argument(
+        "--stability-parts",
+        metavar="N|auto",
+        help="keep the logit statistics in N disjoint parts of the rows, so the "
+        "analysis can measure each finding's stability on subsamples (default auto: "
+        "up to 6, by m; 0 disables)",
+    )
     p.add_argument("--out", help="results directory to create")
-    p.add_argument("--overwrite", action="store_const", const=True,
-                   help="replace an existing results directory")
+    p.add_argument(
+        "--overwrite",
+        action="store_const",
+        const=True,
+        help="replace an existing results directory",
+    )
     _add_spark_options(p)
 
 
 def _add_analysis_options(p: argparse.ArgumentParser, with_transform: bool) -> None:
-    p.add_argument("--taxonomy", help="taxonomy CSV: a 'name' or 'class_id' column plus one "
-                   "column per level, coarse to fine")
+    p.add_argument(
+        "--taxonomy",
+        help="taxonomy CSV: a 'name' or 'class_id' column plus one "
+        "column per level, coarse to fine",
+    )
     p.add_argument("--taxonomy-levels", help="comma-separated level columns, coarse to fine")
     if with_transform:
         p.add_argument("--transform", help="auto (default) or the transform to analyse")
-    p.add_argument("--distance", choices=["auto", "1-r", "profile"],
-                   help="auto (default): chosen by the unsupervised criterion")
-    p.add_argument("--linkage", choices=["auto", "complete", "average", "single", "weighted",
-                                         "ward", "centroid"], help="auto (default) or a linkage")
-    p.add_argument("--criterion", choices=["fixed", "normality>cophenetic"],
-                   help="how 'auto' chooses: fixed (default: logit, 1-r, average, the best on "
-                   "real classifiers) or normality>cophenetic")
-    p.add_argument("--clip-negative", action="store_const", const=True,
-                   help="treat negative similarities as 0")
+    p.add_argument(
+        "--distance",
+        choices=["auto", "1-r", "profile"],
+        help="auto (default): chosen by the unsupervised criterion",
+    )
+    p.add_argument(
+        "--linkage",
+        choices=["auto", "complete", "average", "single", "weighted", "ward", "centroid"],
+        help="auto (default) or a linkage",
+    )
+    p.add_argument(
+        "--criterion",
+        choices=["fixed", "normality>cophenetic"],
+        help="how 'auto' chooses: fixed (default: logit, 1-r, average, the best on "
+        "real classifiers) or normality>cophenetic",
+    )
+    p.add_argument(
+        "--clip-negative", action="store_const", const=True, help="treat negative similarities as 0"
+    )
     p.add_argument("--order-file", help="an extra display order: JSON list or one name per line")
     p.add_argument("--fuzzy-groups", type=int, help="fuzzy c-means groups (default: Xie-Beni)")
     p.add_argument("--core", type=float, help="membership of a core member (default 0.5)")
     p.add_argument("--seed", type=int, help="seed of fuzzy c-means (default 0)")
-    p.add_argument("--stability-resamples", type=_non_negative_int, metavar="N",
-                   help="subsamples the stability of each finding is measured on (default 20; "
-                   "0 skips; needs a scan with --stability-parts)")
+    p.add_argument(
+        "--stability-resamples",
+        type=_non_negative_int,
+        metavar="N",
+        help="subsamples the stability of each finding is measured on (default 20; "
+        "0 skips; needs a scan with --stability-parts)",
+    )
 
 
 def _analysis_overrides(args: argparse.Namespace, transform: str | None) -> dict:
     return {
-        "analysis.taxonomy": args.taxonomy, "analysis.taxonomy_levels": args.taxonomy_levels,
-        "analysis.transform": transform, "analysis.distance": args.distance,
-        "analysis.linkage": args.linkage, "analysis.criterion": args.criterion,
+        "analysis.taxonomy": args.taxonomy,
+        "analysis.taxonomy_levels": args.taxonomy_levels,
+        "analysis.transform": transform,
+        "analysis.distance": args.distance,
+        "analysis.linkage": args.linkage,
+        "analysis.criterion": args.criterion,
         "analysis.clip_negative": args.clip_negative,
-        "analysis.order_file": args.order_file, "analysis.fuzzy_groups": args.fuzzy_groups,
-        "analysis.core": args.core, "analysis.seed": args.seed,
+        "analysis.order_file": args.order_file,
+        "analysis.fuzzy_groups": args.fuzzy_groups,
+        "analysis.core": args.core,
+        "analysis.seed": args.seed,
         "analysis.stability_resamples": args.stability_resamples,
     }
 
@@ -157,20 +219,33 @@ def _add_spark_options(p: argparse.ArgumentParser) -> None:
 def _similarity_overrides(args: argparse.Namespace) -> dict:
     limit = args.driver_memory_limit
     return {
-        "input.source": args.input, "input.format": args.format, "input.where": args.where,
+        "input.source": args.input,
+        "input.format": args.format,
+        "input.where": args.where,
         "input.reader": args.reader,
-        "input.layout": args.layout, "input.scores_col": args.scores_col,
-        "input.class_col": args.class_col, "input.id_col": args.id_col,
-        "input.classes": args.classes, "input.prefix": args.prefix, "input.regex": args.regex,
-        "input.fill_value": args.fill_value, "input.labels": args.labels,
-        "scores.kind": args.scores, "scores.activation": args.activation, "scores.eps": args.eps,
-        "similarity.transforms": args.transform, "similarity.drop_invalid": args.drop_invalid,
-        "similarity.zero_variance": args.zero_variance, "similarity.tile_size": args.tile_size,
+        "input.layout": args.layout,
+        "input.scores_col": args.scores_col,
+        "input.class_col": args.class_col,
+        "input.id_col": args.id_col,
+        "input.classes": args.classes,
+        "input.prefix": args.prefix,
+        "input.regex": args.regex,
+        "input.fill_value": args.fill_value,
+        "input.labels": args.labels,
+        "scores.kind": args.scores,
+        "scores.activation": args.activation,
+        "scores.eps": args.eps,
+        "similarity.transforms": args.transform,
+        "similarity.drop_invalid": args.drop_invalid,
+        "similarity.zero_variance": args.zero_variance,
+        "similarity.tile_size": args.tile_size,
         "similarity.driver_memory_limit_gib": limit,
         "similarity.sample_rows": args.sample_rows,
         "similarity.stability_parts": args.stability_parts,
-        "output.dir": args.out, "output.overwrite": args.overwrite,
-        "spark.master": args.master, "spark.remote": args.remote,
+        "output.dir": args.out,
+        "output.overwrite": args.overwrite,
+        "spark.master": args.master,
+        "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),
     }
 
@@ -214,8 +289,7 @@ def run_analysis(config: dict, results):
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    overrides = {**_analysis_overrides(args, args.transform),
-                 "output.overwrite": args.overwrite}
+    overrides = {**_analysis_overrides(args, args.transform), "output.overwrite": args.overwrite}
     analysis = run_analysis(load_config(args.config, overrides), args.results)
     _log_findings(analysis)
     print(analysis.path)
@@ -233,8 +307,11 @@ RUN_STAGES = ("similarity", "analyze", "render")
 """The stages of ``classsim run`` (and of the spark-submit job), in order."""
 
 
-STAGE_SETTINGS = {"similarity": ("input", "scores", "similarity"), "analyze": ("analysis",),
-                  "render": ("render",)}
+STAGE_SETTINGS = {
+    "similarity": ("input", "scores", "similarity"),
+    "analyze": ("analysis",),
+    "render": ("render",),
+}
 """The configuration sections whose settings decide each stage's output."""
 
 
@@ -252,17 +329,24 @@ def _resumable(config: dict):
         return None
     theirs, ours = marker.get("config") or {}, json.loads(json.dumps(config, default=str))
     sections = [s for stage_ in marker["done"] for s in STAGE_SETTINGS.get(stage_, ())]
-    differ = sorted(f"{section}.{key}" for section in sections
-                    for key in set(theirs.get(section) or {}) | set(ours.get(section) or {})
-                    if (theirs.get(section) or {}).get(key) != (ours.get(section) or {}).get(key))
+    differ = sorted(
+        f"{section}.{key}"
+        for section in sections
+        for key in set(theirs.get(section) or {}) | set(ours.get(section) or {})
+        if (theirs.get(section) or {}).get(key) != (ours.get(section) or {}).get(key)
+    )
     if differ:
         raise ResultsExistError(
             f"{out} holds an unfinished run whose finished stages ({', '.join(marker['done'])})"
             f" had other settings: {', '.join(differ[:6])}{', ...' if len(differ) > 6 else ''}"
-            ". Rerun with those settings to finish it, or pass --overwrite to replace it")
-    log.info("finishing the unfinished run in %s: %s already done; %s", out,
-             ", ".join(marker["done"]), "rescanning" if "similarity" not in marker["done"]
-             else "not scanning again")
+            ". Rerun with those settings to finish it, or pass --overwrite to replace it"
+        )
+    log.info(
+        "finishing the unfinished run in %s: %s already done; %s",
+        out,
+        ", ".join(marker["done"]),
+        "rescanning" if "similarity" not in marker["done"] else "not scanning again",
+    )
     continue_unfinished(out, ours)
     return SimilarityResult.load(out)
 
@@ -303,9 +387,14 @@ def run_stages(config: dict, stop_after: str = "render"):
 def cmd_run(args: argparse.Namespace) -> int:
     compute, analyse = _transform_options(args)
     args.transform = compute
-    config = load_config(args.config, {**_similarity_overrides(args),
-                                       **_analysis_overrides(args, analyse),
-                                       **_render_overrides(args)})
+    config = load_config(
+        args.config,
+        {
+            **_similarity_overrides(args),
+            **_analysis_overrides(args, analyse),
+            **_render_overrides(args),
+        },
+    )
     if not config["output"]["dir"]:
         raise ConfigError("no output directory: give --out (or output.dir in the config file)")
     print(run_stages(config, args.stop_after).path)
@@ -315,49 +404,99 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _log_findings(analysis) -> None:
     g = analysis.groups
     chosen = g["chosen"]
-    log.info("chosen: transform %s, distance %s, linkage %s", chosen["transform"],
-             chosen["distance"], chosen["linkage"])
-    log.info("found %d blocks, %d split groups, %d failed groups, %d near-duplicate pairs, "
-             "%d star classes", len(g["blocks"]), len(g["split_groups"]),
-             len(g["failed_groups"]), len(g["near_duplicates"]), len(g["stars"]))
+    log.info(
+        "chosen: transform %s, distance %s, linkage %s",
+        chosen["transform"],
+        chosen["distance"],
+        chosen["linkage"],
+    )
+    log.info(
+        "found %d blocks, %d split groups, %d failed groups, %d near-duplicate pairs, "
+        "%d star classes",
+        len(g["blocks"]),
+        len(g["split_groups"]),
+        len(g["failed_groups"]),
+        len(g["near_duplicates"]),
+        len(g["stars"]),
+    )
     if g["taxonomy"]:
         first = g["taxonomy"]["agreement"]["levels"][0]
-        log.info("taxonomy agreement at %s (%d groups): ARI %.3f, NMI %.3f", first["level"],
-                 first["groups"], first["ari"] or 0.0, first["nmi"] or 0.0)
+        log.info(
+            "taxonomy agreement at %s (%d groups): ARI %.3f, NMI %.3f",
+            first["level"],
+            first["groups"],
+            first["ari"] or 0.0,
+            first["nmi"] or 0.0,
+        )
 
 
 def _add_render_options(p: argparse.ArgumentParser, with_transform: bool) -> None:
-    p.add_argument("--vector", choices=["svg", "pdf"],
-                   help="vector format beside each PNG (default svg)")
+    p.add_argument(
+        "--vector", choices=["svg", "pdf"], help="vector format beside each PNG (default svg)"
+    )
     if with_transform:
-        p.add_argument("--transform", dest="render_transform", metavar="T",
-                       help="matrix shown (default: the analysed one)")
-    p.add_argument("--diverging", action="store_const", const=True,
-                   help="similarity colours centred at 0 (diverging colormap)")
+        p.add_argument(
+            "--transform",
+            dest="render_transform",
+            metavar="T",
+            help="matrix shown (default: the analysed one)",
+        )
+    p.add_argument(
+        "--diverging",
+        action="store_const",
+        const=True,
+        help="similarity colours centred at 0 (diverging colormap)",
+    )
     p.add_argument("--cutoff", type=float, help="similarities below it drawn as background")
-    p.add_argument("--contrast", type=float,
-                   help="gamma of the similarity colour scale (1 linear; < 1 lifts low values)")
-    p.add_argument("--log-counts", action="store_const", const=True,
-                   help="log colour scale for confusion and co-occurrence counts")
-    p.add_argument("--names-max", type=int,
-                   help="largest number of classes with every name drawn (default 150)")
-    p.add_argument("--highlight", type=_csv_list, metavar="CLASSES",
-                   help="comma-separated classes to name with leader lines when not every name "
-                   "fits (default: near duplicates, stars, failed-group members)")
-    p.add_argument("--distribution-class", metavar="CLASS",
-                   help="class whose input values the distribution figure shows (default: the "
-                   "most frequent label)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="processes drawing figures (default: one per CPU from 1,000 classes)")
+    p.add_argument(
+        "--contrast",
+        type=float,
+        help="gamma of the similarity colour scale (1 linear; < 1 lifts low values)",
+    )
+    p.add_argument(
+        "--log-counts",
+        action="store_const",
+        const=True,
+        help="log colour scale for confusion and co-occurrence counts",
+    )
+    p.add_argument(
+        "--names-max",
+        type=int,
+        help="largest number of classes with every name drawn (default 150)",
+    )
+    p.add_argument(
+        "--highlight",
+        type=_csv_list,
+        metavar="CLASSES",
+        help="comma-separated classes to name with leader lines when not every name "
+        "fits (default: near duplicates, stars, failed-group members)",
+    )
+    p.add_argument(
+        "--distribution-class",
+        metavar="CLASS",
+        help="class whose input values the distribution figure shows (default: the "
+        "most frequent label)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes drawing figures (default: one per CPU from 1,000 classes)",
+    )
 
 
 def _render_overrides(args: argparse.Namespace) -> dict:
     return {
-        "render.vector": args.vector, "render.transform": getattr(args, "render_transform", None),
-        "render.diverging": args.diverging, "render.cutoff": args.cutoff,
-        "render.contrast": args.contrast, "render.log_counts": args.log_counts,
-        "render.names_max": args.names_max, "render.highlight": args.highlight,
-        "render.distribution_class": args.distribution_class, "render.workers": args.workers,
+        "render.vector": args.vector,
+        "render.transform": getattr(args, "render_transform", None),
+        "render.diverging": args.diverging,
+        "render.cutoff": args.cutoff,
+        "render.contrast": args.contrast,
+        "render.log_counts": args.log_counts,
+        "render.names_max": args.names_max,
+        "render.highlight": args.highlight,
+        "render.distribution_class": args.distribution_class,
+        "render.workers": args.workers,
     }
 
 
@@ -366,14 +505,20 @@ def render_figures(config: dict, results, only: list[str] | None = None):
     from classsim_spark.render.figures import options_from_config, render
 
     section = config["render"]
-    return render(results, vector=section["vector"], overwrite=bool(config["output"]["overwrite"]),
-                  options=options_from_config(section), only=only,
-                  workers=section["workers"] or "auto")
+    return render(
+        results,
+        vector=section["vector"],
+        overwrite=bool(config["output"]["overwrite"]),
+        options=options_from_config(section),
+        only=only,
+        workers=section["workers"] or "auto",
+    )
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    config = load_config(args.config, {**_render_overrides(args),
-                                       "output.overwrite": args.overwrite})
+    config = load_config(
+        args.config, {**_render_overrides(args), "output.overwrite": args.overwrite}
+    )
     print(render_figures(config, args.results, args.only))
     return 0
 
@@ -382,14 +527,25 @@ def cmd_make_demo(args: argparse.Namespace) -> int:
     from classsim_spark.demo_data import DemoSpec, write_demo
 
     spec = DemoSpec.sized(
-        args.classes, args.top_groups, args.mid_groups, samples=args.samples,
-        multi_label=args.multi_label, seed=args.seed, days=args.days,
+        args.classes,
+        args.top_groups,
+        args.mid_groups,
+        samples=args.samples,
+        multi_label=args.multi_label,
+        seed=args.seed,
+        days=args.days,
     )
     start = time.perf_counter()
-    path = write_demo(spec, args.out, layout=args.layout, top_k=args.top_k,
-                      overwrite=args.overwrite)
-    log.info("wrote %d x %d demo scores (%s layout) in %.1f s", spec.samples, spec.classes,
-             args.layout, time.perf_counter() - start)
+    path = write_demo(
+        spec, args.out, layout=args.layout, top_k=args.top_k, overwrite=args.overwrite
+    )
+    log.info(
+        "wrote %d x %d demo scores (%s layout) in %.1f s",
+        spec.samples,
+        spec.classes,
+        args.layout,
+        time.perf_counter() - start,
+    )
     print(path)
     return 0
 
@@ -403,16 +559,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
         log.info("generating demo data in %s", data)
         write_demo(DemoSpec(seed=args.seed), data, overwrite=True)
     overrides = {
-        "input.source": str(data / "scores"), "input.classes": str(data / "classes.csv"),
-        "output.dir": str(base / DEMO_RESULTS), "output.overwrite": args.overwrite,
-        "spark.master": args.master, "spark.remote": args.remote,
-        "spark.conf": _spark_conf(args.conf), **_render_overrides(args),
+        "input.source": str(data / "scores"),
+        "input.classes": str(data / "classes.csv"),
+        "output.dir": str(base / DEMO_RESULTS),
+        "output.overwrite": args.overwrite,
+        "spark.master": args.master,
+        "spark.remote": args.remote,
+        "spark.conf": _spark_conf(args.conf),
+        **_render_overrides(args),
     }
     overrides["analysis.taxonomy"] = str(data / "classes.csv")
     overrides["analysis.taxonomy_levels"] = "level1,level2"
     result = run_stages(load_config(args.config, overrides))
-    log.info("demo: %d samples x %d classes; transforms %s", result.run["n"], result.m,
-             ", ".join(result.transforms))
+    log.info(
+        "demo: %d samples x %d classes; transforms %s",
+        result.run["n"],
+        result.m,
+        ", ".join(result.transforms),
+    )
     print(f"results: {result.path}")
     return 0
 
@@ -433,37 +597,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="results directory written by `classsim similarity`")
     p.add_argument("--config", help="TOML file with defaults ([analysis] section)")
     _add_analysis_options(p, with_transform=True)
-    p.add_argument("--overwrite", action="store_const", const=True,
-                   help="replace an earlier analysis in the directory")
+    p.add_argument(
+        "--overwrite",
+        action="store_const",
+        const=True,
+        help="replace an earlier analysis in the directory",
+    )
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("run", help="similarity, analyze and render in one command")
     _add_similarity_options(p)
     _add_analysis_options(p, with_transform=False)
     _add_render_options(p, with_transform=False)
-    p.add_argument("--stop-after", choices=RUN_STAGES, default="render",
-                   help="last stage to run (default render: all of them)")
+    p.add_argument(
+        "--stop-after",
+        choices=RUN_STAGES,
+        default="render",
+        help="last stage to run (default render: all of them)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("render", help="write the figures of a results directory (no Spark)")
     p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
     p.add_argument("--config", help="TOML file with defaults ([render] section)")
     _add_render_options(p, with_transform=True)
-    p.add_argument("--only", type=_csv_list, metavar="FIGURES",
-                   help="comma-separated figures to write (default all): similarity, "
-                   "similarity-taxonomy, distributions, frequencies, confusion, cooccurrence")
-    p.add_argument("--overwrite", action="store_const", const=True,
-                   help="replace existing figures")
+    p.add_argument(
+        "--only",
+        type=_csv_list,
+        metavar="FIGURES",
+        help="comma-separated figures to write (default all): similarity, "
+        "similarity-taxonomy, distributions, frequencies, confusion, cooccurrence",
+    )
+    p.add_argument("--overwrite", action="store_const", const=True, help="replace existing figures")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
     p.add_argument("--out", required=True, help="directory to create")
     p.add_argument("--samples", type=int, default=20_000)
     p.add_argument("--classes", type=int, default=300)
-    p.add_argument("--top-groups", type=int,
-                   help="top-level taxonomy groups (default 6, fewer for few classes)")
-    p.add_argument("--mid-groups", type=int,
-                   help="middle taxonomy groups (default 25, at most classes / 2)")
+    p.add_argument(
+        "--top-groups",
+        type=int,
+        help="top-level taxonomy groups (default 6, fewer for few classes)",
+    )
+    p.add_argument(
+        "--mid-groups", type=int, help="middle taxonomy groups (default 25, at most classes / 2)"
+    )
     p.add_argument("--multi-label", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--days", type=int, default=4, help="number of date partitions")
@@ -476,8 +655,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="demo", help="demo folder (data/ and results/ inside)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--config", help="TOML file with defaults for the run")
-    p.add_argument("--overwrite", action="store_const", const=True,
-                   help="replace the results of an earlier demo run")
+    p.add_argument(
+        "--overwrite",
+        action="store_const",
+        const=True,
+        help="replace the results of an earlier demo run",
+    )
     _add_render_options(p, with_transform=False)
     _add_spark_options(p)
     p.set_defaults(func=cmd_demo)
@@ -519,9 +702,12 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as err:
         name = stop_signal(err)  # first: an interruption may surface as another error
         if name is not None:
-            print(f"classsim: stopped by {name}; nothing half-written is left (a results "
-                  "directory whose later stages did not run says so in unfinished.json; "
-                  "rerunning the command finishes it)", file=sys.stderr)
+            print(
+                f"classsim: stopped by {name}; nothing half-written is left (a results "
+                "directory whose later stages did not run says so in unfinished.json; "
+                "rerunning the command finishes it)",
+                file=sys.stderr,
+            )
             return EXIT_STATUS[name]
         if is_user_error(err):
             print(f"classsim: error: {err}", file=sys.stderr)

@@ -105,20 +105,39 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 _NUMBER = (int, float)
 _TYPES: dict[str, tuple[type, ...]] = {
-    "input.source": (str, list), "input.where": (str,), "input.classes": (str, list),
-    "input.prefix": (str,), "input.regex": (str,), "input.fill_value": _NUMBER,
-    "similarity.transforms": (list, str), "similarity.tile_size": (int,),
-    "similarity.driver_memory_limit_gib": _NUMBER, "similarity.stability_parts": (str, int),
-    "analysis.taxonomy": (str,), "analysis.taxonomy_levels": (str, list),
-    "analysis.order_file": (str,), "analysis.fuzzy_groups": (int,), "output.dir": (str,),
-    "render.transform": (str,), "render.cutoff": _NUMBER, "render.distribution_class": (str,),
-    "render.workers": (int,), "spark.master": (str,), "spark.remote": (str,),
+    "input.source": (str, list),
+    "input.where": (str,),
+    "input.classes": (str, list),
+    "input.prefix": (str,),
+    "input.regex": (str,),
+    "input.fill_value": _NUMBER,
+    "similarity.transforms": (list, str),
+    "similarity.tile_size": (int,),
+    "similarity.driver_memory_limit_gib": _NUMBER,
+    "similarity.stability_parts": (str, int),
+    "analysis.taxonomy": (str,),
+    "analysis.taxonomy_levels": (str, list),
+    "analysis.order_file": (str,),
+    "analysis.fuzzy_groups": (int,),
+    "output.dir": (str,),
+    "render.transform": (str,),
+    "render.cutoff": _NUMBER,
+    "render.distribution_class": (str,),
+    "render.workers": (int,),
+    "spark.master": (str,),
+    "spark.remote": (str,),
 }
 """Types of the settings whose default does not say (None, or more than one type allowed);
 the others must have their default's type (a float setting also takes an integer)."""
 
-_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-               list: "a list", dict: "a table"}
+_TYPE_NAMES = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
@@ -128,12 +147,16 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from classsim_spark.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
 
     return {
-        "input.layout": ("array", "wide", "long"), "input.reader": ("auto", "spark", "arrow"),
-        "scores.kind": SCORE_KINDS, "scores.activation": ACTIVATIONS,
+        "input.layout": ("array", "wide", "long"),
+        "input.reader": ("auto", "spark", "arrow"),
+        "scores.kind": SCORE_KINDS,
+        "scores.activation": ACTIVATIONS,
         "similarity.transforms": ("auto", *TRANSFORMS),
         "similarity.zero_variance": ZERO_VARIANCE_POLICIES,
-        "analysis.transform": ("auto", *TRANSFORMS), "analysis.distance": ("auto", *DISTANCES),
-        "analysis.linkage": ("auto", *LINKAGES), "analysis.criterion": CRITERIA,
+        "analysis.transform": ("auto", *TRANSFORMS),
+        "analysis.distance": ("auto", *DISTANCES),
+        "analysis.linkage": ("auto", *LINKAGES),
+        "analysis.criterion": CRITERIA,
         "render.vector": ("svg", "pdf"),
     }
 
@@ -152,8 +175,7 @@ def _check(name: str, value: Any, origin: str) -> None:
     allowed = _choices().get(name)
     for item in (value if isinstance(value, list) else [value]) if allowed else []:
         if item not in allowed:
-            raise ConfigError(f"{origin}: {name} must be one of {', '.join(allowed)}; got "
-                              f"{item!r}")
+            raise ConfigError(f"{origin}: {name} must be one of {', '.join(allowed)}; got {item!r}")
 
 
 def _set(config: dict, section: str, key: str, value: Any, origin: str) -> None:
@@ -181,8 +203,7 @@ def stability_parts(value: Any) -> int | str:
     except (TypeError, ValueError):
         parts = -1
     if isinstance(value, bool | float) or parts < 0 or parts == 1:
-        raise ConfigError(f"stability_parts must be 'auto', 0 or an integer >= 2, got "
-                          f"{value!r}")
+        raise ConfigError(f"stability_parts must be 'auto', 0 or an integer >= 2, got {value!r}")
     return parts
 
 
@@ -193,8 +214,9 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         raise ConfigError("no input: give --input (or input.source in the config file)")
     limit = sim["driver_memory_limit_gib"]
     if not isinstance(sim["sample_rows"], int) or sim["sample_rows"] < 0:
-        raise ConfigError(f"similarity.sample_rows must be an integer >= 0, got "
-                          f"{sim['sample_rows']!r}")
+        raise ConfigError(
+            f"similarity.sample_rows must be an integer >= 0, got {sim['sample_rows']!r}"
+        )
     return {
         "data": inp["source"],
         "layout": inp["layout"],
@@ -209,8 +231,11 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "where": inp["where"],
         "fmt": inp["format"],
         "reader": inp["reader"],
-        "transforms": (list(DEFAULTS["similarity"]["transforms"])
-                       if sim["transforms"] in ("auto", ["auto"]) else sim["transforms"]),
+        "transforms": (
+            list(DEFAULTS["similarity"]["transforms"])
+            if sim["transforms"] in ("auto", ["auto"])
+            else sim["transforms"]
+        ),
         "scores": scores["kind"],
         "activation": scores["activation"],
         "eps": scores["eps"],

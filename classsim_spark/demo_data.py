@@ -161,8 +161,13 @@ class DemoSpec:
     max_labels: int = 4
 
     @classmethod
-    def sized(cls, classes: int, top_groups: int | None = None, mid_groups: int | None = None,
-              **fields_: Any) -> DemoSpec:
+    def sized(
+        cls,
+        classes: int,
+        top_groups: int | None = None,
+        mid_groups: int | None = None,
+        **fields_: Any,
+    ) -> DemoSpec:
         """A spec for ``classes`` classes whose group counts, when not given, are the defaults
         or as many as ``classes`` allows (each middle group needs two classes), and whose
         planted extras shrink to fit small taxonomies.
@@ -178,8 +183,14 @@ class DemoSpec:
         cross = fields_.pop("cross_cutting", cls.cross_cutting)
         if top < 3 or not 3 <= cross <= classes - 2 * near:
             cross = 0
-        return cls(classes=classes, top_groups=top, mid_groups=mid, near_duplicates=near,
-                   cross_cutting=cross, **fields_)
+        return cls(
+            classes=classes,
+            top_groups=top,
+            mid_groups=mid,
+            near_duplicates=near,
+            cross_cutting=cross,
+            **fields_,
+        )
 
     def validate(self) -> None:
         """Raise :class:`DemoSpecError` naming the first bad field; return None for a usable
@@ -763,8 +774,9 @@ def write_demo(
             f"chunk_rows={chunk_rows!r}: must be >= 1 with chunk_rows * classes < 2**31"
         )
     out = Path(out_dir)
-    check_writable(out, overwrite, foreign=demo_foreign_entries,
-                   what="classsim demo data directory")
+    check_writable(
+        out, overwrite, foreign=demo_foreign_entries, what="classsim demo data directory"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -815,9 +827,13 @@ def write_demo(
     return out
 
 
-def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] = ("logit",),
-                  sample_rows: int = 1000, stability_parts: int | str = "auto"
-                  ) -> tuple[Path, Path]:
+def numpy_results(
+    data: DemoData,
+    out: str | Path,
+    transforms: tuple[str, ...] = ("logit",),
+    sample_rows: int = 1000,
+    stability_parts: int | str = "auto",
+) -> tuple[Path, Path]:
     """Save a results directory of ``data`` computed in this process with numpy (no Spark).
 
     The files ``classsim similarity`` writes for the same scores (matrices, moments, class
@@ -852,15 +868,19 @@ def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] =
     out = Path(out)
     names = data.taxonomy.name.tolist()
     m = len(names)
-    moments = {t: Moments.from_block(transform_block(data.scores, t, ScoreSpec()))
-               for t in transforms}
+    moments = {
+        t: Moments.from_block(transform_block(data.scores, t, ScoreSpec())) for t in transforms
+    }
     k = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
     parts = {}
     if k:
         part = row_parts(data.scores, k)
         parts[transforms[0]] = [
             Moments.from_block(transform_block(data.scores[part == p], transforms[0], ScoreSpec()))
-            if (part == p).any() else Moments.empty(m) for p in range(k)]
+            if (part == p).any()
+            else Moments.empty(m)
+            for p in range(k)
+        ]
     if isinstance(data.labels, list):  # multi-label: indicator Gram matrix
         Y = np.zeros((len(data.labels), m), dtype=np.int64)
         for row, positives in enumerate(data.labels):
@@ -875,18 +895,35 @@ def numpy_results(data: DemoData, out: str | Path, transforms: tuple[str, ...] =
         baselines = ["confusion", "frequencies"]
     n = int(data.scores.shape[0])
     rows = np.sort(np.random.default_rng(0).choice(n, min(n, sample_rows), replace=False))
-    run = {"n": n, "transforms": list(transforms),
-           "scores": {"kind": "logits", "eps": 1e-12,
-                      "activation": "sigmoid" if "cooccurrence" in counts else "softmax"},
-           "sample": {"rows": len(rows), "of": n, "capacity": sample_rows},
-           "parts": ({"transform": transforms[0], "count": k,
-                      "rows": [p.n for p in parts[transforms[0]]]} if k else None),
-           "labels": {"column": "labels" if "cooccurrence" in counts else "label",
-                      "multi": "cooccurrence" in counts, "baselines": baselines}}
-    result = SimilarityResult(names, moments,
-                              {t: mo.correlation().matrix for t, mo in moments.items()},
-                              run=run, counts=counts,
-                              sample=data.scores[rows].astype(np.float32), parts=parts)
+    run = {
+        "n": n,
+        "transforms": list(transforms),
+        "scores": {
+            "kind": "logits",
+            "eps": 1e-12,
+            "activation": "sigmoid" if "cooccurrence" in counts else "softmax",
+        },
+        "sample": {"rows": len(rows), "of": n, "capacity": sample_rows},
+        "parts": (
+            {"transform": transforms[0], "count": k, "rows": [p.n for p in parts[transforms[0]]]}
+            if k
+            else None
+        ),
+        "labels": {
+            "column": "labels" if "cooccurrence" in counts else "label",
+            "multi": "cooccurrence" in counts,
+            "baselines": baselines,
+        },
+    }
+    result = SimilarityResult(
+        names,
+        moments,
+        {t: mo.correlation().matrix for t, mo in moments.items()},
+        run=run,
+        counts=counts,
+        sample=data.scores[rows].astype(np.float32),
+        parts=parts,
+    )
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "res")
     data.taxonomy.to_csv(out / "classes.csv", index=False)

@@ -72,7 +72,11 @@ class LabelCounts:
 
 
 def decode_labels(
-    batch: pa.RecordBatch, spec: LabelSpec, rows: np.ndarray, ids: np.ndarray, m: int,
+    batch: pa.RecordBatch,
+    spec: LabelSpec,
+    rows: np.ndarray,
+    ids: np.ndarray,
+    m: int,
     report: RowReport,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The labels of ``rows`` of ``batch`` as class indices.

@@ -268,17 +268,21 @@ class PartedAccumulator:
                 rows = gathered[a:b]
                 self.n[p] += b - a
                 self.sum[p] += rows.sum(axis=0)
-                self.gram[p] = dsyrk(1.0, rows.T, beta=1.0, c=self.gram[p], trans=0, lower=0,
-                                     overwrite_c=1)
+                self.gram[p] = dsyrk(
+                    1.0, rows.T, beta=1.0, c=self.gram[p], trans=0, lower=0, overwrite_c=1
+                )
 
     def moments(self) -> list[Moments]:
         """Each part's count, mean and centred co-moment."""
-        return [_shifted_moments(int(n), self.shift, s, g)
-                for n, s, g in zip(self.n, self.sum, self.gram, strict=True)]
+        return [
+            _shifted_moments(int(n), self.shift, s, g)
+            for n, s, g in zip(self.n, self.sum, self.gram, strict=True)
+        ]
 
 
-def _shifted_moments(n: int, shift: np.ndarray | None, total: np.ndarray,
-                     gram: np.ndarray) -> Moments:
+def _shifted_moments(
+    n: int, shift: np.ndarray | None, total: np.ndarray, gram: np.ndarray
+) -> Moments:
     """Moments from the sum and upper-triangle Gram of ``n`` rows shifted by ``shift``."""
     m = total.shape[0]
     if n == 0:
@@ -298,8 +302,9 @@ def _splitmix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def row_parts(rows: np.ndarray, k: int, dtype=np.int64, ids: np.ndarray | None = None
-              ) -> np.ndarray:
+def row_parts(
+    rows: np.ndarray, k: int, dtype=np.int64, ids: np.ndarray | None = None
+) -> np.ndarray:
     """Assign each row to one of ``k`` parts by a hash of its integer sample id, or of its values.
 
     The part depends on nothing but the row itself: its integer id when ``ids`` is given (the
@@ -335,8 +340,9 @@ def row_parts(rows: np.ndarray, k: int, dtype=np.int64, ids: np.ndarray | None =
     True
     """
     if ids is not None:
-        h = _splitmix64(np.asarray(ids, dtype=np.int64).view(np.uint64)
-                        + np.uint64(0x9E3779B97F4A7C15))
+        h = _splitmix64(
+            np.asarray(ids, dtype=np.int64).view(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        )
     else:
         bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.uint64)
         h = _splitmix64(bits.sum(axis=1, dtype=np.uint64))

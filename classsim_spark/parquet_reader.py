@@ -87,8 +87,11 @@ def row_groups(paths: Iterable[str]) -> Iterator[RowGroup | UnreadableFileError]
 
 
 def plan_units(
-    groups: list[RowGroup], m: int, cells_per_unit: int = CELLS_PER_UNIT,
-    min_units: int = MIN_UNITS, slots: int | None = None,
+    groups: list[RowGroup],
+    m: int,
+    cells_per_unit: int = CELLS_PER_UNIT,
+    min_units: int = MIN_UNITS,
+    slots: int | None = None,
 ) -> list[ReadUnit]:
     """Pack row groups into read units of balanced row counts (largest first, to the lightest).
 

@@ -54,8 +54,9 @@ class TaskProgressLog:
         self.interval_s = interval_s
         self._last = time.monotonic()
 
-    def __call__(self, stages=None, inflight_tasks: int = 0, operation_id=None,
-                 done: bool = False) -> None:
+    def __call__(
+        self, stages=None, inflight_tasks: int = 0, operation_id=None, done: bool = False
+    ) -> None:
         now = time.monotonic()
         if done or stages is None or now - self._last < self.interval_s:
             return
@@ -64,8 +65,14 @@ class TaskProgressLog:
         total = sum(s.num_tasks for s in stages)
         finished = sum(s.num_completed_tasks for s in stages)
         read = sum(s.num_bytes_read for s in stages) / 1e9
-        log.info("%s: %d/%d tasks done, %d running, %.1f GB read", self.label, finished, total,
-                 inflight_tasks, read)
+        log.info(
+            "%s: %d/%d tasks done, %d running, %.1f GB read",
+            self.label,
+            finished,
+            total,
+            inflight_tasks,
+            read,
+        )
 
 
 @contextlib.contextmanager

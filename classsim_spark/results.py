@@ -139,8 +139,13 @@ class SimilarityResult:
             raise KeyError(f"transform {transform!r} not computed; have {self.transforms}")
         return self.matrices[transform]
 
-    def save(self, out: str | Path, overwrite: bool = False, stages: Iterable[str] = (),
-             config: dict | None = None) -> Path:
+    def save(
+        self,
+        out: str | Path,
+        overwrite: bool = False,
+        stages: Iterable[str] = (),
+        config: dict | None = None,
+    ) -> Path:
         """Write the results directory atomically and return its path.
 
         ``stages`` are later stages (``"analyze"``, ``"render"``) the caller will run in it: the
@@ -151,8 +156,9 @@ class SimilarityResult:
         stages = list(stages)
         with atomic_directory(out, overwrite) as tmp:
             if stages:
-                _write_marker(tmp, _new_marker(["similarity", *stages], config)
-                              | {"done": ["similarity"]})
+                _write_marker(
+                    tmp, _new_marker(["similarity", *stages], config) | {"done": ["similarity"]}
+                )
             write_classes_csv(self.classes, tmp / CLASSES_FILE)
             for t, matrix in self.matrices.items():
                 np.save(tmp / f"similarity-{t}.npy", matrix, allow_pickle=False)
@@ -162,9 +168,12 @@ class SimilarityResult:
             if self.sample is not None:
                 np.save(tmp / SAMPLE_FILE, self.sample, allow_pickle=False)
             for t, parts in self.parts.items():
-                np.savez(tmp / parts_file(t), n=np.array([p.n for p in parts], dtype=np.int64),
-                         mean=np.stack([p.mean for p in parts]),
-                         comoment=np.stack([p.comoment for p in parts]))
+                np.savez(
+                    tmp / parts_file(t),
+                    n=np.array([p.n for p in parts], dtype=np.int64),
+                    mean=np.stack([p.mean for p in parts]),
+                    comoment=np.stack([p.comoment for p in parts]),
+                )
             (tmp / RUN_FILE).write_text(json.dumps(self.run, indent=2, sort_keys=False) + "\n")
         self.path = out
         return out
@@ -178,7 +187,8 @@ class SimilarityResult:
             raise NotAResultsDirectoryError(f"results directory not found: {path}")
         if not run_file.is_file():
             raise NotAResultsDirectoryError(
-                f"{path} is not a classsim results directory (no {RUN_FILE})")
+                f"{path} is not a classsim results directory (no {RUN_FILE})"
+            )
         run = json.loads(run_file.read_text())
         with open(path / CLASSES_FILE, newline="", encoding="utf-8") as fh:
             classes = [row["name"] for row in csv.DictReader(fh)]
@@ -187,16 +197,22 @@ class SimilarityResult:
             matrices[t] = np.load(path / f"similarity-{t}.npy", allow_pickle=False)
             moments[t] = Moments.load(path / f"moments-{t}.npz")
         zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
-        counts = {name: np.load(path / f"{name}.npy", allow_pickle=False)
-                  for name in (run.get("labels") or {}).get("baselines", [])}
+        counts = {
+            name: np.load(path / f"{name}.npy", allow_pickle=False)
+            for name in (run.get("labels") or {}).get("baselines", [])
+        }
         sample_file = path / SAMPLE_FILE
         sample = np.load(sample_file, allow_pickle=False) if sample_file.is_file() else None
         parts = {}
         parted = (run.get("parts") or {}).get("transform")
         if parted is not None and (path / parts_file(parted)).is_file():
             with np.load(path / parts_file(parted), allow_pickle=False) as data:
-                parts[parted] = [Moments(int(n), mean, comoment) for n, mean, comoment
-                                 in zip(data["n"], data["mean"], data["comoment"], strict=True)]
+                parts[parted] = [
+                    Moments(int(n), mean, comoment)
+                    for n, mean, comoment in zip(
+                        data["n"], data["mean"], data["comoment"], strict=True
+                    )
+                ]
         return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
 
 
@@ -214,13 +230,15 @@ RESULTS_ENTRIES = re.compile(
 (and the temporary names of an interrupted write)."""
 
 
-def foreign_entries(path: str | Path, allowed: re.Pattern, required: tuple[str, ...] = ()
-                    ) -> list[str]:
+def foreign_entries(
+    path: str | Path, allowed: re.Pattern, required: tuple[str, ...] = ()
+) -> list[str]:
     """What keeps ``path`` from being a classsim output: entries whose names ``allowed`` does
     not match, then required entries that are missing; empty when it is one."""
     names = sorted(p.name for p in Path(path).iterdir())
-    return ([n for n in names if not allowed.match(n)]
-            + [f"no {n}" for n in required if n not in names])
+    return [n for n in names if not allowed.match(n)] + [
+        f"no {n}" for n in required if n not in names
+    ]
 
 
 def results_foreign_entries(path: str | Path) -> list[str]:
@@ -263,8 +281,9 @@ def check_writable(
     for given in inputs:
         source = Path(given).resolve()
         if real == source or source in real.parents or real in source.parents:
-            relation = ("is" if real == source else "lies inside" if source in real.parents
-                        else "contains")
+            relation = (
+                "is" if real == source else "lies inside" if source in real.parents else "contains"
+            )
             raise UnsafeOutputError(
                 f"the output {out} {relation} the input {given}: writing it could destroy the "
                 "input; choose an output directory outside the input"
@@ -283,7 +302,8 @@ def check_writable(
         return  # an empty directory holds nothing to lose
     if not overwrite:
         raise ResultsExistError(
-            f"{out} already exists; pass --overwrite (overwrite=True) to replace it")
+            f"{out} already exists; pass --overwrite (overwrite=True) to replace it"
+        )
     problems = foreign(out)
     if problems:
         raise UnsafeOutputError(
@@ -301,8 +321,11 @@ def local_paths(source) -> list[Path]:
         return []
     paths = []
     for part in (p.strip() for p in source.split(",")):
-        if not part or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", part) and not part.startswith(
-                "file:"):
+        if (
+            not part
+            or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", part)
+            and not part.startswith("file:")
+        ):
             continue
         part = part.removeprefix("file://").removeprefix("file:")
         wild = min((part.find(ch) for ch in "*?[" if ch in part), default=-1)
@@ -344,9 +367,19 @@ def _now() -> str:
 
 
 def _new_marker(stages: list[str], config: dict | None) -> dict:
-    return {"note": "", "stages": stages, "done": [], "running": None, "stopped": None,
-            "command": sys.argv, "config": config, "host": socket.gethostname(),
-            "pid": os.getpid(), "started": _now(), "updated": _now()}
+    return {
+        "note": "",
+        "stages": stages,
+        "done": [],
+        "running": None,
+        "stopped": None,
+        "command": sys.argv,
+        "config": config,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": _now(),
+        "updated": _now(),
+    }
 
 
 def _describe(marker: dict) -> str:
@@ -360,9 +393,11 @@ def _describe(marker: dict) -> str:
         where = f"it stopped during {marker['stopped']['stage']} ({marker['stopped']['by']})"
     else:
         where = f"{', '.join(todo)} not started"
-    return (f"this directory is unfinished: {where}; done: {', '.join(marker['done']) or 'none'}"
-            f"; to do: {', '.join(todo)}. Rerun the command to finish it (what is done is kept; "
-            "the settings of the stages to do may change)")
+    return (
+        f"this directory is unfinished: {where}; done: {', '.join(marker['done']) or 'none'}"
+        f"; to do: {', '.join(todo)}. Rerun the command to finish it (what is done is kept; "
+        "the settings of the stages to do may change)"
+    )
 
 
 def _alive(marker: dict) -> bool:
@@ -395,8 +430,14 @@ def read_unfinished(path: str | Path) -> dict | None:
     except FileNotFoundError:
         return None
     except ValueError:  # cut short by a kill: still unfinished, stage unknown
-        return {"stages": [], "done": [], "running": None, "stopped": {"stage": "?",
-                "by": f"{UNFINISHED_FILE} unreadable"}, "pid": None, "host": None}
+        return {
+            "stages": [],
+            "done": [],
+            "running": None,
+            "stopped": {"stage": "?", "by": f"{UNFINISHED_FILE} unreadable"},
+            "pid": None,
+            "host": None,
+        }
 
 
 def continue_unfinished(path: str | Path, config: dict | None) -> None:
@@ -410,8 +451,9 @@ def continue_unfinished(path: str | Path, config: dict | None) -> None:
 def stage_done(path: str | Path, stage: str) -> bool:
     """Whether ``stage`` is not left unfinished in ``path`` by a stopped or running command."""
     marker = read_unfinished(path)
-    return marker is None or (stage in marker["done"] or stage not in marker["stages"]
-                              and marker.get("running") != stage)
+    return marker is None or (
+        stage in marker["done"] or stage not in marker["stages"] and marker.get("running") != stage
+    )
 
 
 def require_stage(path: str | Path, stage: str, needed_by: str) -> None:
@@ -420,7 +462,8 @@ def require_stage(path: str | Path, stage: str, needed_by: str) -> None:
         marker = read_unfinished(path)
         raise UnfinishedResultsError(
             f"{needed_by} needs the {stage} stage of {path}, which did not finish: "
-            f"{_describe(marker)} (or run `classsim {stage} {path} --overwrite`)")
+            f"{_describe(marker)} (or run `classsim {stage} {path} --overwrite`)"
+        )
 
 
 @contextlib.contextmanager
@@ -443,9 +486,14 @@ def stage(path: str | Path, name: str) -> Iterator[None]:
     except BaseException as err:
         if not outer:
             by = stop_signal(err)
-            _write_marker(path, {**(read_unfinished(path) or marker), "running": None,
-                                 "stopped": {"stage": name, "by": by or f"error: {err}"[:300],
-                                             "at": _now()}})
+            _write_marker(
+                path,
+                {
+                    **(read_unfinished(path) or marker),
+                    "running": None,
+                    "stopped": {"stage": name, "by": by or f"error: {err}"[:300], "at": _now()},
+                },
+            )
         raise
     if outer:
         return

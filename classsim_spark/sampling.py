@@ -150,10 +150,12 @@ class RowSample:
             )
         k = min(a.capacity, a.seen + b.seen)
         ka = _hypergeometric(rng, a.seen, b.seen, k)
-        rows = np.concatenate([
-            a.rows[rng.choice(a.rows.shape[0], ka, replace=False)],
-            b.rows[rng.choice(b.rows.shape[0], k - ka, replace=False)],
-        ])
+        rows = np.concatenate(
+            [
+                a.rows[rng.choice(a.rows.shape[0], ka, replace=False)],
+                b.rows[rng.choice(b.rows.shape[0], k - ka, replace=False)],
+            ]
+        )
         rng.shuffle(rows)
         return cls(a.capacity, rows, a.seen + b.seen)
 

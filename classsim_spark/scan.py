@@ -162,8 +162,12 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
             batches = read_units(mine, plan.columns)
         report = RowReport(tasks=1, tasks_retried=int(_is_retry(TaskContext.get())))
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
-        acc = {t: PartedAccumulator(plan.layout.m, plan.parts, chunk_rows) if plan.parted(t)
-               else ShiftedAccumulator(plan.layout.m) for t in plan.transforms}
+        acc = {
+            t: PartedAccumulator(plan.layout.m, plan.parts, chunk_rows)
+            if plan.parted(t)
+            else ShiftedAccumulator(plan.layout.m)
+            for t in plan.transforms
+        }
         counts = LabelCounts(plan.layout.m, plan.labels.multi) if plan.labels else None
         sample = _TaskSample(plan.sample_rows, plan.layout.m) if plan.sample_rows else None
         for batch in batches:
@@ -216,10 +220,15 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
         sample.add(scores)
     part = None
     if plan.parts:  # from the sample id, else the scores as read (before any transform)
-        identified = (plan.layout.id_column in batch.schema.names
-                      and np.issubdtype(ids.dtype, np.integer))
-        part = row_parts(scores, plan.parts, np.uint8 if plan.parts <= 256 else np.int64,
-                         ids if identified else None)
+        identified = plan.layout.id_column in batch.schema.names and np.issubdtype(
+            ids.dtype, np.integer
+        )
+        part = row_parts(
+            scores,
+            plan.parts,
+            np.uint8 if plan.parts <= 256 else np.int64,
+            ids if identified else None,
+        )
     # The parted transform last: its block is then free to shift in place before its gather.
     ordered = sorted(plan.transforms, key=plan.parted)
     for k, transform in enumerate(ordered):
@@ -235,8 +244,18 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
 
 def _report_batch(report: RowReport) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(
-        [{"kind": REPORT, "transform": "", "tile_row": 0, "tile_col": 0, "n": report.rows_kept,
-          "row_mean": b"", "col_mean": b"", "data": report.to_json().encode()}],
+        [
+            {
+                "kind": REPORT,
+                "transform": "",
+                "tile_row": 0,
+                "tile_col": 0,
+                "n": report.rows_kept,
+                "row_mean": b"",
+                "col_mean": b"",
+                "data": report.to_json().encode(),
+            }
+        ],
         schema=_ARROW_SCHEMA,
     )
 
@@ -254,22 +273,32 @@ def _tile_batch(transform: str, stats: list[Moments], plan: ScanPlan) -> pa.Reco
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
-def _partials_row(transform: str, i: int, j: int, partials: list[Partial],
-                  parted: bool) -> dict:
+def _partials_row(transform: str, i: int, j: int, partials: list[Partial], parted: bool) -> dict:
     """One tile's statistics as a row; the parts of a parted transform packed together
     (``n`` their total, the means concatenated, ``data`` their counts then their tiles)."""
     if not parted:
-        (n, r, c, tile), = partials
-        return {"kind": TILE, "transform": transform, "tile_row": i, "tile_col": j, "n": n,
-                "row_mean": r.tobytes(), "col_mean": c.tobytes(),
-                "data": np.ascontiguousarray(tile).tobytes()}
+        ((n, r, c, tile),) = partials
+        return {
+            "kind": TILE,
+            "transform": transform,
+            "tile_row": i,
+            "tile_col": j,
+            "n": n,
+            "row_mean": r.tobytes(),
+            "col_mean": c.tobytes(),
+            "data": np.ascontiguousarray(tile).tobytes(),
+        }
     counts = np.array([p[0] for p in partials], dtype=np.int64)
-    return {"kind": PARTS, "transform": transform, "tile_row": i, "tile_col": j,
-            "n": int(counts.sum()),
-            "row_mean": b"".join(p[1].tobytes() for p in partials),
-            "col_mean": b"".join(p[2].tobytes() for p in partials),
-            "data": counts.tobytes() + b"".join(np.ascontiguousarray(p[3]).tobytes()
-                                                for p in partials)}
+    return {
+        "kind": PARTS,
+        "transform": transform,
+        "tile_row": i,
+        "tile_col": j,
+        "n": int(counts.sum()),
+        "row_mean": b"".join(p[1].tobytes() for p in partials),
+        "col_mean": b"".join(p[2].tobytes() for p in partials),
+        "data": counts.tobytes() + b"".join(np.ascontiguousarray(p[3]).tobytes() for p in partials),
+    }
 
 
 def _partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list[Partial]:
@@ -281,29 +310,60 @@ def _partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> lis
     counts = np.frombuffer(data, dtype=np.int64, count=parts)
     rows, cols = r.size // parts, c.size // parts
     tiles = np.frombuffer(data, dtype=np.float64, offset=8 * parts).reshape(parts, rows, cols)
-    return [(int(counts[p]), r[p * rows:(p + 1) * rows], c[p * cols:(p + 1) * cols], tiles[p])
-            for p in range(parts)]
+    return [
+        (int(counts[p]), r[p * rows : (p + 1) * rows], c[p * cols : (p + 1) * cols], tiles[p])
+        for p in range(parts)
+    ]
 
 
 def _count_batch(counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
     """Frequencies as one row, the pair counts as every tile (they need not be symmetric)."""
-    rows = [{"kind": SUM, "transform": FREQUENCIES, "tile_row": 0, "tile_col": 0, "n": 0,
-             "row_mean": b"", "col_mean": b"", "data": counts.frequencies.tobytes()}]
+    rows = [
+        {
+            "kind": SUM,
+            "transform": FREQUENCIES,
+            "tile_row": 0,
+            "tile_col": 0,
+            "n": 0,
+            "row_mean": b"",
+            "col_mean": b"",
+            "data": counts.frequencies.tobytes(),
+        }
+    ]
     k = plan.tiles_per_side
     for i in range(k):
         for j in range(k):
             tile = counts.pairs[plan.tile_range(i), plan.tile_range(j)]
-            rows.append({"kind": SUM, "transform": counts.pairs_name, "tile_row": i, "tile_col": j,
-                         "n": 0, "row_mean": b"", "col_mean": b"",
-                         "data": np.ascontiguousarray(tile).tobytes()})
+            rows.append(
+                {
+                    "kind": SUM,
+                    "transform": counts.pairs_name,
+                    "tile_row": i,
+                    "tile_col": j,
+                    "n": 0,
+                    "row_mean": b"",
+                    "col_mean": b"",
+                    "data": np.ascontiguousarray(tile).tobytes(),
+                }
+            )
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
 def _sample_batch(sample: RowSample) -> pa.RecordBatch:
     """The sample as one row: ``n`` rows seen, ``data`` the k x m float32 rows."""
     return pa.RecordBatch.from_pylist(
-        [{"kind": SAMPLE, "transform": "", "tile_row": 0, "tile_col": 0, "n": sample.seen,
-          "row_mean": b"", "col_mean": b"", "data": sample.rows.tobytes()}],
+        [
+            {
+                "kind": SAMPLE,
+                "transform": "",
+                "tile_row": 0,
+                "tile_col": 0,
+                "n": sample.seen,
+                "row_mean": b"",
+                "col_mean": b"",
+                "data": sample.rows.tobytes(),
+            }
+        ],
         schema=_ARROW_SCHEMA,
     )
 
@@ -361,9 +421,18 @@ def _merge_statistics(
                 part = np.frombuffer(data, dtype=np.int64)
                 total = part.copy() if total is None else total + part
         yield pa.RecordBatch.from_pylist(
-            [{"kind": SUM, "transform": key[1].as_py(), "tile_row": key[2].as_py(),
-              "tile_col": key[3].as_py(), "n": 0, "row_mean": b"", "col_mean": b"",
-              "data": total.tobytes()}],
+            [
+                {
+                    "kind": SUM,
+                    "transform": key[1].as_py(),
+                    "tile_row": key[2].as_py(),
+                    "tile_col": key[3].as_py(),
+                    "n": 0,
+                    "row_mean": b"",
+                    "col_mean": b"",
+                    "data": total.tobytes(),
+                }
+            ],
             schema=_ARROW_SCHEMA,
         )
         return
@@ -377,10 +446,14 @@ def _merge_statistics(
     merged: list[Partial] | None = None  # per part (one for a TILE), merged over tasks
     for batch in batches:
         for row in batch.to_pylist():
-            partials = _partials_of(kind, row["n"], row["row_mean"], row["col_mean"],
-                                    row["data"], parts)
-            merged = partials if merged is None else [
-                merge_comoment(a, b) for a, b in zip(merged, partials, strict=True)]
+            partials = _partials_of(
+                kind, row["n"], row["row_mean"], row["col_mean"], row["data"], parts
+            )
+            merged = (
+                partials
+                if merged is None
+                else [merge_comoment(a, b) for a, b in zip(merged, partials, strict=True)]
+            )
     yield pa.RecordBatch.from_pylist(
         [_partials_row(key[1].as_py(), key[2].as_py(), key[3].as_py(), merged, kind == PARTS)],
         schema=_ARROW_SCHEMA,
@@ -413,8 +486,9 @@ def _collect(merged: DataFrame, plan: ScanPlan) -> Iterator:
 
 def scan_statistics(
     df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
-) -> tuple[dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None,
-           dict[str, list[Moments]]]:
+) -> tuple[
+    dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None, dict[str, list[Moments]]
+]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
@@ -475,8 +549,7 @@ def scan_statistics(
                 target = counts.setdefault(t, np.zeros((m, m), dtype=np.int64))
                 target[ri, rj] = values.reshape(ri.stop - ri.start, rj.stop - rj.start)
             continue
-        partials = _partials_of(row.kind, row.n, row.row_mean, row.col_mean, row.data,
-                                plan.parts)
+        partials = _partials_of(row.kind, row.n, row.row_mean, row.col_mean, row.data, plan.parts)
         target = comoment.setdefault(t, np.empty((shape[t], m, m)))
         for p, (count, row_mean, _, tile) in enumerate(partials):
             target[p, ri, rj] = tile

@@ -142,14 +142,12 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
         raise ValueError(f"{name} must have at least 2 classes, got {m}")
     # Checked in blocks of rows, so that m ~ 20k needs no m x m temporaries.
     for i0 in range(0, m, _ROWS):
-        blk = a[i0:i0 + _ROWS]
+        blk = a[i0 : i0 + _ROWS]
         bad = ~np.isfinite(blk)
         if bad.any():
             i, j = np.argwhere(bad)[0]
             total = int(np.sum(~np.isfinite(a)))
-            raise ValueError(
-                f"{name} has {total} non-finite entries, e.g. {name}[{i0 + i}, {j}]"
-            )
+            raise ValueError(f"{name} has {total} non-finite entries, e.g. {name}[{i0 + i}, {j}]")
     diag = np.abs(np.diagonal(a) - 1.0)
     if diag.max() > SYMMETRY_ATOL:
         i = int(np.argmax(diag))
@@ -158,7 +156,7 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
             f"{a[i, i]!r}"
         )
     for i0 in range(0, m, _ROWS):
-        blk, cols = a[i0:i0 + _ROWS], a[:, i0:i0 + _ROWS].T
+        blk, cols = a[i0 : i0 + _ROWS], a[:, i0 : i0 + _ROWS].T
         asym = np.abs(blk - cols)
         if asym.max() > SYMMETRY_ATOL:
             i, j = np.unravel_index(np.argmax(asym), asym.shape)
@@ -226,8 +224,8 @@ def _condensed(M: np.ndarray, distance: str, clip_negative: bool, euclidean: boo
     d = np.empty(m * (m - 1) // 2)
     start = 0
     for i in range(m - 1):  # row by row: no m x m temporary
-        row = M[i, i + 1:]
-        d[start:start + len(row)] = 1.0 - (np.maximum(row, 0.0) if clip_negative else row)
+        row = M[i, i + 1 :]
+        d[start : start + len(row)] = 1.0 - (np.maximum(row, 0.0) if clip_negative else row)
         start += len(row)
     np.maximum(d, 0.0, out=d)
     if euclidean:
@@ -301,7 +299,7 @@ def _row_sum(d: np.ndarray, m: int, i: int) -> float:
     j = np.arange(i)
     before = d[m * j - j * (j + 1) // 2 + i - j - 1].sum() if i else 0.0
     start = m * i - i * (i + 1) // 2
-    return float(before + d[start:start + m - 1 - i].sum())
+    return float(before + d[start : start + m - 1 - i].sum())
 
 
 def _left_end_first(d: np.ndarray, m: int, first: int, last: int) -> bool:
@@ -399,7 +397,7 @@ def _minplus(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     out = np.empty((a, c))
     rows = max(1, _MINPLUS_CHUNK // max(1, b * c))
     for s in range(0, a, rows):
-        out[s:s + rows] = (X[s:s + rows, :, None] + Y[None, :, :]).min(axis=1)
+        out[s : s + rows] = (X[s : s + rows, :, None] + Y[None, :, :]).min(axis=1)
     return out
 
 
@@ -506,8 +504,9 @@ def optimal_leaf_ordering(Z, d) -> np.ndarray:
 
 def _leaf_ordering(Z, d, m: int, optimal_ordering) -> tuple[np.ndarray, str]:
     if isinstance(optimal_ordering, str):
-        choice = _check_choice(optimal_ordering, ("auto", "optimal", "greedy", "none"),
-                               "optimal_ordering")
+        choice = _check_choice(
+            optimal_ordering, ("auto", "optimal", "greedy", "none"), "optimal_ordering"
+        )
     elif isinstance(optimal_ordering, bool | np.bool_):
         choice = "optimal" if optimal_ordering else "none"
     else:
@@ -598,7 +597,8 @@ def hclust(
         "distance": distance,
         "linkage": linkage,
         "clip_negative": clip_negative,
-        "optimal_ordering": optimal_ordering if isinstance(optimal_ordering, str)
+        "optimal_ordering": optimal_ordering
+        if isinstance(optimal_ordering, str)
         else bool(optimal_ordering),
         "leaf_ordering": leaf_ordering,
         "distance_used": used,
@@ -762,13 +762,16 @@ def taxonomy_order(M, groups: Sequence[Sequence[str]], **hclust_kwargs) -> Seria
     """
     M = validate_similarity(M)
     m = M.shape[0]
-    unknown = sorted(set(hclust_kwargs) - {"distance", "linkage", "clip_negative",
-                                            "optimal_ordering"})
+    unknown = sorted(
+        set(hclust_kwargs) - {"distance", "linkage", "clip_negative", "optimal_ordering"}
+    )
     if unknown:
         raise TypeError(f"taxonomy_order got unexpected hclust options {unknown}")
     if isinstance(groups, str | bytes) or len(groups) != m:
-        raise ValueError(f"groups must hold one taxonomy path per class ({m}), got "
-                         f"{len(groups) if not isinstance(groups, str | bytes) else 'a string'}")
+        raise ValueError(
+            f"groups must hold one taxonomy path per class ({m}), got "
+            f"{len(groups) if not isinstance(groups, str | bytes) else 'a string'}"
+        )
     paths = []
     for j, path in enumerate(groups):
         if isinstance(path, str | bytes) or not isinstance(path, Sequence) or len(path) == 0:
@@ -786,9 +789,11 @@ def taxonomy_order(M, groups: Sequence[Sequence[str]], **hclust_kwargs) -> Seria
         spans.append({"path": list(path), "start": len(order), "stop": len(order) + len(members)})
         order.extend(members.tolist())
     if within is None:  # validate the options even when no group needed clustering
-        _check_combination(hclust_kwargs.get("distance", "1-r"),
-                           hclust_kwargs.get("linkage", "complete"),
-                           bool(hclust_kwargs.get("clip_negative", False)))
+        _check_combination(
+            hclust_kwargs.get("distance", "1-r"),
+            hclust_kwargs.get("linkage", "complete"),
+            bool(hclust_kwargs.get("clip_negative", False)),
+        )
         within = dict(hclust_kwargs)
     params = {"levels": max(len(p) for p in paths), "within": within, "spans": spans}
     return Seriation(np.array(order, dtype=np.int64), None, "taxonomy", params)
@@ -841,8 +846,7 @@ def given_order(order_or_names, class_names: Sequence[str]) -> Seriation:
         source, label = "names", (lambda j: names[j])
         unknown = [x for x in items if x not in index]
         idx = [index[x] for x in items if x in index]
-    elif all(isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
-             for x in items):
+    elif all(isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_) for x in items):
         source, label = "indices", int
         unknown = [int(x) for x in items if not 0 <= x < m]
         idx = [int(x) for x in items if 0 <= x < m]
@@ -852,8 +856,11 @@ def given_order(order_or_names, class_names: Sequence[str]) -> Seriation:
     counts = np.bincount(np.array(idx, dtype=np.int64), minlength=m)
     duplicate = [label(j) for j in np.flatnonzero(counts > 1)]
     missing = [label(j) for j in np.flatnonzero(counts == 0)]
-    problems = [f"{what}: {_preview(xs)}" for what, xs in
-                (("unknown", unknown), ("duplicate", duplicate), ("missing", missing)) if xs]
+    problems = [
+        f"{what}: {_preview(xs)}"
+        for what, xs in (("unknown", unknown), ("duplicate", duplicate), ("missing", missing))
+        if xs
+    ]
     if problems:
         raise ValueError(
             f"given order is not a permutation of the {m} classes: " + "; ".join(problems)
@@ -960,10 +967,10 @@ def _normality(M: np.ndarray) -> dict:
     """Moments of the upper-triangle values, two passes over rows (no copy of the triangle)."""
     m = M.shape[0]
     count = m * (m - 1) / 2
-    mean = sum(float(M[i, i + 1:].sum()) for i in range(m - 1)) / count
+    mean = sum(float(M[i, i + 1 :].sum()) for i in range(m - 1)) / count
     c2 = c3 = c4 = 0.0
     for i in range(m - 1):
-        z = M[i, i + 1:] - mean
+        z = M[i, i + 1 :] - mean
         z2 = z * z
         c2 += float(z2.sum())
         c3 += float((z2 * z).sum())
@@ -974,8 +981,7 @@ def _normality(M: np.ndarray) -> dict:
     else:
         skewness = c3 / count / var**1.5
         kurt = c4 / count / var**2 - 3.0
-    return {"skewness": skewness, "excess_kurtosis": kurt,
-            "departure": skewness**2 + kurt**2 / 4.0}
+    return {"skewness": skewness, "excess_kurtosis": kurt, "departure": skewness**2 + kurt**2 / 4.0}
 
 
 def _options(values, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -1073,8 +1079,15 @@ def choose(
     if not isinstance(matrices, dict) or not matrices:
         raise ValueError("matrices must be a non-empty dict: transform name -> similarity matrix")
     criterion = _check_choice(criterion, CRITERIA, "criterion")
-    names = tuple(sorted(matrices, key=lambda t: (
-        _TRANSFORM_ORDER.index(t) if t in _TRANSFORM_ORDER else len(_TRANSFORM_ORDER), t)))
+    names = tuple(
+        sorted(
+            matrices,
+            key=lambda t: (
+                _TRANSFORM_ORDER.index(t) if t in _TRANSFORM_ORDER else len(_TRANSFORM_ORDER),
+                t,
+            ),
+        )
+    )
     t_opts = _options(transforms, names, "transform")
     d_opts = _options(distances, DISTANCES, "distance")
     l_opts = _options(linkages, LINKAGES, "linkage")
@@ -1089,22 +1102,34 @@ def choose(
     subset = None
     if m > max_classes:
         subset = np.sort(np.random.default_rng(seed).choice(m, int(max_classes), replace=False))
-    candidates = [row for t in t_opts
-                  for row in _score_candidates(t, mats[t], d_opts, l_opts, clip_negative, subset)]
+    candidates = [
+        row
+        for t in t_opts
+        for row in _score_candidates(t, mats[t], d_opts, l_opts, clip_negative, subset)
+    ]
     scored = [c for c in candidates if c["skipped"] is None and c["cophenetic"] is not None]
     if not scored:
-        raise ValueError("no candidate combination could be scored: " + "; ".join(
-            sorted({c["skipped"] or "constant distances" for c in candidates})))
+        raise ValueError(
+            "no candidate combination could be scored: "
+            + "; ".join(sorted({c["skipped"] or "constant distances" for c in candidates}))
+        )
     best = _fixed_pick(scored) if criterion == "fixed" else _normality_cophenetic_pick(scored)
-    chosen = {"transform": best["transform"], "distance": best["distance"],
-              "linkage": best["linkage"], "criterion": criterion, "score": best["cophenetic"],
-              "normality": best["normality"], "clip_negative": clip_negative,
-              "classes_used": best["classes_used"]}
+    chosen = {
+        "transform": best["transform"],
+        "distance": best["distance"],
+        "linkage": best["linkage"],
+        "criterion": criterion,
+        "score": best["cophenetic"],
+        "normality": best["normality"],
+        "clip_negative": clip_negative,
+        "classes_used": best["classes_used"],
+    }
     return chosen, candidates
 
 
-def _score_candidates(t: str, M: np.ndarray, d_opts, l_opts, clip_negative: bool,
-                      subset: np.ndarray | None) -> list[dict]:
+def _score_candidates(
+    t: str, M: np.ndarray, d_opts, l_opts, clip_negative: bool, subset: np.ndarray | None
+) -> list[dict]:
     """One candidate dict per (distance, linkage) on transform ``t``'s matrix."""
     norm = _normality(M)
     if subset is not None:
@@ -1114,11 +1139,19 @@ def _score_candidates(t: str, M: np.ndarray, d_opts, l_opts, clip_negative: bool
     rows = []
     for d in d_opts:
         for link in l_opts:
-            row = {"transform": t, "distance": d, "linkage": link,
-                   "skewness": norm["skewness"], "excess_kurtosis": norm["excess_kurtosis"],
-                   "normality": norm["departure"], "cophenetic": None,
-                   "cophenetic_own": None, "inversions": None, "classes_used": M.shape[0],
-                   "skipped": None}
+            row = {
+                "transform": t,
+                "distance": d,
+                "linkage": link,
+                "skewness": norm["skewness"],
+                "excess_kurtosis": norm["excess_kurtosis"],
+                "normality": norm["departure"],
+                "cophenetic": None,
+                "cophenetic_own": None,
+                "inversions": None,
+                "classes_used": M.shape[0],
+                "skipped": None,
+            }
             rows.append(row)
             try:
                 _check_combination(d, link, clip_negative)
@@ -1153,8 +1186,11 @@ def _fixed_pick(scored: list[dict]) -> dict:
     transform falls back to the most normal one when ``logit`` was not computed.
     """
     transforms = {c["transform"] for c in scored}
-    t = (FIXED_CHOICE["transform"] if FIXED_CHOICE["transform"] in transforms
-         else _most_normal_transform(scored))
+    t = (
+        FIXED_CHOICE["transform"]
+        if FIXED_CHOICE["transform"] in transforms
+        else _most_normal_transform(scored)
+    )
     pool = [c for c in scored if c["transform"] == t]
     for key in ("distance", "linkage"):
         preferred = [c for c in pool if c[key] == FIXED_CHOICE[key]]

@@ -120,8 +120,7 @@ def read_scores(
         missing = [p for p in paths if not _URI.match(p) and not _local_exists(p)]
         if missing:
             raise InputError(f"input path not found: {', '.join(missing)}")
-        if fmt == "parquet" and not any(_URI.match(p) and not p.startswith("file:")
-                                        for p in paths):
+        if fmt == "parquet" and not any(_URI.match(p) and not p.startswith("file:") for p in paths):
             check_local_parquet(paths)
         df = spark.read.format(fmt).load(paths if len(paths) > 1 else paths[0])
     else:
@@ -130,8 +129,13 @@ def read_scores(
 
 
 def direct_read_units(
-    df: DataFrame, source: str | DataFrame, spec: InputSpec, m: int, fmt: str,
-    where: str | None, reader: str,
+    df: DataFrame,
+    source: str | DataFrame,
+    spec: InputSpec,
+    m: int,
+    fmt: str,
+    where: str | None,
+    reader: str,
 ) -> tuple[list[ReadUnit] | None, str]:
     """Decide between Spark's reader and direct pyarrow reads (:mod:`parquet_reader`).
 
@@ -168,8 +172,10 @@ def direct_read_units(
         return None, why_not
     groups = _footers(df.sparkSession, files)
     units = plan_units(groups, m, slots=task_slots(df.sparkSession))
-    return units, (f"{len(files)} Parquet files, {len(groups)} row groups in {len(units)} tasks "
-                   "read with pyarrow")
+    return units, (
+        f"{len(files)} Parquet files, {len(groups)} row groups in {len(units)} tasks "
+        "read with pyarrow"
+    )
 
 
 def task_slots(spark: SparkSession) -> int | None:
@@ -202,17 +208,31 @@ def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
         import pyarrow as pa
 
         for batch in batches:
-            found = [{"error": str(f)} if isinstance(f, OSError)
-                     else {"path": f[0], "row_group": f[1], "rows": f[2]}
-                     for f in row_groups(batch.column(0).to_pylist())]
-            yield pa.RecordBatch.from_pylist(found, schema=pa.schema(
-                [("path", pa.string()), ("row_group", pa.int32()), ("rows", pa.int64()),
-                 ("error", pa.string())]))
+            found = [
+                {"error": str(f)}
+                if isinstance(f, OSError)
+                else {"path": f[0], "row_group": f[1], "rows": f[2]}
+                for f in row_groups(batch.column(0).to_pylist())
+            ]
+            yield pa.RecordBatch.from_pylist(
+                found,
+                schema=pa.schema(
+                    [
+                        ("path", pa.string()),
+                        ("row_group", pa.int32()),
+                        ("rows", pa.int64()),
+                        ("error", pa.string()),
+                    ]
+                ),
+            )
 
     paths = spark.createDataFrame([(f,) for f in files], "path string")
     tasks = max(1, min(len(files), 64))
-    rows = paths.repartition(tasks).mapInArrow(
-        read, "path string, row_group int, rows long, error string").collect()
+    rows = (
+        paths.repartition(tasks)
+        .mapInArrow(read, "path string, row_group int, rows long, error string")
+        .collect()
+    )
     _raise_unreadable([r.error for r in rows if r.error is not None], len(files))
     return [(r.path, r.row_group, r.rows) for r in rows]
 
@@ -229,8 +249,9 @@ def local_data_files(paths: list[str]) -> list[str]:
                 continue
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-                files += [os.path.join(root, n) for n in sorted(names)
-                          if not n.startswith(("_", "."))]
+                files += [
+                    os.path.join(root, n) for n in sorted(names) if not n.startswith(("_", "."))
+                ]
     return files
 
 
@@ -240,14 +261,18 @@ def check_local_parquet(paths: list[str]) -> None:
     Spark's schema inference or its tasks with Java stack traces."""
     files = local_data_files(paths)
     if not files:
-        raise InputError(f"no data files in {', '.join(paths)} (hidden and _-prefixed files "
-                         "are skipped, as Spark does)")
+        raise InputError(
+            f"no data files in {', '.join(paths)} (hidden and _-prefixed files "
+            "are skipped, as Spark does)"
+        )
     bad = [err for err in row_groups(files) if isinstance(err, OSError)]
     hint = ""
     suffixes = {os.path.splitext(e.path)[1].lower() for e in bad} - {".parquet", ""}
     if suffixes:
-        hint = (f" (the input is read as Parquet; for {', '.join(sorted(suffixes))} files "
-                "give --format, e.g. --format csv)")
+        hint = (
+            f" (the input is read as Parquet; for {', '.join(sorted(suffixes))} files "
+            "give --format, e.g. --format csv)"
+        )
     _raise_unreadable([str(e) for e in bad], len(files), hint)
 
 
@@ -255,8 +280,12 @@ def _raise_unreadable(messages: list[str], total: int, hint: str = "") -> None:
     """Raise one :class:`InputError` naming the unreadable files (a few of them), if any."""
     if messages:
         shown = [m.removeprefix(UNREADABLE).strip() for m in sorted(messages)[:5]]
-        raise InputError(f"{len(messages)} of {total} Parquet files cannot be read: "
-                         + "; ".join(shown) + ("; ..." if len(messages) > 5 else "") + hint)
+        raise InputError(
+            f"{len(messages)} of {total} Parquet files cannot be read: "
+            + "; ".join(shown)
+            + ("; ..." if len(messages) > 5 else "")
+            + hint
+        )
 
 
 def unreadable_file_error(err: BaseException) -> InputError | None:
@@ -356,7 +385,7 @@ def _wide_columns(df: DataFrame, spec: InputSpec) -> tuple[list[str], list[str]]
         columns, names = given, given
     elif spec.prefix:
         columns = [c for c in df.columns if c.startswith(spec.prefix)]
-        names = [c[len(spec.prefix):] for c in columns]
+        names = [c[len(spec.prefix) :] for c in columns]
     elif spec.regex:
         pattern = re.compile(spec.regex)
         matches = [(c, pattern.fullmatch(c)) for c in df.columns]
@@ -367,8 +396,9 @@ def _wide_columns(df: DataFrame, spec: InputSpec) -> tuple[list[str], list[str]]
     if not columns:
         raise InputError(f"no input column matches the class selection; columns: {df.columns}")
     types = dict(df.dtypes)
-    bad = [f"{c} ({types[c]})" for c in columns if not isinstance(df.schema[c].dataType,
-                                                                   T.NumericType)]
+    bad = [
+        f"{c} ({types[c]})" for c in columns if not isinstance(df.schema[c].dataType, T.NumericType)
+    ]
     if bad:
         raise InputError(f"{len(bad)} class columns are not numeric, e.g. {', '.join(bad[:5])}")
     return columns, check_class_names(names, source="wide class columns")
@@ -396,7 +426,10 @@ def _array_classes(df: DataFrame, spec: InputSpec) -> list[str]:
 
 
 def _long_layout(
-    spark: SparkSession, df: DataFrame, spec: InputSpec, id_col: str | None,
+    spark: SparkSession,
+    df: DataFrame,
+    spec: InputSpec,
+    id_col: str | None,
     label_column: str | None,
 ) -> tuple[DataFrame, BatchLayout, list[str]]:
     needed = [spec.id_col, spec.class_col, spec.scores_col]
@@ -414,7 +447,8 @@ def _long_layout(
     labels = [F.first(label_column).alias(label_column)] if label_column else []
     entries = (
         df.select(
-            F.col(spec.id_col), F.col(spec.class_col).cast("string").alias(f"{ENTRY_INDEX}_name"),
+            F.col(spec.id_col),
+            F.col(spec.class_col).cast("string").alias(f"{ENTRY_INDEX}_name"),
             F.col(spec.scores_col).cast("double").alias(ENTRY_SCORE),
             *([F.col(label_column)] if label_column else []),
         )

@@ -219,8 +219,11 @@ def read_taxonomy(
     found: dict[int, list[int]] = defaultdict(list)
     for (line, _), cls in zip(rows, classes, strict=True):
         found[cls].append(line)
-    dupes = [f"{names[cls]!r} (lines {', '.join(map(str, at))})"
-             for cls, at in found.items() if len(at) > 1]
+    dupes = [
+        f"{names[cls]!r} (lines {', '.join(map(str, at))})"
+        for cls, at in found.items()
+        if len(at) > 1
+    ]
     if dupes:
         raise TaxonomyError(
             f"{path}: {len(dupes)} classes have more than one row, "
@@ -229,12 +232,14 @@ def read_taxonomy(
     missing = [name for i, name in enumerate(names) if i not in found]
     if missing:
         raise TaxonomyError(
-            f"{path}: {len(missing)} of {len(names)} classes have no row, "
-            f"e.g. {_examples(missing)}"
+            f"{path}: {len(missing)} of {len(names)} classes have no row, e.g. {_examples(missing)}"
         )
     for level in chosen:
-        blank = [f"line {line} ({names[cls]!r})"
-                 for (line, row), cls in zip(rows, classes, strict=True) if not row[col[level]]]
+        blank = [
+            f"line {line} ({names[cls]!r})"
+            for (line, row), cls in zip(rows, classes, strict=True)
+            if not row[col[level]]
+        ]
         if blank:
             raise TaxonomyError(
                 f"{path}: {len(blank)} empty groups in level {level!r}, "
@@ -258,7 +263,8 @@ def check_taxonomy_file(path: str | Path, levels: str | Sequence[str] | None = N
     header, _ = _read_rows(path)
     if not {"name", "class_id", "index"} & set(header):
         raise TaxonomyError(
-            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}")
+            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}"
+        )
     _choose_levels(levels, [c for c in header if c not in RESERVED_COLUMNS], path)
 
 
@@ -285,8 +291,11 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
             records = [(reader.line_num, row) for row in reader]
     except (UnicodeDecodeError, csv.Error) as err:
         raise TaxonomyError(f"{path}: cannot be read as CSV ({err})") from None
-    records = [(line, [cell.strip() for cell in row]) for line, row in records
-               if any(cell.strip() for cell in row)]
+    records = [
+        (line, [cell.strip() for cell in row])
+        for line, row in records
+        if any(cell.strip() for cell in row)
+    ]
     if not records:
         raise TaxonomyError(f"{path}: empty taxonomy file (no header)")
     (_, header), data = records[0], records[1:]
@@ -348,8 +357,10 @@ def _match_rows(
         unknown = [name for name in row_names if name not in position]
         if not unknown:
             return [position[name] for name in row_names], "name"
-        by_name = (f"{path}: {len(unknown)} names are not among the {len(names)} classes, "
-                   f"e.g. {_examples(unknown)} (the classes: {_examples(names)})")
+        by_name = (
+            f"{path}: {len(unknown)} names are not among the {len(names)} classes, "
+            f"e.g. {_examples(unknown)} (the classes: {_examples(names)})"
+        )
         if id_column is None:
             raise TaxonomyError(by_name)
         try:
@@ -358,15 +369,21 @@ def _match_rows(
             raise TaxonomyError(f"{by_name}; nor by {id_column}: {err}") from None
         if (str(path), len(names)) not in _told_id_match:  # once per file, not per reader
             _told_id_match.add((str(path), len(names)))
-            log.warning("%s: its names are not the results' class names (e.g. %s vs %s); "
-                        "matched by %s instead", path, _examples(unknown[:2]),
-                        _examples(names[:2]), id_column)
+            log.warning(
+                "%s: its names are not the results' class names (e.g. %s vs %s); "
+                "matched by %s instead",
+                path,
+                _examples(unknown[:2]),
+                _examples(names[:2]),
+                id_column,
+            )
         return ids, id_column
     return _row_ids(path, rows, col[id_column], id_column, len(names)), id_column
 
 
-def _row_ids(path: Path, rows: list[tuple[int, list[str]]], index: int, id_column: str,
-             m: int) -> list[int]:
+def _row_ids(
+    path: Path, rows: list[tuple[int, list[str]]], index: int, id_column: str, m: int
+) -> list[int]:
     """The class indices of the rows' id column, checked to be integers in 0..m-1."""
     ids: list[int] = []
     bad = []
@@ -380,8 +397,9 @@ def _row_ids(path: Path, rows: list[tuple[int, list[str]]], index: int, id_colum
             f"{path}: column {id_column!r} must hold integer class indices; {len(bad)} "
             f"do not, e.g. {', '.join(bad[:_EXAMPLES])}"
         )
-    unknown = [f"line {line}: {i}" for (line, _), i in zip(rows, ids, strict=True)
-               if not 0 <= i < m]
+    unknown = [
+        f"line {line}: {i}" for (line, _), i in zip(rows, ids, strict=True) if not 0 <= i < m
+    ]
     if unknown:
         raise TaxonomyError(
             f"{path}: {len(unknown)} {id_column} values are not class indices 0..{m - 1}, "
@@ -645,8 +663,8 @@ def taxonomy_distance(tax: Taxonomy) -> np.ndarray:
     for i in range(m - 1):
         # Prefixes nest: sharing the group at depth l means sharing every coarser one, so the
         # number of equal prefixes is the depth of the deepest common group.
-        shared = (prefix[:, i + 1:] == prefix[:, i:i + 1]).sum(axis=0)
-        out[start:start + m - 1 - i] = depth - shared
+        shared = (prefix[:, i + 1 :] == prefix[:, i : i + 1]).sum(axis=0)
+        out[start : start + m - 1 - i] = depth - shared
         start += m - 1 - i
     return out
 
@@ -711,13 +729,15 @@ def agreement(Z, tax: Taxonomy) -> dict:
         groups = tax.groups(level)
         k = int(groups.max()) + 1
         cut = tree_cut(Z, k)
-        levels.append({
-            "level": level,
-            "groups": k,
-            "ari": float(adjusted_rand(groups, cut)),
-            "nmi": float(nmi(groups, cut)),
-            "dendrogram_purity": _undefined_to_none(dendrogram_purity(Z, groups)),
-        })
+        levels.append(
+            {
+                "level": level,
+                "groups": k,
+                "ari": float(adjusted_rand(groups, cut)),
+                "nmi": float(nmi(groups, cut)),
+                "dendrogram_purity": _undefined_to_none(dendrogram_purity(Z, groups)),
+            }
+        )
     return {
         "levels": levels,
         "cophenetic_correlation": _undefined_to_none(cophenetic_agreement(Z, tax, "pearson")),

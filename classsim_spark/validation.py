@@ -66,14 +66,19 @@ class RowReport:
         self.counts[problem] = self.counts.get(problem, 0) + count
         kept = self.examples.setdefault(problem, [])
         room = MAX_EXAMPLES - len(kept)
-        kept.extend(str(i) if details is None else f"{i} ({details[k]})"
-                    for k, i in enumerate(list(ids[:room])))
+        kept.extend(
+            str(i) if details is None else f"{i} ({details[k]})"
+            for k, i in enumerate(list(ids[:room]))
+        )
 
     def merge(self, other: RowReport) -> RowReport:
         """The report of both sets of rows."""
-        merged = RowReport(self.rows_read + other.rows_read, self.rows_kept + other.rows_kept,
-                           tasks=self.tasks + other.tasks,
-                           tasks_retried=self.tasks_retried + other.tasks_retried)
+        merged = RowReport(
+            self.rows_read + other.rows_read,
+            self.rows_kept + other.rows_kept,
+            tasks=self.tasks + other.tasks,
+            tasks_retried=self.tasks_retried + other.tasks_retried,
+        )
         for report in (self, other):
             for problem, count in report.counts.items():
                 merged.counts[problem] = merged.counts.get(problem, 0) + count
@@ -100,8 +105,14 @@ class RowReport:
     @classmethod
     def from_json(cls, text: str | bytes) -> RowReport:
         data = json.loads(text)
-        return cls(data["rows_read"], data["rows_kept"], data["counts"], data["examples"],
-                   data["tasks"], data["tasks_retried"])
+        return cls(
+            data["rows_read"],
+            data["rows_kept"],
+            data["counts"],
+            data["examples"],
+            data["tasks"],
+            data["tasks_retried"],
+        )
 
     def describe(self, id_label: str = "sample ids") -> list[str]:
         """One sentence per problem found, most important first."""
@@ -121,8 +132,10 @@ class RowReport:
         if problems and not drop_invalid:
             advice = "Fix the data, or pass --drop-invalid to skip these rows (they are counted)."
             if self.rows_read and self.counts.get("wrong_length") == self.rows_read:
-                advice = ("No row has one score per class: the class list (--classes) does not "
-                          "match the scores, or the wrong column was read (--scores-col).")
+                advice = (
+                    "No row has one score per class: the class list (--classes) does not "
+                    "match the scores, or the wrong column was read (--scores-col)."
+                )
             raise InvalidInputError(
                 "invalid input rows:\n  - " + "\n  - ".join(problems) + "\n" + advice
             )

@@ -18,9 +18,10 @@ dbutils.widgets.dropdown("scores", "logits", ["logits", "probabilities", "log-pr
 dbutils.widgets.text("taxonomy", "", "Taxonomy CSV (name + level columns), optional")
 dbutils.widgets.text("out", "/Volumes/main/ml/classsim/run", "Results directory")
 dbutils.widgets.dropdown("overwrite", "false", ["false", "true"], "Replace results")
-params = {k: dbutils.widgets.get(k) or None
-          for k in ("table", "scores_col", "classes", "where", "scores", "taxonomy", "out",
-                    "overwrite")}
+params = {
+    k: dbutils.widgets.get(k) or None
+    for k in ("table", "scores_col", "classes", "where", "scores", "taxonomy", "out", "overwrite")
+}
 
 # COMMAND ----------
 
@@ -51,9 +52,13 @@ import pandas as pd
 m = result.matrix("rank")
 i, j = np.triu_indices(result.m, k=1)
 top = np.argsort(-m[i, j])[:25]
-pairs = pd.DataFrame({"class_a": np.array(result.classes)[i[top]],
-                      "class_b": np.array(result.classes)[j[top]],
-                      "similarity": m[i[top], j[top]].round(3)})
+pairs = pd.DataFrame(
+    {
+        "class_a": np.array(result.classes)[i[top]],
+        "class_b": np.array(result.classes)[j[top]],
+        "similarity": m[i[top], j[top]].round(3),
+    }
+)
 display(pairs)
 
 # COMMAND ----------
@@ -65,11 +70,14 @@ display(pairs)
 
 # COMMAND ----------
 
-found = cs.analyze(params["out"], taxonomy=params["taxonomy"],
-                   overwrite=params["overwrite"] == "true")
+found = cs.analyze(
+    params["out"], taxonomy=params["taxonomy"], overwrite=params["overwrite"] == "true"
+)
 print("chosen:", found.chosen)
-print(f"{len(found.groups['blocks'])} blocks, {len(found.groups['split_groups'])} split groups, "
-      f"{len(found.groups['failed_groups'])} failed groups, "
-      f"{len(found.groups['near_duplicates'])} near-duplicate pairs")
+print(
+    f"{len(found.groups['blocks'])} blocks, {len(found.groups['split_groups'])} split groups, "
+    f"{len(found.groups['failed_groups'])} failed groups, "
+    f"{len(found.groups['near_duplicates'])} near-duplicate pairs"
+)
 print("figures:", cs.render_figures(params["out"], overwrite=params["overwrite"] == "true"))
 display(cs.figures.similarity_heatmap(params["out"]))

@@ -24,8 +24,9 @@ def spark():
     if active is not None:
         yield active
         return
-    session = get_spark("local[2]", conf={"spark.sql.shuffle.partitions": "4",
-                                          "spark.default.parallelism": "4"})
+    session = get_spark(
+        "local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "4"}
+    )
     yield session
     session.stop()
 

@@ -27,14 +27,23 @@ def test_demo_structure_is_recovered(demo_results):
     assert g["schema"] == "classsim.groups/1" and g == json.loads(json.dumps(result.groups))
     chosen = g["chosen"]
     assert {chosen["transform"], chosen["distance"], chosen["linkage"]} <= {
-        "logit", "rank", "1-r", "profile", "complete", "average", "single", "weighted", "ward",
-        "centroid"}
+        "logit",
+        "rank",
+        "1-r",
+        "profile",
+        "complete",
+        "average",
+        "single",
+        "weighted",
+        "ward",
+        "centroid",
+    }
     assert len(g["candidates"]) >= 2
     top = g["taxonomy"]["agreement"]["levels"][0]
     assert top["level"] == "level1" and top["ari"] >= 0.9
 
     planted_pairs = [sorted(p["names"]) for p in answers["near_duplicates"]]
-    found_pairs = [sorted(p["names"]) for p in g["near_duplicates"][:len(planted_pairs)]]
+    found_pairs = [sorted(p["names"]) for p in g["near_duplicates"][: len(planted_pairs)]]
     assert sorted(found_pairs) == sorted(planted_pairs)
 
     planted = set(answers["cross_cutting"]["names"])

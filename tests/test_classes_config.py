@@ -20,7 +20,7 @@ def test_class_files_in_every_format(tmp_path):
 
 
 def test_results_classes_csv_round_trips_odd_names(tmp_path):
-    names = ['a,b', 'quote"d', "<b>bold</b>", "ünïcode"]
+    names = ["a,b", 'quote"d', "<b>bold</b>", "ünïcode"]
     write_classes_csv(names, tmp_path / "classes.csv")
     assert read_class_names(tmp_path / "classes.csv") == names
 
@@ -44,11 +44,14 @@ def test_bad_class_files(tmp_path, name, text, message):
 
 def test_config_precedence_defaults_file_cli(tmp_path):
     conf = tmp_path / "c.toml"
-    conf.write_text('[input]\nsource = "s.parquet"\nlayout = "wide"\nprefix = "p_"\nwhere = ""\n'
-                    '[similarity]\ntransforms = ["rank"]\n[output]\ndir = "out"\n'
-                    '[spark.conf]\n"spark.x" = "1"\n')
-    cfg = load_config(conf, {"input.layout": "long", "input.prefix": None,
-                             "scores.kind": "probabilities"})
+    conf.write_text(
+        '[input]\nsource = "s.parquet"\nlayout = "wide"\nprefix = "p_"\nwhere = ""\n'
+        '[similarity]\ntransforms = ["rank"]\n[output]\ndir = "out"\n'
+        '[spark.conf]\n"spark.x" = "1"\n'
+    )
+    cfg = load_config(
+        conf, {"input.layout": "long", "input.prefix": None, "scores.kind": "probabilities"}
+    )
     assert cfg["input"]["layout"] == "long"  # command line wins
     assert cfg["input"]["prefix"] == "p_"  # None override = not given
     assert cfg["input"]["where"] is None  # "" = not set
@@ -65,26 +68,37 @@ def test_config_rejects_unknown_keys_and_missing_input(tmp_path):
     conf.write_text('[input]\nsorce = "x"\n')
     with pytest.raises(ConfigError, match=r"unknown setting input.sorce"):
         load_config(conf)
-    conf.write_text('[inputs]\n')
+    conf.write_text("[inputs]\n")
     with pytest.raises(ConfigError, match=r"unknown section \[inputs\]"):
         load_config(conf)
     with pytest.raises(ConfigError, match="no input"):
         similarity_kwargs(load_config())
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ('[scores]\neps = "tiny"', r"scores.eps must be a number, got 'tiny'"),
-    ('[similarity]\ndrop_invalid = "no"', r"similarity.drop_invalid must be true or false, "
-                                          r"got 'no'"),
-    ("[similarity]\nsample_rows = 1.5", r"similarity.sample_rows must be an integer, got 1.5"),
-    ('[similarity]\ntransforms = ["logit", "nonsense"]',
-     r"similarity.transforms must be one of auto, logit, probability, rank; got 'nonsense'"),
-    ('[scores]\nkind = "logit"', r"scores.kind must be one of logits, probabilities, "
-                                 r"log-probabilities; got 'logit'"),
-    ("[render]\nworkers = true", r"render.workers must be an integer, got True"),
-    ('[analysis]\nlinkage = "median"', r"analysis.linkage must be one of auto, complete"),
-    ("[spark]\nconf = 3", r"spark.conf must be a table, got 3"),
-])
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[scores]\neps = "tiny"', r"scores.eps must be a number, got 'tiny'"),
+        (
+            '[similarity]\ndrop_invalid = "no"',
+            r"similarity.drop_invalid must be true or false, "
+            r"got 'no'",
+        ),
+        ("[similarity]\nsample_rows = 1.5", r"similarity.sample_rows must be an integer, got 1.5"),
+        (
+            '[similarity]\ntransforms = ["logit", "nonsense"]',
+            r"similarity.transforms must be one of auto, logit, probability, rank; got 'nonsense'",
+        ),
+        (
+            '[scores]\nkind = "logit"',
+            r"scores.kind must be one of logits, probabilities, "
+            r"log-probabilities; got 'logit'",
+        ),
+        ("[render]\nworkers = true", r"render.workers must be an integer, got True"),
+        ('[analysis]\nlinkage = "median"', r"analysis.linkage must be one of auto, complete"),
+        ("[spark]\nconf = 3", r"spark.conf must be a table, got 3"),
+    ],
+)
 def test_config_values_of_the_wrong_type_or_choice_are_refused(tmp_path, toml, message):
     conf = tmp_path / "c.toml"
     conf.write_text(toml + "\n")
@@ -94,9 +108,15 @@ def test_config_values_of_the_wrong_type_or_choice_are_refused(tmp_path, toml, m
 
 
 def test_config_accepts_what_the_cli_and_files_give():
-    config = load_config(overrides={"similarity.transforms": ["rank"], "scores.eps": 1,
-                                    "similarity.stability_parts": 4, "input.classes": ["a", "b"],
-                                    "render.cutoff": 0.2})
+    config = load_config(
+        overrides={
+            "similarity.transforms": ["rank"],
+            "scores.eps": 1,
+            "similarity.stability_parts": 4,
+            "input.classes": ["a", "b"],
+            "render.cutoff": 0.2,
+        }
+    )
     assert config["scores"]["eps"] == 1 and config["similarity"]["transforms"] == ["rank"]
     with pytest.raises(ConfigError, match="command line: similarity.transforms must be one of"):
         load_config(overrides={"similarity.transforms": ["nonsense"]})

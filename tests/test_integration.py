@@ -46,8 +46,9 @@ def bare_python(tmp_path_factory) -> str:
         f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec {sys.executable} -S "$@"\n'
     )
     path.chmod(0o755)
-    probe = subprocess.run([str(path), "-c", "import classsim_spark"], capture_output=True,
-                           check=False, cwd="/")
+    probe = subprocess.run(
+        [str(path), "-c", "import classsim_spark"], capture_output=True, check=False, cwd="/"
+    )
     assert probe.returncode != 0, "the bare interpreter must not see classsim"
     return str(path)
 
@@ -62,8 +63,11 @@ def demo(tmp_path_factory) -> Path:
 def expected_matrix(demo: Path, transform: str) -> np.ndarray:
     import pyarrow.dataset as ds
 
-    table = ds.dataset(demo / "scores", format="parquet", partitioning="hive").to_table(
-        columns=["sample_id", "scores"]).sort_by("sample_id")
+    table = (
+        ds.dataset(demo / "scores", format="parquet", partitioning="hive")
+        .to_table(columns=["sample_id", "scores"])
+        .sort_by("sample_id")
+    )
     x = np.asarray(table.column("scores").combine_chunks().flatten()).reshape(table.num_rows, -1)
     return np.corrcoef(transform_block(x, transform, ScoreSpec()), rowvar=False)
 
@@ -78,10 +82,29 @@ def test_job_over_spark_connect_ships_the_package(tmp_path, demo, bare_python):
     with connect_server(workdir=tmp_path / "server", python=bare_python) as url:
         out = tmp_path / "res"
         cli = subprocess.run(
-            [sys.executable, "-m", "classsim_spark.cli", "similarity", "--remote", url,
-             "--input", str(demo / "scores"), "--classes", str(demo / "classes.csv"),
-             "--where", "date >= '2026-01-01'", "--transform", "logit,rank", "--out", str(out)],
-            capture_output=True, text=True, env=client_env(), timeout=300, check=False,
+            [
+                sys.executable,
+                "-m",
+                "classsim_spark.cli",
+                "similarity",
+                "--remote",
+                url,
+                "--input",
+                str(demo / "scores"),
+                "--classes",
+                str(demo / "classes.csv"),
+                "--where",
+                "date >= '2026-01-01'",
+                "--transform",
+                "logit,rank",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            env=client_env(),
+            timeout=300,
+            check=False,
         )
         assert cli.returncode == 0, cli.stderr[-4000:]
         run = json.loads((out / "run.json").read_text())
@@ -89,8 +112,9 @@ def test_job_over_spark_connect_ships_the_package(tmp_path, demo, bare_python):
         assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
         assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
         for t in ("logit", "rank"):
-            assert np.abs(np.load(out / f"similarity-{t}.npy") - expected_matrix(demo, t)).max() \
-                < 1e-9
+            assert (
+                np.abs(np.load(out / f"similarity-{t}.npy") - expected_matrix(demo, t)).max() < 1e-9
+            )
 
         # The Python API with the direct Parquet reader, and where the tasks found the package.
         script = textwrap.dedent(f"""
@@ -109,8 +133,15 @@ def test_job_over_spark_connect_ships_the_package(tmp_path, demo, bare_python):
                                "files": files, "m": res.matrix().tolist()}}))
             spark.stop()
         """)
-        api = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             env=client_env(), timeout=300, check=False, cwd=tmp_path)
+        api = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env=client_env(),
+            timeout=300,
+            check=False,
+            cwd=tmp_path,
+        )
         assert api.returncode == 0, api.stderr[-4000:]
         got = json.loads(api.stdout.strip().splitlines()[-1])
     assert got["n"] == SPEC.samples and got["reader"] == "arrow"
@@ -130,11 +161,24 @@ def cluster(tmp_path_factory, bare_python) -> Iterator[dict]:
 
 def spark_submit(master: str, bare_python: str, pyfiles: Path, *args: str) -> list[str]:
     """The ``spark-submit`` command of an application on ``master`` (2 executors of 1 core)."""
-    return [str(spark_home() / "bin" / "spark-submit"), "--master", master,
-            "--conf", "spark.cores.max=2", "--conf", "spark.executor.memory=1g",
-            "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
-            "--conf", f"spark.pyspark.driver.python={sys.executable}",
-            "--py-files", str(pyfiles), *args]
+    return [
+        str(spark_home() / "bin" / "spark-submit"),
+        "--master",
+        master,
+        "--conf",
+        "spark.cores.max=2",
+        "--conf",
+        "spark.executor.memory=1g",
+        "--conf",
+        "spark.driver.host=127.0.0.1",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        f"spark.pyspark.driver.python={sys.executable}",
+        "--py-files",
+        str(pyfiles),
+        *args,
+    ]
 
 
 def submit_env(bare_python: str) -> dict[str, str]:
@@ -146,14 +190,26 @@ def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python, c
     pyfiles = package_zip(tmp_path)
     out = tmp_path / "res"
     conf = tmp_path / "job.toml"
-    conf.write_text(f'[input]\nsource = "{demo / "scores"}"\nclasses = "{demo / "classes.csv"}"\n'
-                    '[similarity]\ntransforms = ["logit"]\n'
-                    f'[output]\ndir = "{out}"\n')
+    conf.write_text(
+        f'[input]\nsource = "{demo / "scores"}"\nclasses = "{demo / "classes.csv"}"\n'
+        '[similarity]\ntransforms = ["logit"]\n'
+        f'[output]\ndir = "{out}"\n'
+    )
     apps_before = set(cluster["workdir"].glob("work/worker-*/app-*"))
     proc = subprocess.run(
-        spark_submit(cluster["master"], bare_python, pyfiles,
-                     str(ROOT / "jobs" / "class_similarity.py"), "--config", str(conf)),
-        capture_output=True, text=True, env=submit_env(bare_python), timeout=400, check=False,
+        spark_submit(
+            cluster["master"],
+            bare_python,
+            pyfiles,
+            str(ROOT / "jobs" / "class_similarity.py"),
+            "--config",
+            str(conf),
+        ),
+        capture_output=True,
+        text=True,
+        env=submit_env(bare_python),
+        timeout=400,
+        check=False,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -166,8 +222,9 @@ def test_spark_submit_job_on_a_standalone_cluster(tmp_path, demo, bare_python, c
     assert run["tasks"]["reported"] >= 2 and run["tasks"]["retried"] == 0
     assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
     assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
-    assert np.abs(np.load(out / "similarity-logit.npy") - expected_matrix(demo, "logit")).max() \
-        < 1e-9
+    assert (
+        np.abs(np.load(out / "similarity-logit.npy") - expected_matrix(demo, "logit")).max() < 1e-9
+    )
     # the whole analysis, on the driver: groups (with stability) and figures
     groups = json.loads((out / "groups.json").read_text())
     assert groups["chosen"]["transform"] == "logit" and groups["stability"]["resamples"] > 0
@@ -218,14 +275,19 @@ def executors_now(workdir: Path, inputs: Path) -> dict[str, dict]:
             cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
             if not cwd.is_relative_to(workdir):
                 continue
-            reading = any(os.readlink(fd).startswith(str(inputs))
-                          for fd in Path(f"/proc/{pid}/fd").iterdir())
+            reading = any(
+                os.readlink(fd).startswith(str(inputs)) for fd in Path(f"/proc/{pid}/fd").iterdir()
+            )
         except OSError:  # gone meanwhile, or an fd closed while listed
             continue
         daemons = {d for d, p in parent.items() if p == pid}
         workers = {w: ticks[w] for w, p in parent.items() if p in daemons}
         found[cwd.relative_to(workdir / "work").parts[0]] = {
-            "pid": pid, "cwd": cwd, "reading": reading, "workers": workers}
+            "pid": pid,
+            "cwd": cwd,
+            "reading": reading,
+            "workers": workers,
+        }
     return found
 
 
@@ -246,8 +308,11 @@ def kill_busy_python_worker(executors: dict, ticks_before: dict[int, int]) -> in
     """SIGKILL the Python worker of a task that reads scan input now (its executor has an input
     file open and it used CPU since ``ticks_before``); its pid, or None if there is none yet."""
     for executor in executors.values():
-        busy = {pid: t - ticks_before[pid] for pid, t in executor["workers"].items()
-                if pid in ticks_before and t > ticks_before[pid]}
+        busy = {
+            pid: t - ticks_before[pid]
+            for pid, t in executor["workers"].items()
+            if pid in ticks_before and t > ticks_before[pid]
+        }
         if executor["reading"] and busy:
             pid = max(busy, key=busy.get)
             os.kill(pid, signal.SIGKILL)
@@ -283,17 +348,35 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
     inputs = (demo / "scores").resolve()
     driver = tmp_path / "faults.py"
     driver.write_text(FAULT_DRIVER)
-    runs = [["--input", str(inputs), "--classes", str(demo / "classes.csv"), "--reader", "spark",
-             "--out", str(tmp_path / name)] for name in FAULT_RUNS]
-    cmd = spark_submit(cluster["master"], bare_python, package_zip(tmp_path),
-                       "--conf", "spark.sql.files.maxPartitionBytes=1m",
-                       str(driver), json.dumps(runs))
+    runs = [
+        [
+            "--input",
+            str(inputs),
+            "--classes",
+            str(demo / "classes.csv"),
+            "--reader",
+            "spark",
+            "--out",
+            str(tmp_path / name),
+        ]
+        for name in FAULT_RUNS
+    ]
+    cmd = spark_submit(
+        cluster["master"],
+        bare_python,
+        package_zip(tmp_path),
+        "--conf",
+        "spark.sql.files.maxPartitionBytes=1m",
+        str(driver),
+        json.dumps(runs),
+    )
     workdir, log = cluster["workdir"], tmp_path / "spark-submit.log"
     killed: dict[str, tuple[float, int]] = {}
     start = time.monotonic()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, env=submit_env(bare_python), cwd=tmp_path, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, env=submit_env(bare_python), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             ticks: dict[int, int] = {}
             while proc.poll() is None and time.monotonic() - start < 300:
@@ -314,10 +397,16 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
                 proc.kill()
                 proc.wait()
     text = log.read_text(errors="replace")
-    spark_says = [line for line in text.splitlines() if re.search(
-        r"classsim: \d+ of|Lost task|Lost executor|Resubmitt", line)]
-    print(f"app done in {time.monotonic() - start:.1f} s; killed (s, pid): {killed}",
-          *spark_says, sep="\n  ")
+    spark_says = [
+        line
+        for line in text.splitlines()
+        if re.search(r"classsim: \d+ of|Lost task|Lost executor|Resubmitt", line)
+    ]
+    print(
+        f"app done in {time.monotonic() - start:.1f} s; killed (s, pid): {killed}",
+        *spark_says,
+        sep="\n  ",
+    )
     assert code == 0, text[-6000:]
     assert set(killed) == {"python-worker", "worker-jvm"}, f"not killed mid-scan: {killed}"
 

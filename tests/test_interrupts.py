@@ -38,17 +38,31 @@ def scores(tmp_path_factory) -> Path:
 
 
 def _command(scores: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "classsim_spark.cli", "run", "--input", str(scores / "scores"),
-            "--classes", str(scores / "classes.csv"), "--taxonomy", str(scores / "classes.csv"),
-            "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "classsim_spark.cli",
+        "run",
+        "--input",
+        str(scores / "scores"),
+        "--classes",
+        str(scores / "classes.csv"),
+        "--taxonomy",
+        str(scores / "classes.csv"),
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
-def _run(cmd: list[str], when: str | None = None, sig: int = signal.SIGTERM,
-         timeout: float = 300) -> tuple[int, str]:
+def _run(
+    cmd: list[str], when: str | None = None, sig: int = signal.SIGTERM, timeout: float = 300
+) -> tuple[int, str]:
     """Run ``cmd``; when its log shows a line containing ``when``, send it ``sig``. Returns the
     exit status and the log."""
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True
+    )
     lines = []
     deadline = time.monotonic() + timeout
     try:
@@ -87,8 +101,11 @@ def test_signal_during_the_scan_leaves_nothing(scores, tmp_path, sig, status):
 
 
 def _digests(path: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.glob("*")) if p.is_file() and p.name != UNFINISHED_FILE}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.glob("*"))
+        if p.is_file() and p.name != UNFINISHED_FILE
+    }
 
 
 def test_run_stopped_in_each_stage_says_so_and_the_same_command_finishes_it(scores, tmp_path):
@@ -194,8 +211,12 @@ def test_an_interrupted_analysis_is_recorded_and_replaced_without_asking(saved, 
 def test_a_killed_process_is_told_apart_from_a_running_one(saved):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    marker = {**results_mod._new_marker(["similarity", "analyze"], None), "done": ["similarity"],
-              "running": "analyze", "pid": dead.pid}
+    marker = {
+        **results_mod._new_marker(["similarity", "analyze"], None),
+        "done": ["similarity"],
+        "running": "analyze",
+        "pid": dead.pid,
+    }
     results_mod._write_marker(saved, marker)
     assert f"pid {dead.pid} is gone" in read_unfinished(saved)["note"]
     results_mod._write_marker(saved, {**marker, "pid": os.getpid()})

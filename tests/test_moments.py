@@ -15,8 +15,9 @@ def assert_moments_of(got: Moments, x: np.ndarray) -> None:
     whole = Moments.from_block(x)
     assert got.n == x.shape[0]
     np.testing.assert_allclose(got.mean, whole.mean, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(got.comoment, whole.comoment, rtol=1e-9,
-                               atol=1e-9 * np.abs(whole.comoment).max())
+    np.testing.assert_allclose(
+        got.comoment, whole.comoment, rtol=1e-9, atol=1e-9 * np.abs(whole.comoment).max()
+    )
     if x.shape[0] >= 3:
         assert np.abs(got.correlation().matrix - corr(x)).max() < 1e-9
 
@@ -53,8 +54,12 @@ def test_float32_input_matches_float64_corrcoef_of_same_values():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(2, 400), st.integers(1, 12), st.integers(0, 2**31 - 1),
-       st.lists(st.floats(0.0, 1.0), min_size=0, max_size=8))
+@given(
+    st.integers(2, 400),
+    st.integers(1, 12),
+    st.integers(0, 2**31 - 1),
+    st.lists(st.floats(0.0, 1.0), min_size=0, max_size=8),
+)
 def test_independent_of_partitioning_and_merge_order(n, m, seed, cut_points):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, m)) * rng.uniform(0.1, 10, size=m) + rng.uniform(-1e4, 1e4, size=m)
@@ -73,8 +78,9 @@ def test_tiles_merge_like_the_whole_matrix():
     x = rng.normal(size=(300, 10)) + 50
     a, b, c = (Moments.from_block(p) for p in np.array_split(x, 3))
     rows, cols = slice(0, 4), slice(4, 10)
-    tile = merge_tiles([(p.n, p.mean[rows], p.mean[cols], p.comoment[rows, cols])
-                        for p in (a, b, c)])
+    tile = merge_tiles(
+        [(p.n, p.mean[rows], p.mean[cols], p.comoment[rows, cols]) for p in (a, b, c)]
+    )
     whole = Moments.from_block(x)
     assert tile[0] == 300
     np.testing.assert_allclose(tile[1], whole.mean[rows])
@@ -112,8 +118,12 @@ def test_too_few_rows_is_an_error():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(2, 300), st.integers(1, 9), st.integers(0, 2**31 - 1),
-       st.lists(st.integers(1, 80), min_size=1, max_size=6))
+@given(
+    st.integers(2, 300),
+    st.integers(1, 9),
+    st.integers(0, 2**31 - 1),
+    st.lists(st.integers(1, 80), min_size=1, max_size=6),
+)
 def test_shifted_accumulator_equals_whole_block(n, m, seed, sizes):
     from classsim_spark.moments import ShiftedAccumulator
 
@@ -121,7 +131,7 @@ def test_shifted_accumulator_equals_whole_block(n, m, seed, sizes):
     x = rng.normal(size=(n, m)) * rng.uniform(0.1, 10, size=m) + rng.uniform(-1e4, 1e4, size=m)
     acc, start = ShiftedAccumulator(m), 0
     for size in [*sizes, n]:
-        block = x[start:start + size].copy()
+        block = x[start : start + size].copy()
         acc.add(block, overwrite=True)  # may shift the block in place
         start += size
         if start >= n:

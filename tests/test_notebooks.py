@@ -20,9 +20,12 @@ def test_jupyter_quickstart_runs(spark):
         if cell["cell_type"] == "code":
             exec(compile("".join(cell["source"]), "quickstart.ipynb", "exec"), namespace)
     res, answers = namespace["res"], namespace["answers"]
-    top = {frozenset((res.classes[a], res.classes[b]))
-           for a, b in zip(namespace["i"][namespace["best"]], namespace["j"][namespace["best"]],
-                           strict=True)}
+    top = {
+        frozenset((res.classes[a], res.classes[b]))
+        for a, b in zip(
+            namespace["i"][namespace["best"]], namespace["j"][namespace["best"]], strict=True
+        )
+    }
     planted = {frozenset(d["names"]) for d in answers["near_duplicates"]}
     assert planted <= top  # the planted near-duplicates are among the 5 most similar pairs
     left, right = namespace["fig"].heatmap_layouts  # taxonomy order beside the hclust order
@@ -44,9 +47,9 @@ class _Widgets:
 
 
 def test_databricks_notebook_runs(spark, tmp_path, planted_scores):
-    spark.createDataFrame(pa.table({"sample_id": np.arange(300),
-                                    "scores": pa.array(list(planted_scores[:300]))})
-                          ).createOrReplaceTempView("nb_predictions")
+    spark.createDataFrame(
+        pa.table({"sample_id": np.arange(300), "scores": pa.array(list(planted_scores[:300]))})
+    ).createOrReplaceTempView("nb_predictions")
     source = (NOTEBOOKS / "class_similarity_databricks.py").read_text()
     assert source.startswith("# Databricks notebook source\n")
     shown = []
@@ -62,6 +65,8 @@ def test_databricks_notebook_runs(spark, tmp_path, planted_scores):
     a, b = (int(c.split("_")[1]) for c in (first.class_a, first.class_b))
     assert (a < 6) == (b < 6)
     fig = shown[1]  # the heatmap of the analysed order, and the figures on disk
-    assert fig.heatmap_layout.order.tolist() == json.loads(
-        (tmp_path / "res" / "groups.json").read_text())["order"]["order"]
+    assert (
+        fig.heatmap_layout.order.tolist()
+        == json.loads((tmp_path / "res" / "groups.json").read_text())["order"]["order"]
+    )
     assert (tmp_path / "res" / "figures" / "similarity.png").is_file()

@@ -27,7 +27,8 @@ def test_connect_progress_lines_are_rate_limited(classsim_log):
     handler(stages=[stage], inflight_tasks=0, operation_id="x", done=True)
     TaskProgressLog("scan", interval_s=3600)(stages=[stage], inflight_tasks=2)
     assert [r.getMessage() for r in classsim_log.records] == [
-        "scan: 12/16 tasks done, 2 running, 1.3 GB read"]
+        "scan: 12/16 tasks done, 2 running, 1.3 GB read"
+    ]
 
 
 def test_phase_timer_logs_one_line_per_phase_and_keeps_durations(classsim_log):

@@ -213,9 +213,23 @@ def test_run_without_class_file_matches_the_taxonomy_by_class_id(spark, tmp_path
     class_0, ..., so the taxonomy is matched by class_id (it failed before: '20 names are not
     among the 20 classes')."""
     out = tmp_path / "res"
-    code = main(["run", "--input", str(DATA / "20news" / "scores.parquet"), "--taxonomy",
-                 str(DATA / "20news" / "classes.csv"), "--taxonomy-levels", "level1",
-                 "--out", str(out), "--stability-parts", "0", "--sample-rows", "0"])
+    code = main(
+        [
+            "run",
+            "--input",
+            str(DATA / "20news" / "scores.parquet"),
+            "--taxonomy",
+            str(DATA / "20news" / "classes.csv"),
+            "--taxonomy-levels",
+            "level1",
+            "--out",
+            str(out),
+            "--stability-parts",
+            "0",
+            "--sample-rows",
+            "0",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "matched by class_id instead" in captured.err
@@ -223,4 +237,5 @@ def test_run_without_class_file_matches_the_taxonomy_by_class_id(spark, tmp_path
     assert taxonomy["matched_by"] == "class_id"
     # the same tree as with the class file: the same agreement as the pinned default
     assert taxonomy["agreement"]["levels"][0]["ari"] == pytest.approx(
-        DEFAULT_ANALYSIS["20news"][1]["ari"][0], rel=1e-9)
+        DEFAULT_ANALYSIS["20news"][1]["ari"][0], rel=1e-9
+    )

@@ -42,15 +42,29 @@ def single(tmp_path_factory):
 
 
 def test_figure_set_follows_the_results(single, tmp_path):
-    assert list(figure_makers(single)) == ["similarity", "similarity-taxonomy", "distributions",
-                                           "frequencies", "confusion"]
+    assert list(figure_makers(single)) == [
+        "similarity",
+        "similarity-taxonomy",
+        "distributions",
+        "frequencies",
+        "confusion",
+    ]
     multi = _analysed(tmp_path, multi_label=True)
-    assert list(figure_makers(multi)) == ["similarity", "similarity-taxonomy", "distributions",
-                                          "frequencies", "cooccurrence"]
+    assert list(figure_makers(multi)) == [
+        "similarity",
+        "similarity-taxonomy",
+        "distributions",
+        "frequencies",
+        "cooccurrence",
+    ]
     bare = tmp_path / "bare"
     mo = Moments.from_block(np.random.default_rng(0).normal(size=(50, 3)))
-    SimilarityResult(["a", "b", "c"], {"logit": mo}, {"logit": mo.correlation().matrix},
-                     run={"n": 50, "transforms": ["logit"]}).save(bare)
+    SimilarityResult(
+        ["a", "b", "c"],
+        {"logit": mo},
+        {"logit": mo.correlation().matrix},
+        run={"n": 50, "transforms": ["logit"]},
+    ).save(bare)
     assert list(figure_makers(bare)) == ["similarity", "distributions"]
 
 
@@ -116,13 +130,34 @@ def test_options_reach_every_similarity_panel(single):
 
 
 def test_render_command_options_and_errors(single, tmp_path, capsys):
-    assert main(["render", str(single), "--overwrite", "--only", "similarity,confusion",
-                 "--vector", "pdf", "--diverging", "--cutoff", "0", "--log-counts",
-                 "--transform", "rank"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(single),
+                "--overwrite",
+                "--only",
+                "similarity,confusion",
+                "--vector",
+                "pdf",
+                "--diverging",
+                "--cutoff",
+                "0",
+                "--log-counts",
+                "--transform",
+                "rank",
+            ]
+        )
+        == 0
+    )
     out = single / "figures"
     assert capsys.readouterr().out.strip() == str(out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "confusion.pdf", "confusion.png", "similarity.pdf", "similarity.png"]
+        "confusion.pdf",
+        "confusion.png",
+        "similarity.pdf",
+        "similarity.png",
+    ]
     assert (out / "similarity.pdf").read_bytes().startswith(b"%PDF")
     assert main(["render", str(single), "--only", "similarity"]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
@@ -130,14 +165,16 @@ def test_render_command_options_and_errors(single, tmp_path, capsys):
     assert main(["render", str(single), "--overwrite", "--highlight", f"{name},bogus"]) == 2
     assert "1 highlighted classes not among the classes" in capsys.readouterr().err
     conf = tmp_path / "render.toml"
-    conf.write_text("[render]\nvector = \"pdf\"\nnames_max = 5\nbogus = 1\n")
+    conf.write_text('[render]\nvector = "pdf"\nnames_max = 5\nbogus = 1\n')
     assert main(["render", str(single), "--overwrite", "--config", str(conf)]) == 2
     assert "unknown setting render.bogus" in capsys.readouterr().err
     assert main(["render", str(tmp_path / "nowhere")]) == 2
     assert "results directory not found" in capsys.readouterr().err
-    conf.write_text("[render]\nvector = \"pdf\"\ncontrast = 0.7\n")
-    assert main(["render", str(single), "--overwrite", "--config", str(conf),
-                 "--only", "similarity"]) == 0
+    conf.write_text('[render]\nvector = "pdf"\ncontrast = 0.7\n')
+    assert (
+        main(["render", str(single), "--overwrite", "--config", str(conf), "--only", "similarity"])
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["similarity.pdf", "similarity.png"]
 
 
@@ -162,8 +199,13 @@ def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):
     import classsim_spark as cs
 
     f = cs.figures
-    for make in (f.similarity_heatmap, f.taxonomy_comparison, f.distribution_figure,
-                 f.frequency_figure, f.confusion_figure):
+    for make in (
+        f.similarity_heatmap,
+        f.taxonomy_comparison,
+        f.distribution_figure,
+        f.frequency_figure,
+        f.confusion_figure,
+    ):
         assert isinstance(make(single), Figure), make.__name__
     assert isinstance(f.confusion_figure(str(single), log=True), Figure)
     multi = _analysed(tmp_path, multi_label=True)
@@ -180,21 +222,32 @@ def test_unguarded_script_falls_back_to_drawing_in_process(single, tmp_path):
     copy = tmp_path / "res"
     shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures"))
     script = tmp_path / "unguarded.py"
-    script.write_text("from classsim_spark.render.figures import render\n"
-                      f"render({str(copy)!r}, workers=2, only=['similarity', 'distributions'])\n")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=300)
+    script.write_text(
+        "from classsim_spark.render.figures import render\n"
+        f"render({str(copy)!r}, workers=2, only=['similarity', 'distributions'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "drawing the figures in this process" in proc.stderr
     assert sorted(p.name for p in (copy / "figures").iterdir()) == [
-        "distributions.png", "distributions.svg", "similarity.png", "similarity.svg"]
+        "distributions.png",
+        "distributions.svg",
+        "similarity.png",
+        "similarity.svg",
+    ]
 
 
 def test_options_are_validated_and_strings_read_as_lists(single):
     opts = RenderOptions(highlight="a, b")
     assert opts.highlight == ("a", "b")
-    for bad in ({"cutoff": "high"}, {"names_max": True}, {"contrast": float("inf")},
-                {"coverage": 0}):
+    for bad in (
+        {"cutoff": "high"},
+        {"names_max": True},
+        {"contrast": float("inf")},
+        {"coverage": 0},
+    ):
         with pytest.raises(FigureError):
             RenderOptions(**bad)
     out = render(single, overwrite=True, only="similarity")

@@ -43,14 +43,16 @@ def _installed_cover(chars: str) -> bool:
 
 def _beyond_default(texts) -> set[str]:
     default = _default_charmap()
-    return {c for t in texts for c in fonts.display_text(t)
-            if not c.isspace() and ord(c) not in default}
+    return {
+        c for t in texts for c in fonts.display_text(t) if not c.isspace() and ord(c) not in default
+    }
 
 
 needs_fonts = pytest.mark.skipif(
     not _installed_cover("".join(_beyond_default(NAMES))),
     reason="no installed font covers the CJK and emoji test names (Debian: apt-get install "
-           "fonts-wqy-microhei fonts-symbola; `make test` installs them where it can)")
+    "fonts-wqy-microhei fonts-symbola; `make test` installs them where it can)",
+)
 
 
 @pytest.fixture
@@ -98,8 +100,9 @@ def test_installed_fonts_cover_every_script(fresh_warnings, caplog):
     assert choice.missing == "" and choice.fallbacks, choice
     assert not caplog.records
     for family in choice.fallbacks:  # each fallback is a family matplotlib resolves
-        path = font_manager.findfont(font_manager.FontProperties(family=family),
-                                     fallback_to_default=False)
+        path = font_manager.findfont(
+            font_manager.FontProperties(family=family), fallback_to_default=False
+        )
         assert _beyond_default(NAMES) & {chr(c) for c in FT2Font(path).get_charmap()}
 
 
@@ -113,9 +116,11 @@ def test_figures_draw_every_script_with_a_covering_font(tmp_path, fresh_warnings
     data = generate(spec)
     taxonomy = data.taxonomy.assign(name=NAMES)
     taxonomy["level1"] = taxonomy["level1"].map(
-        dict(zip(sorted(taxonomy["level1"].unique()), ["動物", "חיות", "🐾 pets"], strict=True)))
-    path, classes = numpy_results(dataclasses.replace(data, taxonomy=taxonomy), tmp_path,
-                                  ("logit", "rank"))
+        dict(zip(sorted(taxonomy["level1"].unique()), ["動物", "חיות", "🐾 pets"], strict=True))
+    )
+    path, classes = numpy_results(
+        dataclasses.replace(data, taxonomy=taxonomy), tmp_path, ("logit", "rank")
+    )
     analyze(path, taxonomy=classes, taxonomy_levels="level1,level2")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -123,16 +128,22 @@ def test_figures_draw_every_script_with_a_covering_font(tmp_path, fresh_warnings
     glyph_warnings = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert glyph_warnings == []
     figures = sorted(p.name for p in (path / "figures").iterdir())
-    assert figures == sorted(f"{n}.{s}" for n in ("similarity", "similarity-taxonomy",
-                                                    "distributions", "frequencies", "confusion")
-                             for s in ("png", "svg"))
+    assert figures == sorted(
+        f"{n}.{s}"
+        for n in ("similarity", "similarity-taxonomy", "distributions", "frequencies", "confusion")
+        for s in ("png", "svg")
+    )
     # Each character the default font lacks is drawn from a font that has it: the SVG defines
     # its glyph under that font's PostScript name and the glyph's index in that font.
     svg = _glyph_ids((path / "figures" / "similarity.svg").read_text(encoding="utf-8"))
     files = [f for f in font_manager.findSystemFonts() if not f.endswith(".afm")]
     for c in sorted(_beyond_default(NAMES)):
-        drawn = [f for f in files if ord(c) in FT2Font(f).get_charmap()
-                 and f"{FT2Font(f).postscript_name}-{FT2Font(f).get_charmap()[ord(c)]:x}" in svg]
+        drawn = [
+            f
+            for f in files
+            if ord(c) in FT2Font(f).get_charmap()
+            and f"{FT2Font(f).postscript_name}-{FT2Font(f).get_charmap()[ord(c)]:x}" in svg
+        ]
         assert drawn, f"{c!r} U+{ord(c):04X} not drawn from a font that has it"
     # The default font draws the rest, literal markup included (no mathtext, no TeX).
     default = _default_charmap()

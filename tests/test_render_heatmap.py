@@ -108,15 +108,18 @@ def test_contrast_is_a_gamma():
     gam = heatmap_layout(M, list("abcdefghij"), contrast=0.5)
     mid = (lin.vmin + lin.vmax) / 2
     assert lin.norm()(mid) == pytest.approx(0.5)
-    assert gam.norm()(mid) == pytest.approx(0.5 ** 0.5)
+    assert gam.norm()(mid) == pytest.approx(0.5**0.5)
 
 
 @pytest.mark.parametrize("m", [20, 150, 600])
 def test_no_label_text_boxes_overlap(m):
     names = [f"class_{i:04d}_long_name" for i in range(m)]
-    groups = {"spans": [{"label": f"block {k}", "level": 1 + k % 2, "start": s,
-                         "end": min(m, s + 3 + k % 5)}
-                        for k, s in enumerate(range(0, m - 3, 7))]}
+    groups = {
+        "spans": [
+            {"label": f"block {k}", "level": 1 + k % 2, "start": s, "end": min(m, s + 3 + k % 5)}
+            for k, s in enumerate(range(0, m - 3, 7))
+        ]
+    }
     fig = draw_heatmap(heatmap_layout(_matrix(m), names, groups=groups))
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in fig.heatmap_texts]
@@ -149,13 +152,21 @@ def test_groups_layout_matches_groups_json(tmp_path):
     names = [f"n{i}" for i in range(m)]
     order = [3, 1, 4, 0, 5, 9, 2, 6, 8, 7]
     groups = {
-        "blocks": [{"id": 0, "level": 1, "start": 0, "end": 4, "label": "A"},
-                   {"id": 1, "level": 1, "start": 4, "end": 10, "label": "B"},
-                   {"id": 2, "level": 2, "start": 6, "end": 8, "label": "B1"}],
+        "blocks": [
+            {"id": 0, "level": 1, "start": 0, "end": 4, "label": "A"},
+            {"id": 1, "level": 1, "start": 4, "end": 10, "label": "B"},
+            {"id": 2, "level": 2, "start": 6, "end": 8, "label": "B1"},
+        ],
         "spans": [{"block": 0, "level": 1, "label": "A", "start": 0, "end": 4}],
         "split_groups": [{"blocks": [0, 2], "spans": [[0, 4], [6, 8]]}],
-        "failed_groups": [{"cluster": 0, "members": ["n3", "n9", "n7"],
-                           "member_ids": [3, 9, 7], "positions": [0, 5, 9]}],
+        "failed_groups": [
+            {
+                "cluster": 0,
+                "members": ["n3", "n9", "n7"],
+                "member_ids": [3, 9, 7],
+                "positions": [0, 5, 9],
+            }
+        ],
         "near_duplicates": [{"class_ids": [1, 2], "names": ["n1", "n2"]}],
     }
     lay = heatmap_layout(_matrix(m), names, order, groups=groups)
@@ -196,8 +207,13 @@ def test_dendrogram_consistent_with_order():
 def test_taxonomy_bars():
     m = 6
     paths = [("a", "a1"), ("a", "a2"), ("b", "b1"), ("a", "a1"), ("b", "b2"), ("b", "b1")]
-    lay = heatmap_layout(_matrix(m), list("uvwxyz"), [0, 3, 1, 2, 5, 4],
-                         taxonomy_paths=paths, taxonomy_levels=["top", "fine"])
+    lay = heatmap_layout(
+        _matrix(m),
+        list("uvwxyz"),
+        [0, 3, 1, 2, 5, 4],
+        taxonomy_paths=paths,
+        taxonomy_levels=["top", "fine"],
+    )
     assert [t["level"] for t in lay.taxonomy] == ["top", "fine"]
     top = lay.taxonomy[0]
     assert [top["labels"][c] for c in top["codes"]] == ["a", "a", "a", "b", "b", "b"]
@@ -215,11 +231,15 @@ def test_similarity_heatmap_from_results_dir(tmp_path):
     res.matrices = {"logit": M}
     res.path = tmp_path
     order = [7, 6, 5, 4, 3, 2, 1, 0]
-    (tmp_path / "groups.json").write_text(json.dumps({
-        "chosen": {"transform": "logit"},
-        "order": {"transform": "logit", "order": order},
-        "failed_groups": [{"member_ids": [7, 0], "positions": [0, 7]}],
-    }))
+    (tmp_path / "groups.json").write_text(
+        json.dumps(
+            {
+                "chosen": {"transform": "logit"},
+                "order": {"transform": "logit", "order": order},
+                "failed_groups": [{"member_ids": [7, 0], "positions": [0, 7]}],
+            }
+        )
+    )
     fig = similarity_heatmap(res)
     lay = fig.heatmap_layout
     assert lay.order.tolist() == order
@@ -247,11 +267,15 @@ def test_similarity_heatmap_reads_taxonomy_file(tmp_path):
     res.matrices = {"rank": _matrix(m)}
     res.path = tmp_path
     (tmp_path / "tax.csv").write_text("name,top\nw,A\nx,B\ny,A\nz,B\n")
-    (tmp_path / "groups.json").write_text(json.dumps({
-        "chosen": {"transform": "rank"},
-        "order": {"transform": "rank", "order": [0, 2, 1, 3]},
-        "taxonomy": {"file": str(tmp_path / "tax.csv"), "levels": ["top"]},
-    }))
+    (tmp_path / "groups.json").write_text(
+        json.dumps(
+            {
+                "chosen": {"transform": "rank"},
+                "order": {"transform": "rank", "order": [0, 2, 1, 3]},
+                "taxonomy": {"file": str(tmp_path / "tax.csv"), "levels": ["top"]},
+            }
+        )
+    )
     lay = similarity_heatmap(res).heatmap_layout
     top = lay.taxonomy[0]
     assert top["level"] == "top"
@@ -268,8 +292,14 @@ def test_place_labels_is_the_least_squares_placement(seed):
     y = place_labels(t, height, lo, hi)
     assert np.all(np.diff(y) >= height - 1e-9) and y[0] >= lo - 1e-9 and y[-1] <= hi + 1e-9
     cons = [{"type": "ineq", "fun": lambda v, i=i: v[i + 1] - v[i] - height} for i in range(n - 1)]
-    best = minimize(lambda v: ((v - t) ** 2).sum(), np.linspace(lo, hi, n), method="SLSQP",
-                    bounds=[(lo, hi)] * n, constraints=cons, options={"ftol": 1e-12})
+    best = minimize(
+        lambda v: ((v - t) ** 2).sum(),
+        np.linspace(lo, hi, n),
+        method="SLSQP",
+        bounds=[(lo, hi)] * n,
+        constraints=cons,
+        options={"ftol": 1e-12},
+    )
     assert ((y - t) ** 2).sum() <= best.fun + 1e-6
     # labels far apart stay exactly at their targets
     far = place_labels([1.0, 5.0, 9.0], 1.0, 0.0, 10.0)
@@ -302,8 +332,10 @@ def test_large_m_callouts_name_notable_classes_without_overlap(m):
     groups = {
         "near_duplicates": [{"class_ids": [5, 9]}],
         "stars": [{"class_id": int(i), "z": float(i)} for i in crowd],
-        "spans": [{"label": f"block {k}", "level": 1, "start": s, "end": s + m // 8}
-                  for k, s in enumerate(range(0, m, m // 8))],
+        "spans": [
+            {"label": f"block {k}", "level": 1, "start": s, "end": s + m // 8}
+            for k, s in enumerate(range(0, m, m // 8))
+        ],
     }
     lay = heatmap_layout(_matrix(m), names, order, groups=groups)
     assert not lay.show_names
@@ -365,11 +397,20 @@ def test_every_label_lies_inside_the_figure(m):
     names = [("automobile_" * (1 + i % 3)) + str(i) for i in range(m)]
     names[1] = "x" * 200  # too long: shortened with an ellipsis
     names[2] = "two\nlines"
-    groups = {"spans": [{"label": "a block label far too long to fit the label column " * 3,
-                         "level": 1, "start": 0, "end": m}]}
+    groups = {
+        "spans": [
+            {
+                "label": "a block label far too long to fit the label column " * 3,
+                "level": 1,
+                "start": 0,
+                "end": m,
+            }
+        ]
+    }
     title = "a title much longer than the matrix is wide, " * 4
-    fig = draw_heatmaps([heatmap_layout(_matrix(m), names, groups=groups, title=title,
-                                        highlight=[1, 2])] * 2)
+    fig = draw_heatmaps(
+        [heatmap_layout(_matrix(m), names, groups=groups, title=title, highlight=[1, 2])] * 2
+    )
     renderer = fig.canvas.get_renderer()
     width, height = fig.canvas.get_width_height()
     titles = [p["matrix"].title for p in fig.heatmap_panels]
@@ -402,8 +443,9 @@ def test_colour_limits_are_the_exact_off_diagonal_range_at_large_m():
 
 
 def test_duplicate_highlights_make_one_callout():
-    lay = heatmap_layout(np.eye(200), [f"c{i}" for i in range(200)],
-                         highlight=["c5", "c5", 5, "c7"])
+    lay = heatmap_layout(
+        np.eye(200), [f"c{i}" for i in range(200)], highlight=["c5", "c5", 5, "c7"]
+    )
     assert [c["name"] for c in lay.callouts] == ["c5", "c7"]
 
 

@@ -40,8 +40,10 @@ def _result(tmp_path, multi_label: bool, m: int = 8, n: int = 400, seed: int = 0
         counts["confusion"] = rng.integers(0, 30, size=(m, m)).astype(np.int64)
     tmp_path.mkdir(parents=True, exist_ok=True)
     order = list(rng.permutation(m).tolist())
-    groups = {"order": {"transform": "logit", "order": order},
-              "stars": [{"class_id": 5, "name": classes[5]}, {"class_id": 2, "name": classes[2]}]}
+    groups = {
+        "order": {"transform": "logit", "order": order},
+        "stars": [{"class_id": 5, "name": classes[5]}, {"class_id": 2, "name": classes[2]}],
+    }
     (tmp_path / "groups.json").write_text(json.dumps(groups))
     return SimilarityResult(classes, moments, matrices, path=tmp_path, counts=counts), order
 
@@ -118,15 +120,22 @@ def test_distribution_uses_the_stored_row_sample(tmp_path):
     mo = Moments.from_block(logits.astype(np.float64))
     matrices = {t: mo.correlation().matrix for t in ("logit", "probability", "rank")}
     freq = np.array([1, 2, 3, 4, 50, 5])  # class 4 is the most frequent: shown by default
-    r = SimilarityResult([f"c{i}" for i in range(m)], dict.fromkeys(matrices, mo), matrices,
-                         run={"scores": {"kind": "logits", "activation": "softmax",
-                                         "eps": 1e-12}},
-                         counts={"frequencies": freq}, sample=logits)
+    r = SimilarityResult(
+        [f"c{i}" for i in range(m)],
+        dict.fromkeys(matrices, mo),
+        matrices,
+        run={"scores": {"kind": "logits", "activation": "softmax", "eps": 1e-12}},
+        counts={"frequencies": freq},
+        sample=logits,
+    )
     L = distributions.distribution_layout(r, bins=15)
     assert L.class_index == k
     x = logits.astype(np.float64)
-    want = {"logit": x[:, k], "probability": softmax(x, axis=1)[:, k],
-            "rank": stats.rankdata(x, axis=1)[:, k]}
+    want = {
+        "logit": x[:, k],
+        "probability": softmax(x, axis=1)[:, k],
+        "rank": stats.rankdata(x, axis=1)[:, k],
+    }
     for p in L.panels:
         assert p.input_source == "samples"
         counts, edges = np.histogram(want[p.transform], bins=15)
@@ -168,7 +177,7 @@ def test_frequency_figure_from_result(tmp_path):
     fig = frequencies.draw_frequencies(L, figsize=(9, 4), dpi=50)
     assert _png_size(fig) == (450, 200)
     texts = _texts(fig)
-    head_names = set(L.names[:L.split])
+    head_names = set(L.names[: L.split])
     assert head_names <= set(texts)
     assert fig.axes[0].get_yscale() == "log"
 
@@ -246,8 +255,16 @@ def test_confusion_requires_confusion(tmp_path):
 
 def test_cooccurrence_ordered_by_taxonomy_with_stars(tmp_path):
     r, _ = _result(tmp_path, True)
-    paths = [("b", "b2"), ("a", "a2"), ("b", "b1"), ("a", "a1"),
-             ("a", "a2"), ("c", "c1"), ("b", "b1"), ("a", "a1")]
+    paths = [
+        ("b", "b2"),
+        ("a", "a2"),
+        ("b", "b1"),
+        ("a", "a1"),
+        ("a", "a2"),
+        ("c", "c1"),
+        ("b", "b1"),
+        ("a", "a1"),
+    ]
     tax = Taxonomy(("top", "mid"), paths)
     L = baselines.cooccurrence_layout(r, taxonomy=tax)
     # hand-checked: a1: 3,7; a2: 1,4; b1: 2,6; b2: 0; c1: 5
@@ -274,11 +291,17 @@ def test_large_m_names_most_confused_and_stars_without_overlap(tmp_path):
     classes = [f"class_{i:03d}" for i in range(m)]
     C = rng.poisson(0.05, size=(m, m)).astype(np.int64)
     C[17, 250] = C[250, 17] = 400  # the most confused pair
-    r = SimilarityResult(classes, {}, {"logit": np.eye(m)}, path=tmp_path,
-                         counts={"confusion": C, "cooccurrence": C + C.T})
+    r = SimilarityResult(
+        classes,
+        {},
+        {"logit": np.eye(m)},
+        path=tmp_path,
+        counts={"confusion": C, "cooccurrence": C + C.T},
+    )
     stars = list(range(0, m, 3))
-    (tmp_path / "groups.json").write_text(json.dumps(
-        {"stars": [{"class_id": i, "z": float(m - i)} for i in stars]}))
+    (tmp_path / "groups.json").write_text(
+        json.dumps({"stars": [{"class_id": i, "z": float(m - i)} for i in stars]})
+    )
     conf = baselines.confusion_layout(r, log=True)
     assert set(conf.most_confused[:2]) == {17, 250}
     named = {c["name"] for c in conf.panels[1].callouts}

@@ -87,8 +87,9 @@ def test_holds_every_row_while_seen_is_within_capacity(n):
     x = numbered(n, m=4) + 0.25
     rng = np.random.default_rng(1)
     alone = added(x, (n // 2, n - n // 2), rng)
-    split = RowSample.merge(added(x[:3], (min(3, n),), rng), added(x[3:], (max(0, n - 3),), rng),
-                            rng)
+    split = RowSample.merge(
+        added(x[:3], (min(3, n),), rng), added(x[3:], (max(0, n - 3),), rng), rng
+    )
     for sample in (alone, split):
         assert sample.seen == n and sample.rows.dtype == np.float32
         np.testing.assert_array_equal(np.sort(sample.rows, axis=0), x.astype(np.float32))
@@ -98,9 +99,12 @@ def test_holds_every_row_while_seen_is_within_capacity(n):
 def test_size_is_min_of_capacity_and_seen_and_rows_are_input_rows(capacity):
     rng = np.random.default_rng(capacity)
     x = rng.normal(size=(N, 5))
-    for sample in (added(x, BLOCKS, rng, capacity),
-                   RowSample.merge(added(x[:FIRST], (FIRST,), rng, capacity),
-                                   added(x[FIRST:], (1, 26), rng, capacity), rng)):
+    for sample in (
+        added(x, BLOCKS, rng, capacity),
+        RowSample.merge(
+            added(x[:FIRST], (FIRST,), rng, capacity), added(x[FIRST:], (1, 26), rng, capacity), rng
+        ),
+    ):
         k = min(capacity, N)
         assert sample.rows.shape == (k, 5) and sample.seen == N
         rows = {r.tobytes() for r in x.astype(np.float32)}

@@ -179,12 +179,14 @@ def test_linkage_equals_scipy(generic, distance, linkage):
 
 
 def test_hand_checked_four_classes():
-    M = np.array([
-        [1.0, 0.9, 0.0, 0.05],
-        [0.9, 1.0, 0.05, 0.2],
-        [0.0, 0.05, 1.0, 0.8],
-        [0.05, 0.2, 0.8, 1.0],
-    ])
+    M = np.array(
+        [
+            [1.0, 0.9, 0.0, 0.05],
+            [0.9, 1.0, 0.05, 0.2],
+            [0.0, 0.05, 1.0, 0.8],
+            [0.05, 0.2, 0.8, 1.0],
+        ]
+    )
     # 1 - r: d01 = 0.1, d23 = 0.2 merge first, then the two pairs. Of the tree's layouts, the
     # seam 1|3 (d13 = 0.8) is the shortest: 0,1,3,2 has neighbour sum 0.1 + 0.8 + 0.2 = 1.1.
     # Ends 0 and 2 have distance sums 2.05 and 2.15: the more central end, 0, goes left.
@@ -315,7 +317,7 @@ def test_taxonomy_order_groups_contiguous_in_path_order(generic):
     assert paths == sorted(paths)  # coarse -> fine, lexicographic: every level contiguous
     assert contiguous(s.order, level1) and contiguous(s.order, level2)
     for span in s.params["spans"]:
-        members = s.order[span["start"]:span["stop"]]
+        members = s.order[span["start"] : span["stop"]]
         assert all(groups[j] == tuple(span["path"]) for j in members)
         if len(members) >= 3:  # hclust order within the group
             sub = np.sort(members)
@@ -431,8 +433,11 @@ def planted_choice():
     top = np.repeat(np.arange(3), 12)
     mid = np.repeat(np.arange(9), 4)
     n = 300
-    x = (0.8 * rng.normal(size=(n, 3))[:, top] + 1.0 * rng.normal(size=(n, 9))[:, mid]
-         + 1.2 * rng.normal(size=(n, m)))
+    x = (
+        0.8 * rng.normal(size=(n, 3))[:, top]
+        + 1.0 * rng.normal(size=(n, 9))[:, mid]
+        + 1.2 * rng.normal(size=(n, m))
+    )
     logit = np.corrcoef(x, rowvar=False)
     prob = np.where(np.eye(m, dtype=bool), 1.0, np.exp(4 * (logit - 1)))
     rank = logit**3
@@ -444,7 +449,8 @@ def test_choose_normality_cophenetic_picks_the_planted_best(planted_choice):
     chosen, candidates = S.choose(matrices, criterion="normality>cophenetic")
     assert len(candidates) == 3 * len(S.DISTANCES) * len(S.LINKAGES)
     assert [(c["transform"], c["distance"], c["linkage"]) for c in candidates] == list(
-        itertools.product(("logit", "probability", "rank"), S.DISTANCES, S.LINKAGES))
+        itertools.product(("logit", "probability", "rank"), S.DISTANCES, S.LINKAGES)
+    )
     norm = {c["transform"]: c["normality"] for c in candidates}
     assert norm["logit"] < min(norm["probability"], norm["rank"])
     assert chosen["transform"] == "logit"
@@ -458,8 +464,16 @@ def test_choose_normality_cophenetic_picks_the_planted_best(planted_choice):
     s = S.hclust(matrices["logit"], chosen["distance"], chosen["linkage"])
     assert contiguous(s.order, mid)
     for c in candidates:
-        assert set(c) >= {"skewness", "excess_kurtosis", "normality", "cophenetic",
-                          "cophenetic_own", "inversions", "classes_used", "skipped"}
+        assert set(c) >= {
+            "skewness",
+            "excess_kurtosis",
+            "normality",
+            "cophenetic",
+            "cophenetic_own",
+            "inversions",
+            "classes_used",
+            "skipped",
+        }
     json.dumps([chosen, candidates])  # serialisable, for groups.json
     assert S.choose(matrices, criterion="normality>cophenetic") == (chosen, candidates)
 
@@ -469,9 +483,15 @@ def test_choose_fixed_is_the_default_and_yields_to_fixed_dimensions(planted_choi
     chosen, candidates = S.choose(matrices)
     assert S.FIXED_CHOICE == {"transform": "logit", "distance": "1-r", "linkage": "average"}
     assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
-        "logit", "1-r", "average")
-    pick = next(c for c in candidates if (c["transform"], c["distance"], c["linkage"])
-                == ("logit", "1-r", "average"))
+        "logit",
+        "1-r",
+        "average",
+    )
+    pick = next(
+        c
+        for c in candidates
+        if (c["transform"], c["distance"], c["linkage"]) == ("logit", "1-r", "average")
+    )
     assert chosen["criterion"] == "fixed" and chosen["score"] == pick["cophenetic"]
     assert chosen["normality"] == pick["normality"]
     # the same candidate table whatever the rule: only the pick differs
@@ -479,10 +499,16 @@ def test_choose_fixed_is_the_default_and_yields_to_fixed_dimensions(planted_choi
     # a dimension the caller fixed keeps the caller's value
     chosen, _ = S.choose(matrices, linkages=("complete",))
     assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
-        "logit", "1-r", "complete")
+        "logit",
+        "1-r",
+        "complete",
+    )
     chosen, _ = S.choose(matrices, transforms=("rank",), distances=("profile",))
     assert (chosen["transform"], chosen["distance"], chosen["linkage"]) == (
-        "rank", "profile", "average")
+        "rank",
+        "profile",
+        "average",
+    )
     # without a logit matrix, the most normal transform
     others = {t: matrices[t] for t in ("probability", "rank")}
     departure = {t: S.normality(M)["departure"] for t, M in others.items()}
@@ -500,8 +526,10 @@ def test_choose_restrictions_and_skips(planted_choice):
     assert len(candidates) == 4
     chosen, candidates = S.choose(matrices, transforms=("logit",), clip_negative=True)
     skipped = [c for c in candidates if c["skipped"]]
-    assert {(c["distance"], c["linkage"]) for c in skipped} == {("1-r", "ward"),
-                                                                ("1-r", "centroid")}
+    assert {(c["distance"], c["linkage"]) for c in skipped} == {
+        ("1-r", "ward"),
+        ("1-r", "centroid"),
+    }
     assert (chosen["distance"], chosen["linkage"]) not in {("1-r", "ward"), ("1-r", "centroid")}
     chosen, candidates = S.choose(matrices, transforms=("logit",), max_classes=20)
     assert chosen["classes_used"] == 20 and all(c["classes_used"] == 20 for c in candidates)

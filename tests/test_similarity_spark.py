@@ -110,8 +110,7 @@ def test_a_task_reports_whether_it_is_a_retry(attempt):
     batch = pa.record_batch({"scores": pa.array([[0.0, 1.0], [2.0, 0.5]])})
     TaskContext._setTaskContext(TaskContext(partitionId=4, attemptNumber=attempt))
     try:
-        rows = [row for out in partial_statistics(plan)(iter([batch]))
-                for row in out.to_pylist()]
+        rows = [row for out in partial_statistics(plan)(iter([batch])) for row in out.to_pylist()]
     finally:
         TaskContext._setTaskContext(None)
     (report,) = [RowReport.from_json(r["data"]) for r in rows if r["kind"] == "report"]
@@ -269,8 +268,11 @@ def test_wide_layout_errors(spark):
 
 def test_empty_input_after_filter(spark, planted_scores):
     df = array_df(spark, planted_scores[:50])
-    with pytest.raises(InvalidInputError, match=r"too few rows: correlations need at least 2 "
-                                                r"valid rows, the input has 0 \(0 read\)"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"too few rows: correlations need at least 2 "
+        r"valid rows, the input has 0 \(0 read\)",
+    ):
         similarity(df, where="sample_id < 0", classes=[f"c{j}" for j in range(12)], spark=spark)
 
 
@@ -432,8 +434,9 @@ def sorted_rows(x: np.ndarray) -> np.ndarray:
 def write_parts(path, x: np.ndarray, parts: int, row_group_size: int) -> str:
     """``x`` as ``parts`` Parquet files of consecutive rows; returns their glob."""
     path.mkdir()
-    for i, (ids, part) in enumerate(zip(np.array_split(np.arange(len(x)), parts),
-                                        np.array_split(x, parts), strict=True)):
+    for i, (ids, part) in enumerate(
+        zip(np.array_split(np.arange(len(x)), parts), np.array_split(x, parts), strict=True)
+    ):
         table = pa.table({"sample_id": ids, "scores": pa.array(list(part))})
         pq.write_table(table, path / f"part-{i}.parquet", row_group_size=row_group_size)
     return f"{path}/*.parquet"
@@ -442,21 +445,34 @@ def write_parts(path, x: np.ndarray, parts: int, row_group_size: int) -> str:
 def test_sample_holds_every_kept_row_while_n_is_within_capacity(spark, tmp_path):
     x = (np.random.default_rng(11).normal(size=(2500, 20)) * 3).astype(np.float32)
     src = write_parts(tmp_path / "scores", x, parts=3, row_group_size=300)
-    runs = {reader: similarity(src, reader=reader, transforms=["logit"], sample_rows=3000,
-                               spark=spark, out=tmp_path / reader)
-            for reader in ("auto", "spark")}
-    runs["dataframe"] = similarity(array_df(spark, x, partitions=4), transforms=["logit"],
-                                   sample_rows=2500, spark=spark)
+    runs = {
+        reader: similarity(
+            src,
+            reader=reader,
+            transforms=["logit"],
+            sample_rows=3000,
+            spark=spark,
+            out=tmp_path / reader,
+        )
+        for reader in ("auto", "spark")
+    }
+    runs["dataframe"] = similarity(
+        array_df(spark, x, partitions=4), transforms=["logit"], sample_rows=2500, spark=spark
+    )
     assert runs["auto"].run["reader"]["used"] == "arrow"
     assert runs["spark"].run["reader"]["used"] == "spark"
     for name, res in runs.items():
-        assert res.run["sample"] == {"rows": 2500, "of": 2500,
-                                     "capacity": 2500 if name == "dataframe" else 3000}
+        assert res.run["sample"] == {
+            "rows": 2500,
+            "of": 2500,
+            "capacity": 2500 if name == "dataframe" else 3000,
+        }
         assert res.sample.dtype == np.float32
         np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x))
     for reader in ("auto", "spark"):
-        np.testing.assert_array_equal(np.load(tmp_path / reader / "sample.npy"),
-                                      runs[reader].sample)
+        np.testing.assert_array_equal(
+            np.load(tmp_path / reader / "sample.npy"), runs[reader].sample
+        )
         np.testing.assert_array_equal(load_results(tmp_path / reader).sample, runs[reader].sample)
 
 
@@ -468,8 +484,7 @@ def test_sample_of_capacity_rows_drawn_from_every_part(spark, tmp_path, reader):
     x[:, 0] = np.arange(3000)
     src = write_parts(tmp_path / "scores", x, parts=5, row_group_size=200)
     out = tmp_path / "res"
-    res = similarity(src, reader=reader, transforms=["rank"], sample_rows=200, spark=spark,
-                     out=out)
+    res = similarity(src, reader=reader, transforms=["rank"], sample_rows=200, spark=spark, out=out)
     run = json.loads((out / "run.json").read_text())
     assert run["sample"] == {"rows": 200, "of": 3000, "capacity": 200}
     saved = np.load(out / "sample.npy")
@@ -484,8 +499,13 @@ def test_sample_of_capacity_rows_drawn_from_every_part(spark, tmp_path, reader):
 
 def test_sample_rows_zero_keeps_no_sample(spark, tmp_path, planted_scores):
     out = tmp_path / "res"
-    res = similarity(array_df(spark, planted_scores[:100]), transforms=["logit"], sample_rows=0,
-                     spark=spark, out=out)
+    res = similarity(
+        array_df(spark, planted_scores[:100]),
+        transforms=["logit"],
+        sample_rows=0,
+        spark=spark,
+        out=out,
+    )
     assert res.sample is None and res.run["sample"] is None
     assert not (out / "sample.npy").exists()
     assert load_results(out).sample is None
@@ -499,12 +519,21 @@ def test_dropped_rows_never_enter_the_sample(spark):
     x[[5, 77, 300], [0, 3, 7]] = [np.nan, np.inf, -np.inf]
     label = rng.integers(0, 8, size=400)
     label[[10, 11]] = 99  # outside the class list
-    table = pa.table({"sample_id": np.arange(400), "scores": pa.array(list(x)),
-                      "label": pa.array(label, pa.int32())})
-    res = similarity(spark.createDataFrame(table).repartition(3), transforms=["logit"],
-                     drop_invalid=True, sample_rows=1000, spark=spark)
+    table = pa.table(
+        {
+            "sample_id": np.arange(400),
+            "scores": pa.array(list(x)),
+            "label": pa.array(label, pa.int32()),
+        }
+    )
+    res = similarity(
+        spark.createDataFrame(table).repartition(3),
+        transforms=["logit"],
+        drop_invalid=True,
+        sample_rows=1000,
+        spark=spark,
+    )
     kept = np.setdiff1d(np.arange(400), [5, 77, 300, 10, 11])
-    assert res.run["n"] == 395 and res.run["sample"] == {"rows": 395, "of": 395,
-                                                         "capacity": 1000}
+    assert res.run["n"] == 395 and res.run["sample"] == {"rows": 395, "of": 395, "capacity": 1000}
     assert np.isfinite(res.sample).all()
     np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x[kept]))

@@ -63,7 +63,7 @@ def leaf_sets(Z: np.ndarray) -> list[frozenset[int]]:
 
 def brute_force_purity(Z: np.ndarray, labels) -> float:
     """Heller & Ghahramani's definition, literally: O(m^3)."""
-    sets = leaf_sets(Z)[Z.shape[0] + 1:]
+    sets = leaf_sets(Z)[Z.shape[0] + 1 :]
     labels = list(labels)
     total, pairs = 0.0, 0
     for i, j in combinations(range(len(labels)), 2):
@@ -175,15 +175,20 @@ def test_dendrogram_purity_by_hand():
     # a pairs: (0,1) LCA {0,1} -> 1; (0,3), (1,3) LCA {0,1,2,3} -> 3/4 each.
     # b pairs: (2,4) LCA {0..4}, 2 b of 5 -> 2/5; (2,5), (4,5) LCA {0..5}, 3 b of 6 -> 1/2 each.
     # DP = (1 + 3/4 + 3/4 + 2/5 + 1/2 + 1/2) / 6 = 3.9 / 6 = 0.65.
-    chain = np.array([[0, 1, 1, 2], [2, 6, 2, 3], [3, 7, 3, 4], [4, 8, 4, 5], [5, 9, 5, 6]],
-                     dtype=float)
+    chain = np.array(
+        [[0, 1, 1, 2], [2, 6, 2, 3], [3, 7, 3, 4], [4, 8, 4, 5], [5, 9, 5, 6]], dtype=float
+    )
     assert dendrogram_purity(chain, list("aababb")) == pytest.approx(0.65, abs=1e-15)
     assert brute_force_purity(chain, "aababb") == pytest.approx(0.65, abs=1e-15)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 30), st.integers(1, 8), st.sampled_from(["single", "average", "centroid"]),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.integers(2, 30),
+    st.integers(1, 8),
+    st.sampled_from(["single", "average", "centroid"]),
+    st.integers(0, 2**32 - 1),
+)
 def test_dendrogram_purity_equals_brute_force(m, k, method, seed):
     rng = np.random.default_rng(seed)
     Z = random_tree(rng, m, method)
@@ -191,8 +196,9 @@ def test_dendrogram_purity_equals_brute_force(m, k, method, seed):
     if np.bincount(labels).max() < 2:
         assert math.isnan(dendrogram_purity(Z, labels))
     else:
-        assert dendrogram_purity(Z, labels) == pytest.approx(brute_force_purity(Z, labels),
-                                                             abs=1e-12)
+        assert dendrogram_purity(Z, labels) == pytest.approx(
+            brute_force_purity(Z, labels), abs=1e-12
+        )
     # Any cut of the tree is a labeling whose groups are subtrees: purity 1.
     cut = tree_cut(Z, max(1, m // 3))
     if np.bincount(cut).max() >= 2:
@@ -266,12 +272,18 @@ def test_random_trees_score_about_zero():
 
 def test_agreement_is_plain_json():
     rng = np.random.default_rng(5)
-    tax = Taxonomy(levels=("all", "top", "own"),
-                   paths=[("g", "ab"[i % 2], f"c{i}") for i in range(5)])
+    tax = Taxonomy(
+        levels=("all", "top", "own"), paths=[("g", "ab"[i % 2], f"c{i}") for i in range(5)]
+    )
     result = agreement(random_tree(rng, 5), tax)
     assert json.loads(json.dumps(result)) == result
-    assert result["levels"][0] == {"level": "all", "groups": 1, "ari": 1.0, "nmi": 1.0,
-                                   "dendrogram_purity": 1.0}
+    assert result["levels"][0] == {
+        "level": "all",
+        "groups": 1,
+        "ari": 1.0,
+        "nmi": 1.0,
+        "dendrogram_purity": 1.0,
+    }
     own = result["levels"][2]
     assert own["groups"] == 5 and own["dendrogram_purity"] is None  # no pair to average over
     assert type(own["ari"]) is float and type(own["groups"]) is int
@@ -296,9 +308,7 @@ def test_taxonomy_validates_paths():
 
 def test_confusion_baseline_by_hand():
     # rows: true class, columns: prediction. Class sizes 100, 10, 50.
-    C = np.array([[80, 20, 0],
-                  [5, 5, 0],
-                  [1, 0, 49]], dtype=float)
+    C = np.array([[80, 20, 0], [5, 5, 0], [1, 0, 49]], dtype=float)
     # rates: R01 = 0.2, R10 = 0.5 -> s01 = 0.35; R02 = 0, R20 = 0.02 -> s02 = 0.01; s12 = 0.
     Z = linkage_from_matrix(C, "confusion")
     assert Z[0, :2].tolist() == [0, 1] and Z[0, 2] == pytest.approx(0.65, abs=1e-15)
@@ -312,10 +322,7 @@ def test_confusion_baseline_by_hand():
 
 def test_cooccurrence_baseline_by_hand():
     # Gram matrix of label indicators: frequencies 4, 9, 1, 0 on the diagonal.
-    K = np.array([[4, 3, 0, 0],
-                  [3, 9, 1, 0],
-                  [0, 1, 1, 0],
-                  [0, 0, 0, 0]], dtype=float)
+    K = np.array([[4, 3, 0, 0], [3, 9, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]], dtype=float)
     # cosines: s01 = 3/6 = 0.5, s12 = 1/3; class 3 never occurs: similarity 0 to all.
     Z = linkage_from_matrix(K, "cooccurrence", method="complete")
     assert Z[0, :2].tolist() == [0, 1] and Z[0, 2] == pytest.approx(0.5, abs=1e-15)
@@ -346,9 +353,10 @@ def names_in(path: Path) -> list[str]:
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared/data is not beside the repo")
-@pytest.mark.parametrize(("name", "groups"), [("20news", {"level1": 7, "level2": 16,
-                                                           "topic6": 6}),
-                                               ("cifar10", {"level1": 2, "level2": 6})])
+@pytest.mark.parametrize(
+    ("name", "groups"),
+    [("20news", {"level1": 7, "level2": 16, "topic6": 6}), ("cifar10", {"level1": 2, "level2": 6})],
+)
 def test_read_real_taxonomies(name, groups):
     path = DATA / name / "classes.csv"
     names = names_in(path)
@@ -378,8 +386,11 @@ def test_read_by_class_id_and_tsv(tmp_path):
     path = write(tmp_path, "class_id,kind\n2,vehicle\n0, animal \n\n1,animal\n")
     tax = read_taxonomy(path, NAMES)
     assert tax.levels == ("kind",) and tax.paths == [("animal",), ("animal",), ("vehicle",)]
-    tsv = write(tmp_path, "name\tkind\tsub\ncat\tanimal\tpet\ndog\tanimal\tpet\n"
-                "car\tvehicle\troad\n", "tax.tsv")
+    tsv = write(
+        tmp_path,
+        "name\tkind\tsub\ncat\tanimal\tpet\ndog\tanimal\tpet\ncar\tvehicle\troad\n",
+        "tax.tsv",
+    )
     assert read_taxonomy(tsv, NAMES, levels=["sub"]).paths == [("pet",), ("pet",), ("road",)]
     # With both a name and a class_id, the name is used (ids follow another class order here).
     both = write(tmp_path, "class_id,name,kind\n0,car,vehicle\n1,cat,animal\n2,dog,pet\n")
@@ -404,44 +415,85 @@ def test_names_that_do_not_match_fall_back_on_class_ids(tmp_path):
     assert "'car'" in warnings[0]
     # neither names nor ids fit: the error names both attempts
     wrong = write(tmp_path, "class_id,name,kind\n0,car,vehicle\n1,cat,animal\n7,dog,pet\n")
-    with pytest.raises(TaxonomyError, match=r"3 names are not among the 3 classes.*; nor by "
-                       r"class_id: .*1 class_id values are not class indices 0..2"):
+    with pytest.raises(
+        TaxonomyError,
+        match=r"3 names are not among the 3 classes.*; nor by "
+        r"class_id: .*1 class_id values are not class indices 0..2",
+    ):
         read_taxonomy(wrong, ["class_0", "class_1", "class_2"])
 
 
-@pytest.mark.parametrize(("text", "levels", "message"), [
-    ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\nbus,vehicle\ntram,vehicle\n", None,
-     "{path}: 2 names are not among the 3 classes, e.g. 'bus', 'tram' (the classes: 'cat', "
-     "'dog', 'car')"),
-    ("name,kind\ncat,animal\n", None,
-     "{path}: 2 of 3 classes have no row, e.g. 'dog', 'car'"),
-    ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\ncat,animal\n", None,
-     "{path}: 1 classes have more than one row, e.g. 'cat' (lines 2, 5)"),
-    ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\n", "kind,sort",
-     "unknown taxonomy levels 'sort'; levels in {path}: kind"),
-    ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\n", ["name"],
-     "unknown taxonomy levels 'name'; levels in {path}: kind"),
-    ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\n", ["kind", "kind"],
-     "taxonomy levels selected more than once: 'kind'"),
-    ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\n", "",
-     "no taxonomy levels selected"),
-    ("name,kind,sub\ncat,animal,\ndog,animal, \ncar,vehicle,road\n", None,
-     "{path}: 2 empty groups in level 'sub', e.g. line 2 ('cat'), line 3 ('dog')"),
-    ("class_id,kind\n0,animal\n1,animal\nx,vehicle\n", None,
-     "{path}: column 'class_id' must hold integer class indices; 1 do not, e.g. line 4: 'x'"),
-    ("class_id,kind\n0,animal\n1,animal\n3,vehicle\n", None,
-     "{path}: 1 class_id values are not class indices 0..2, e.g. line 4: 3"),
-    ("label,kind\ncat,animal\n", None,
-     "{path}: a taxonomy file needs a 'name' or 'class_id' column; header: ['label', 'kind']"),
-    ("class_id,name\n0,cat\n", None,
-     "{path}: no level columns (columns other than class_id, name, index)"),
-    ("name,kind\ncat,animal\ndog\n", None,
-     "{path}: 1 rows do not have 2 fields, e.g. lines [3]"),
-    ("name,kind,kind\ncat,animal,a\n", None,
-     "{path}: header has duplicate or blank column names: ['name', 'kind', 'kind']"),
-    ("name,kind\n", None, "{path}: no rows below the header"),
-    ("", None, "{path}: empty taxonomy file (no header)"),
-])
+@pytest.mark.parametrize(
+    ("text", "levels", "message"),
+    [
+        (
+            "name,kind\ncat,animal\ndog,animal\ncar,vehicle\nbus,vehicle\ntram,vehicle\n",
+            None,
+            "{path}: 2 names are not among the 3 classes, e.g. 'bus', 'tram' (the classes: 'cat', "
+            "'dog', 'car')",
+        ),
+        ("name,kind\ncat,animal\n", None, "{path}: 2 of 3 classes have no row, e.g. 'dog', 'car'"),
+        (
+            "name,kind\ncat,animal\ndog,animal\ncar,vehicle\ncat,animal\n",
+            None,
+            "{path}: 1 classes have more than one row, e.g. 'cat' (lines 2, 5)",
+        ),
+        (
+            "name,kind\ncat,animal\ndog,animal\ncar,vehicle\n",
+            "kind,sort",
+            "unknown taxonomy levels 'sort'; levels in {path}: kind",
+        ),
+        (
+            "name,kind\ncat,animal\ndog,animal\ncar,vehicle\n",
+            ["name"],
+            "unknown taxonomy levels 'name'; levels in {path}: kind",
+        ),
+        (
+            "name,kind\ncat,animal\ndog,animal\ncar,vehicle\n",
+            ["kind", "kind"],
+            "taxonomy levels selected more than once: 'kind'",
+        ),
+        ("name,kind\ncat,animal\ndog,animal\ncar,vehicle\n", "", "no taxonomy levels selected"),
+        (
+            "name,kind,sub\ncat,animal,\ndog,animal, \ncar,vehicle,road\n",
+            None,
+            "{path}: 2 empty groups in level 'sub', e.g. line 2 ('cat'), line 3 ('dog')",
+        ),
+        (
+            "class_id,kind\n0,animal\n1,animal\nx,vehicle\n",
+            None,
+            "{path}: column 'class_id' must hold integer class indices; 1 do not, e.g. line 4: 'x'",
+        ),
+        (
+            "class_id,kind\n0,animal\n1,animal\n3,vehicle\n",
+            None,
+            "{path}: 1 class_id values are not class indices 0..2, e.g. line 4: 3",
+        ),
+        (
+            "label,kind\ncat,animal\n",
+            None,
+            "{path}: a taxonomy file needs a 'name' or 'class_id' column; "
+            "header: ['label', 'kind']",
+        ),
+        (
+            "class_id,name\n0,cat\n",
+            None,
+            "{path}: no level columns (columns other than class_id, name, index)",
+        ),
+        (
+            "name,kind\ncat,animal\ndog\n",
+            None,
+            "{path}: 1 rows do not have 2 fields, e.g. lines [3]",
+        ),
+        (
+            "name,kind,kind\ncat,animal,a\n",
+            None,
+            "{path}: header has duplicate or blank column names: ['name', 'kind', 'kind']",
+        ),
+        ("name,kind\n", None, "{path}: no rows below the header"),
+        ("", None, "{path}: empty taxonomy file (no header)"),
+    ],
+)
 def test_read_errors(tmp_path, text, levels, message):
     path = write(tmp_path, text)
     with pytest.raises(TaxonomyError) as err:

@@ -15,9 +15,13 @@ def test_rank_rows_hand_checked():
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 30), st.integers(1, 25)),
-              elements=st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, 3.5])
-              | st.floats(-5, 5, width=32)))
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 30), st.integers(1, 25)),
+        elements=st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, 3.5]) | st.floats(-5, 5, width=32),
+    )
+)
 def test_rank_rows_equals_scipy_rankdata_with_ties(x):
     np.testing.assert_array_equal(rank_rows(x), ss.rankdata(x, axis=1))
 
@@ -58,7 +62,8 @@ def test_log_probabilities_sigmoid_to_logit():
     np.testing.assert_allclose(out, z, atol=1e-9)
     np.testing.assert_allclose(
         transform_block(logp, "probability", ScoreSpec("log-probabilities", "sigmoid")),
-        1 / (1 + np.exp(-z)))
+        1 / (1 + np.exp(-z)),
+    )
 
 
 def test_zero_and_one_probabilities_are_clipped_not_infinite():

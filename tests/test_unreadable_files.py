@@ -100,8 +100,11 @@ def test_local_parquet_checks_name_the_problem(tmp_path, monkeypatch):
         check_local_parquet([str(empty)])
     csv = tmp_path / "scores.csv"
     csv.write_text("sample_id,a,b\n1,0.5,0.5\n")
-    with pytest.raises(InputError, match=r"1 of 1 Parquet files cannot be read: .*scores.csv: "
-                                         r".*for .csv files give --format, e.g. --format csv"):
+    with pytest.raises(
+        InputError,
+        match=r"1 of 1 Parquet files cannot be read: .*scores.csv: "
+        r".*for .csv files give --format, e.g. --format csv",
+    ):
         check_local_parquet([str(csv)])
     good = tmp_path / "good"
     good.mkdir()
@@ -110,8 +113,10 @@ def test_local_parquet_checks_name_the_problem(tmp_path, monkeypatch):
     check_local_parquet([str(good / "*.parquet"), f"file://{good}"])  # globs and file: URIs
     monkeypatch.chdir(tmp_path)  # relative paths, as typed in a shell
     check_local_parquet(["good", "good/a.parquet"])
-    assert local_data_files([str(good / "*.parquet")]) == [str(good / "a.parquet"),
-                                                           str(good / "b.parquet")]
+    assert local_data_files([str(good / "*.parquet")]) == [
+        str(good / "a.parquet"),
+        str(good / "b.parquet"),
+    ]
 
 
 def test_task_side_failures_become_one_line(tmp_path):

@@ -18,7 +18,12 @@ def test_check_scores_flags_non_finite_and_out_of_range_rows():
     assert report.examples == {"non_finite": ["11", "14"], "out_of_range": ["12"]}
     unbounded = RowReport()
     assert check_scores(x, ids, bounded=False, report=unbounded).tolist() == [
-        True, False, True, True, False]
+        True,
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_reports_merge_counts_and_keep_at_most_five_examples():
@@ -49,33 +54,46 @@ def test_fewer_than_two_rows_is_an_error():
 
 
 def test_decode_entries_and_vectors_hand_checked():
-    entries = pa.array([
-        [{"idx": 0, "score": 1.0}, {"idx": 2, "score": 3.0}],
-        [{"idx": 1, "score": 5.0}, {"idx": 1, "score": 6.0}],
-        [{"idx": None, "score": 1.0}],
-        None,
-    ], pa.list_(pa.struct([("idx", pa.int32()), ("score", pa.float64())])))
+    entries = pa.array(
+        [
+            [{"idx": 0, "score": 1.0}, {"idx": 2, "score": 3.0}],
+            [{"idx": 1, "score": 5.0}, {"idx": 1, "score": 6.0}],
+            [{"idx": None, "score": 1.0}],
+            None,
+        ],
+        pa.list_(pa.struct([("idx", pa.int32()), ("score", pa.float64())])),
+    )
     batch = pa.record_batch({"sample_id": [1, 2, 3, 4], "e": entries})
     report = RowReport()
-    scores, ids, rows = decode_batch(batch, BatchLayout("entries", ("e",), 3, "sample_id", -1.0),
-                                     report)
+    scores, ids, rows = decode_batch(
+        batch, BatchLayout("entries", ("e",), 3, "sample_id", -1.0), report
+    )
     np.testing.assert_array_equal(scores, [[1.0, -1.0, 3.0]])
     assert ids.tolist() == [1] and rows.tolist() == [0]
     assert report.counts == {"null_scores": 1, "unknown_classes": 1, "duplicate_classes": 1}
 
-    vec = pa.array([
-        {"type": 1, "size": None, "indices": None, "values": [1.0, 2.0, 3.0]},
-        {"type": 0, "size": 3, "indices": [2], "values": [9.0]},
-        {"type": 0, "size": 4, "indices": [0], "values": [1.0]},
-    ], pa.struct([("type", pa.int8()), ("size", pa.int32()), ("indices", pa.list_(pa.int32())),
-                  ("values", pa.list_(pa.float64()))]))
+    vec = pa.array(
+        [
+            {"type": 1, "size": None, "indices": None, "values": [1.0, 2.0, 3.0]},
+            {"type": 0, "size": 3, "indices": [2], "values": [9.0]},
+            {"type": 0, "size": 4, "indices": [0], "values": [1.0]},
+        ],
+        pa.struct(
+            [
+                ("type", pa.int8()),
+                ("size", pa.int32()),
+                ("indices", pa.list_(pa.int32())),
+                ("values", pa.list_(pa.float64())),
+            ]
+        ),
+    )
     report = RowReport()
-    scores, ids, _ = decode_batch(pa.record_batch({"v": vec}), BatchLayout("array", ("v",), 3),
-                                  report, first_row=100)
+    scores, ids, _ = decode_batch(
+        pa.record_batch({"v": vec}), BatchLayout("array", ("v",), 3), report, first_row=100
+    )
     np.testing.assert_array_equal(scores, [[1.0, 2.0, 3.0], [0.0, 0.0, 9.0]])
     assert ids.tolist() == [100, 101]
     assert report.examples == {"wrong_length": ["102 (4 scores for 3 classes)"]}
-
 
 
 def test_no_row_of_the_right_length_blames_the_class_list():
@@ -84,8 +102,10 @@ def test_no_row_of_the_right_length_blames_the_class_list():
     with pytest.raises(InvalidInputError) as err:
         report.raise_if_invalid(drop_invalid=False, id_label="sample_id")
     message = str(err.value)
-    assert "2 of 2 rows have a score array whose length differs from the number of classes " \
-           "(e.g. sample_id: 7 (20 scores for 19 classes), 8 (20 scores for 19 classes))" in message
+    assert (
+        "2 of 2 rows have a score array whose length differs from the number of classes "
+        "(e.g. sample_id: 7 (20 scores for 19 classes), 8 (20 scores for 19 classes))" in message
+    )
     assert "the class list (--classes) does not match the scores" in message
     assert "--drop-invalid" not in message
     report.rows_read = 3  # one good row: then the usual advice

@@ -95,8 +95,9 @@ class ConfusionLayout:
         return self.confusion[np.ix_(order, order)]
 
 
-def confusion_layout(result, transform: str | None = None, order=None, log: bool = False,
-                     **similarity_options) -> ConfusionLayout:
+def confusion_layout(
+    result, transform: str | None = None, order=None, log: bool = False, **similarity_options
+) -> ConfusionLayout:
     """Compute the confusion view of a results directory with ``confusion.npy``.
 
     Parameters
@@ -139,14 +140,26 @@ def confusion_layout(result, transform: str | None = None, order=None, log: bool
     if "names_max" in similarity_options:
         counts["names_max"] = similarity_options["names_max"]
     panels = [
-        heatmap_layout(result.matrix(transform), names, order,
-                       linkage=read_linkage(result, transform), highlight=highlight,
-                       title=f"similarity ({transform}), {how}",
-                       **similarity_options),
-        heatmap_layout(D, names, order, title=f"confusion ({_scale(log)}, no diagonal), {how}",
-                       **counts),
-        heatmap_layout(D, names, own, linkage=own_linkage,
-                       title=f"confusion ({_scale(log)}, no diagonal), own order", **counts),
+        heatmap_layout(
+            result.matrix(transform),
+            names,
+            order,
+            linkage=read_linkage(result, transform),
+            highlight=highlight,
+            title=f"similarity ({transform}), {how}",
+            **similarity_options,
+        ),
+        heatmap_layout(
+            D, names, order, title=f"confusion ({_scale(log)}, no diagonal), {how}", **counts
+        ),
+        heatmap_layout(
+            D,
+            names,
+            own,
+            linkage=own_linkage,
+            title=f"confusion ({_scale(log)}, no diagonal), own order",
+            **counts,
+        ),
     ]
     return ConfusionLayout(names, D, order, own, most, transform, bool(log), panels)
 
@@ -193,8 +206,9 @@ class CooccurrenceLayout:
         return self.cooccurrence[np.ix_(self.order, self.order)]
 
 
-def cooccurrence_layout(result, taxonomy: Taxonomy | str | None = None,
-                        log: bool = False, **label_options) -> CooccurrenceLayout:
+def cooccurrence_layout(
+    result, taxonomy: Taxonomy | str | None = None, log: bool = False, **label_options
+) -> CooccurrenceLayout:
     """Compute the co-occurrence view of a results directory with ``cooccurrence.npy``.
 
     ``label_options`` (``names_max``, ``highlight``) go to :func:`heatmap_layout`; by default
@@ -216,8 +230,11 @@ def cooccurrence_layout(result, taxonomy: Taxonomy | str | None = None,
     if taxonomy is None:
         order, levels, paths = np.arange(m, dtype=np.int64), (), None
     else:
-        order, levels, paths = taxonomy_order(taxonomy.paths), tuple(taxonomy.levels), \
-            taxonomy.paths
+        order, levels, paths = (
+            taxonomy_order(taxonomy.paths),
+            tuple(taxonomy.levels),
+            taxonomy.paths,
+        )
     stars = sorted(groups.get("stars") or [], key=lambda s: -float(s.get("z") or 0))
     star_ids = list(dict.fromkeys(int(s["class_id"]) for s in stars))
     position = np.empty(m, dtype=np.int64)
@@ -226,11 +243,19 @@ def cooccurrence_layout(result, taxonomy: Taxonomy | str | None = None,
     how = "taxonomy order" if levels else "class order (no taxonomy)"
     D = without_diagonal(result.counts["cooccurrence"])
     panel = heatmap_layout(
-        D, names, order, taxonomy_paths=paths, taxonomy_levels=levels or None, **_counts(log),
-        ticks=star_ids, **{"highlight": star_ids, **label_options},
-        title=f"co-occurrence ({_scale(log)}, no diagonal), {how}; {len(star_ids)} stars ticked")
-    return CooccurrenceLayout(names, D, order, levels, star_pos,
-                              [names[order[p]] for p in star_pos], bool(log), panel)
+        D,
+        names,
+        order,
+        taxonomy_paths=paths,
+        taxonomy_levels=levels or None,
+        **_counts(log),
+        ticks=star_ids,
+        **{"highlight": star_ids, **label_options},
+        title=f"co-occurrence ({_scale(log)}, no diagonal), {how}; {len(star_ids)} stars ticked",
+    )
+    return CooccurrenceLayout(
+        names, D, order, levels, star_pos, [names[order[p]] for p in star_pos], bool(log), panel
+    )
 
 
 def draw_cooccurrence(layout: CooccurrenceLayout) -> Figure:

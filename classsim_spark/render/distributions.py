@@ -146,9 +146,23 @@ def distribution_layout(
             i_counts, i_edges = np.histogram(x, bins=bins)
             mean = float(x.mean()) if x.size else float("nan")
             sd = float(x.std(ddof=1)) if x.size > 1 else float("nan")
-            panels.append(TransformPanel(
-                t, s_edges, s_counts, skew, kurt, "samples", i_edges, i_counts, mean, sd,
-                float(stats.skew(x)) if x.size > 2 else None, None, None))
+            panels.append(
+                TransformPanel(
+                    t,
+                    s_edges,
+                    s_counts,
+                    skew,
+                    kurt,
+                    "samples",
+                    i_edges,
+                    i_counts,
+                    mean,
+                    sd,
+                    float(stats.skew(x)) if x.size > 2 else None,
+                    None,
+                    None,
+                )
+            )
         else:
             mom = result.moments[t]
             mean = float(mom.mean[k])
@@ -159,8 +173,11 @@ def distribution_layout(
                 pdf = stats.norm.pdf(nx, loc=mean, scale=sd)
             else:
                 nx, pdf = np.array([mean]), np.array([1.0])
-            panels.append(TransformPanel(
-                t, s_edges, s_counts, skew, kurt, "normal", None, None, mean, sd, None, nx, pdf))
+            panels.append(
+                TransformPanel(
+                    t, s_edges, s_counts, skew, kurt, "normal", None, None, mean, sd, None, nx, pdf
+                )
+            )
     return DistributionLayout(str(result.classes[k]), k, panels)
 
 
@@ -180,14 +197,15 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
         if p.input_source == "samples":
             top.stairs(p.input_counts, p.input_edges, fill=True, color="C0")
             n = int(p.input_counts.sum())
-            title = (f"{p.transform}: {name} ({n} sampled rows)\n"
-                     f"skew = {_number(p.input_skewness)}")
+            title = f"{p.transform}: {name} ({n} sampled rows)\nskew = {_number(p.input_skewness)}"
             top.set_ylabel("rows")
         else:
             top.plot(p.normal_x, p.normal_pdf, color="C0")
             top.fill_between(p.normal_x, p.normal_pdf, alpha=0.3, color="C0")
-            title = (f"{p.transform}: {name}\n"
-                     f"normal approx. (mean {p.input_mean:.3g}, sd {p.input_sd:.3g}; no samples)")
+            title = (
+                f"{p.transform}: {name}\n"
+                f"normal approx. (mean {p.input_mean:.3g}, sd {p.input_sd:.3g}; no samples)"
+            )
             top.set_ylabel("density")
         top.set_title(title, fontsize=8, parse_math=False)
         top.set_xlabel("input value", fontsize=8)
@@ -195,7 +213,9 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
         bottom.set_title(
             f"{p.transform}: off-diagonal similarity\n"
             f"skew = {_number(p.skewness)}, excess kurtosis = {_number(p.excess_kurtosis)}",
-            fontsize=8, parse_math=False)
+            fontsize=8,
+            parse_math=False,
+        )
         bottom.set_xlabel("similarity", fontsize=8)
         bottom.set_ylabel("pairs")
     return fig
@@ -203,5 +223,6 @@ def draw_distributions(layout: DistributionLayout, figsize=None, dpi: int = 100)
 
 def distribution_figure(results, class_name=None, samples=None, **kwargs) -> Figure:
     """:func:`distribution_layout` of a result or results directory, then drawn."""
-    return draw_distributions(distribution_layout(as_result(results), class_name, samples),
-                              **kwargs)
+    return draw_distributions(
+        distribution_layout(as_result(results), class_name, samples), **kwargs
+    )

@@ -122,15 +122,19 @@ class RenderOptions:
 
     def __post_init__(self):
         if isinstance(self.highlight, str):  # one comma-separated string, as on the CLI
-            object.__setattr__(self, "highlight",
-                               tuple(h.strip() for h in self.highlight.split(",") if h.strip()))
+            object.__setattr__(
+                self, "highlight", tuple(h.strip() for h in self.highlight.split(",") if h.strip())
+            )
         object.__setattr__(self, "highlight", tuple(self.highlight))
         if self.cutoff is not None and not _is_number(self.cutoff):
             raise FigureError(f"render cutoff must be a number, got {self.cutoff!r}")
         if not (_is_number(self.contrast) and 0 < self.contrast < float("inf")):
             raise FigureError(f"render contrast must be a number > 0, got {self.contrast!r}")
-        if not (isinstance(self.names_max, int) and not isinstance(self.names_max, bool)
-                and self.names_max >= 0):
+        if not (
+            isinstance(self.names_max, int)
+            and not isinstance(self.names_max, bool)
+            and self.names_max >= 0
+        ):
             raise FigureError(f"render names_max must be an integer >= 0, got {self.names_max!r}")
         if not (_is_number(self.coverage) and 0 < self.coverage <= 1):
             raise FigureError(f"render coverage must be in (0, 1], got {self.coverage!r}")
@@ -144,8 +148,12 @@ class RenderOptions:
 
     def similarity(self) -> dict:
         """Keyword arguments of :func:`heatmap_layout` for similarity matrices."""
-        return {"diverging": self.diverging, "cutoff": self.cutoff, "contrast": self.contrast,
-                **self.labels()}
+        return {
+            "diverging": self.diverging,
+            "cutoff": self.cutoff,
+            "contrast": self.contrast,
+            **self.labels(),
+        }
 
 
 def _transform(result: SimilarityResult, groups: dict, transform: str | None) -> str:
@@ -174,14 +182,16 @@ def taxonomy_spans(paths, order) -> list[dict]:
         start = 0
         for p in range(1, len(keys) + 1):
             if p == len(keys) or keys[p] != keys[start]:
-                spans.append({"start": start, "end": p, "level": k + 1,
-                              "label": str(keys[start][-1])})
+                spans.append(
+                    {"start": start, "end": p, "level": k + 1, "label": str(keys[start][-1])}
+                )
                 start = p
     return spans
 
 
-def similarity_layout(results, transform: str | None = None, view: str = "hclust",
-                      **options) -> HeatmapLayout:
+def similarity_layout(
+    results, transform: str | None = None, view: str = "hclust", **options
+) -> HeatmapLayout:
     """Layout of a similarity matrix of a results directory.
 
     Parameters
@@ -209,20 +219,28 @@ def similarity_layout(results, transform: str | None = None, view: str = "hclust
     if view == "taxonomy":
         order = ((orders.get("alternatives") or {}).get("taxonomy") or {}).get("order")
         if order is None:
-            raise FigureError(f"no taxonomy order for {t!r}: run `classsim analyze` with a "
-                             "taxonomy first")
+            raise FigureError(
+                f"no taxonomy order for {t!r}: run `classsim analyze` with a taxonomy first"
+            )
         options.setdefault("title", f"similarity ({t}), taxonomy order")
         spans = [] if taxonomy is None else taxonomy_spans(taxonomy.paths, order)
-        return heatmap_layout(result.matrix(t), result.classes, order,
-                              groups={"spans": spans}, **options)
+        return heatmap_layout(
+            result.matrix(t), result.classes, order, groups={"spans": spans}, **options
+        )
     g_order = groups.get("order") or {}
     if g_order.get("transform") == t and "order" in g_order:
         order, structure = g_order["order"], groups
     else:
         order, structure = orders.get("order"), None
     options.setdefault("title", f"similarity ({t}), hclust order")
-    return heatmap_layout(result.matrix(t), result.classes, order,
-                          linkage=read_linkage(result, t), groups=structure, **options)
+    return heatmap_layout(
+        result.matrix(t),
+        result.classes,
+        order,
+        linkage=read_linkage(result, t),
+        groups=structure,
+        **options,
+    )
 
 
 def similarity_heatmap(results, transform: str | None = None, **options):
@@ -232,8 +250,9 @@ def similarity_heatmap(results, transform: str | None = None, **options):
 
 def taxonomy_comparison(results, transform: str | None = None, **options):
     """One figure: the matrix in taxonomy order (Fig. 2a) beside the hclust view (Fig. 2b)."""
-    return draw_heatmaps([similarity_layout(results, transform, view, **options)
-                          for view in VIEWS[::-1]])
+    return draw_heatmaps(
+        [similarity_layout(results, transform, view, **options) for view in VIEWS[::-1]]
+    )
 
 
 def confusion_figure(results, transform: str | None = None, log: bool = False, **options):
@@ -261,7 +280,7 @@ def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Ca
     t = _transform(result, groups, o.transform)
     sim = o.similarity()
     makers: dict[str, Callable] = {"similarity": lambda: similarity_heatmap(result, t, **sim)}
-    tax_order = ((read_orders(result, t).get("alternatives") or {}).get("taxonomy") or {})
+    tax_order = (read_orders(result, t).get("alternatives") or {}).get("taxonomy") or {}
     if tax_order.get("order") is not None and find_taxonomy(result, groups) is not None:
         makers["similarity-taxonomy"] = lambda: taxonomy_comparison(result, t, **sim)
     makers["distributions"] = lambda: distribution_figure(result, o.distribution_class)
@@ -295,28 +314,38 @@ def _draw_and_save(make: Callable, name: str, vector: str, out: str) -> tuple[in
     return w, h, time.perf_counter() - start
 
 
-def _draw_and_save_from(path: str, name: str, options: RenderOptions | None, vector: str,
-                        out: str) -> tuple[int, int, float]:
+def _draw_and_save_from(
+    path: str, name: str, options: RenderOptions | None, vector: str, out: str
+) -> tuple[int, int, float]:
     """:func:`_draw_and_save` in a spawned process, which loads the results directory itself."""
     return _draw_and_save(figure_makers(path, options)[name], name, vector, out)
 
 
-def _in_processes(workers: int, path: str, names: list[str], options, vector: str,
-                  out: str) -> dict[str, tuple[int, int, float]]:
+def _in_processes(
+    workers: int, path: str, names: list[str], options, vector: str, out: str
+) -> dict[str, tuple[int, int, float]]:
     """Draw figures in spawned processes, largest first; {} if the processes cannot start.
 
     Spawned, not forked: the parent may be a Spark driver holding a JVM.
     """
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=fonts.mark_warned,
-                                 initargs=(fonts.warned_characters(),)) as pool:
-            futures = {n: pool.submit(_draw_and_save_from, path, n, options, vector, out)
-                       for n in sorted(names, key=lambda n: -_COST.get(n, 0))}
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=fonts.mark_warned,
+            initargs=(fonts.warned_characters(),),
+        ) as pool:
+            futures = {
+                n: pool.submit(_draw_and_save_from, path, n, options, vector, out)
+                for n in sorted(names, key=lambda n: -_COST.get(n, 0))
+            }
             return {n: futures[n].result() for n in names}
     except BrokenProcessPool:
-        log.warning("figure processes could not run (a script without an `if __name__ == "
-                    "'__main__':` guard?); drawing the figures in this process")
+        log.warning(
+            "figure processes could not run (a script without an `if __name__ == "
+            "'__main__':` guard?); drawing the figures in this process"
+        )
         return {}
 
 
@@ -330,9 +359,14 @@ def figures_foreign_entries(path: Path) -> list[str]:
     return foreign_entries(path, FIGURE_FILES)
 
 
-def render(results: SimilarityResult | str | Path, vector: str = "svg",
-           overwrite: bool = False, options: RenderOptions | None = None,
-           only: Sequence[str] | None = None, workers: int | str = 1) -> Path:
+def render(
+    results: SimilarityResult | str | Path,
+    vector: str = "svg",
+    overwrite: bool = False,
+    options: RenderOptions | None = None,
+    only: Sequence[str] | None = None,
+    workers: int | str = 1,
+) -> Path:
     """Render the figures of a results directory into ``<dir>/figures``.
 
     Parameters
@@ -372,22 +406,31 @@ def render(results: SimilarityResult | str | Path, vector: str = "svg",
         only = [only] if isinstance(only, str) else list(only)
         unknown = sorted(set(only) - set(names))
         if unknown or not only:
-            raise FigureError(f"figures {unknown or only} not available here; available: "
-                              f"{names}")
+            raise FigureError(f"figures {unknown or only} not available here; available: {names}")
         names = [n for n in names if n in only]
     if workers == "auto":
         workers = (os.cpu_count() or 1) if result.m >= PARALLEL_FROM_M else 1
     if not isinstance(workers, int) or workers < 1:
         raise FigureError(f"workers must be an integer >= 1 or 'auto', got {workers!r}")
     workers = min(workers, len(names))
-    log.info("rendering %d figures of %s (%d classes, %d process%s): %s", len(names),
-             result.path, result.m, workers, "es" if workers > 1 else "", ", ".join(names))
+    log.info(
+        "rendering %d figures of %s (%d classes, %d process%s): %s",
+        len(names),
+        result.path,
+        result.m,
+        workers,
+        "es" if workers > 1 else "",
+        ", ".join(names),
+    )
     out = result.path / FIGURES_DIR
     path = str(result.path)
     fonts.covering_fonts(result.classes)  # names characters no font has, once, before any figure
-    with stage(result.path, "render"), atomic_directory(
+    with (
+        stage(result.path, "render"),
+        atomic_directory(
             out, overwrite, foreign=figures_foreign_entries, what="classsim figures directory"
-    ) as tmp:
+        ) as tmp,
+    ):
         done = {}
         if workers > 1:
             done = _in_processes(workers, path, names, options, vector, str(tmp))

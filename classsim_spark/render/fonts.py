@@ -152,9 +152,11 @@ def covering_fonts(texts: Iterable[str], font_files: Iterable[str] | None = None
             if family not in fallbacks:
                 fallbacks.append(family)
         if fallbacks:
-            log.info("class names need fonts beyond %s: %s",
-                     font_manager.FontProperties(fname=_default_font_file()).get_name(),
-                     ", ".join(fallbacks))
+            log.info(
+                "class names need fonts beyond %s: %s",
+                font_manager.FontProperties(fname=_default_font_file()).get_name(),
+                ", ".join(fallbacks),
+            )
     choice = FontChoice(tuple(fallbacks), "".join(sorted(need)))
     _warn_missing(choice.missing)
     return choice
@@ -167,11 +169,18 @@ def _warn_missing(missing: str) -> None:
     _warned.update(new)
     shown = ", ".join(f"{c!r} U+{ord(c):04X}" for c in new[:8])
     more = f" and {len(new) - 8} more" if len(new) > 8 else ""
-    log.warning("%d character%s in the names ha%s no glyph in any installed font and "
-                "will be drawn as boxes: %s%s. Install a font that has %s and draw again; on "
-                "Debian or Ubuntu: apt-get install %s", len(new), "s" if len(new) > 1 else "",
-                "ve" if len(new) > 1 else "s", shown, more,
-                "them" if len(new) > 1 else "it", " ".join(_packages(new)))
+    log.warning(
+        "%d character%s in the names ha%s no glyph in any installed font and "
+        "will be drawn as boxes: %s%s. Install a font that has %s and draw again; on "
+        "Debian or Ubuntu: apt-get install %s",
+        len(new),
+        "s" if len(new) > 1 else "",
+        "ve" if len(new) > 1 else "s",
+        shown,
+        more,
+        "them" if len(new) > 1 else "it",
+        " ".join(_packages(new)),
+    )
     warnings.filterwarnings("ignore", message=_GLYPH_WARNING)  # named above, once
 
 

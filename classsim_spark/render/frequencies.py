@@ -72,8 +72,9 @@ def thin_ticks(n: int, max_labels: int = MAX_TICK_LABELS) -> np.ndarray:
     return np.arange(0, n, step)
 
 
-def frequency_layout(result_or_counts, classes=None, coverage: float = DEFAULT_COVERAGE,
-                     log: bool = False) -> FrequencyLayout:
+def frequency_layout(
+    result_or_counts, classes=None, coverage: float = DEFAULT_COVERAGE, log: bool = False
+) -> FrequencyLayout:
     """Sort class frequencies and split off the tail.
 
     Parameters
@@ -100,8 +101,9 @@ def frequency_layout(result_or_counts, classes=None, coverage: float = DEFAULT_C
     k = split_point(sorted_counts, coverage)
     total = sorted_counts.sum()
     share = float(sorted_counts[:k].sum() / total) if total > 0 else 1.0
-    return FrequencyLayout(order, [str(classes[i]) for i in order], sorted_counts, k,
-                           float(coverage), share, bool(log))
+    return FrequencyLayout(
+        order, [str(classes[i]) for i in order], sorted_counts, k, float(coverage), share, bool(log)
+    )
 
 
 def _bars(ax, x, counts, names, log, max_labels):
@@ -113,8 +115,9 @@ def _bars(ax, x, counts, names, log, max_labels):
         ax.bar(x, counts, width=0.8, color="C0")
     ticks = thin_ticks(len(x), max_labels)
     ax.set_xticks(np.asarray(x)[ticks])
-    ax.set_xticklabels([label_text(names[i]) for i in ticks], rotation=90, fontsize=7,
-                       parse_math=False)
+    ax.set_xticklabels(
+        [label_text(names[i]) for i in ticks], rotation=90, fontsize=7, parse_math=False
+    )
     ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
     if log:
         ax.set_yscale("log")
@@ -122,13 +125,13 @@ def _bars(ax, x, counts, names, log, max_labels):
 
 
 @covers_layout
-def draw_frequencies(layout: FrequencyLayout, figsize=None, dpi: int = 100,
-                     max_labels: int = MAX_TICK_LABELS) -> Figure:
+def draw_frequencies(
+    layout: FrequencyLayout, figsize=None, dpi: int = 100, max_labels: int = MAX_TICK_LABELS
+) -> Figure:
     """Draw the head (left) and, when there is one, the tail (right) of the sorted frequencies."""
     m, k = len(layout.counts), layout.split
     has_tail = 0 < k < m
-    fig = Figure(figsize=figsize or (11.0 if has_tail else 7.0, 4.5), dpi=dpi,
-                 layout="constrained")
+    fig = Figure(figsize=figsize or (11.0 if has_tail else 7.0, 4.5), dpi=dpi, layout="constrained")
     if m == 0:
         fig.subplots().set_title("no classes")
         return fig
@@ -138,8 +141,11 @@ def draw_frequencies(layout: FrequencyLayout, figsize=None, dpi: int = 100,
     _bars(axes[0], x, layout.counts[:head_n], layout.names[:head_n], layout.log, max_labels)
     axes[0].set_title(
         f"head: top {head_n} of {m} classes ({100 * layout.head_share:.1f} % of labels; "
-        f"rule: cover {100 * layout.coverage:.0f} %)" if has_tail else f"{m} classes",
-        fontsize=9)
+        f"rule: cover {100 * layout.coverage:.0f} %)"
+        if has_tail
+        else f"{m} classes",
+        fontsize=9,
+    )
     if has_tail:
         xt = np.arange(k, m)
         _bars(axes[1], xt, layout.counts[k:], layout.names[k:], layout.log, max_labels)
@@ -147,8 +153,10 @@ def draw_frequencies(layout: FrequencyLayout, figsize=None, dpi: int = 100,
     return fig
 
 
-def frequency_figure(results, coverage: float = DEFAULT_COVERAGE, log: bool = False,
-                     **kwargs) -> Figure:
+def frequency_figure(
+    results, coverage: float = DEFAULT_COVERAGE, log: bool = False, **kwargs
+) -> Figure:
     """:func:`frequency_layout` of a result or results directory, then drawn."""
-    return draw_frequencies(frequency_layout(as_result(results), coverage=coverage, log=log),
-                            **kwargs)
+    return draw_frequencies(
+        frequency_layout(as_result(results), coverage=coverage, log=log), **kwargs
+    )

@@ -52,8 +52,10 @@ DUPLICATE_COLOR = "black"
 UNSTABLE = (0, (2, 2))
 """Line style of findings that fewer than half of the subsamples reproduce (dashed)."""
 UNSTABLE_TEXT_COLOR = "0.5"
-UNSTABLE_NOTE = (f"dashed / grey / '?': found in fewer than {UNSTABLE_BELOW:.0%} of subsamples "
-                 "(stability, groups.json)")
+UNSTABLE_NOTE = (
+    f"dashed / grey / '?': found in fewer than {UNSTABLE_BELOW:.0%} of subsamples "
+    "(stability, groups.json)"
+)
 UNSTABLE_FAILED_COLOR = "#8fa7df"
 TICK_COLOR = "red"
 LEADER_COLOR = "0.45"
@@ -159,9 +161,12 @@ class HeatmapLayout:
     @property
     def has_unstable(self) -> bool:
         """Whether any finding drawn is marked unstable."""
-        return bool(self.unstable_split_boxes or self.unstable_near_duplicates
-                    or not all(s.get("stable", True) for s in self.spans)
-                    or not all(f.get("stable", True) for f in self.failed_columns))
+        return bool(
+            self.unstable_split_boxes
+            or self.unstable_near_duplicates
+            or not all(s.get("stable", True) for s in self.spans)
+            or not all(f.get("stable", True) for f in self.failed_columns)
+        )
 
     def norm(self):
         """The matplotlib normalisation of the colour scale (log, or linear with contrast)."""
@@ -173,6 +178,7 @@ class HeatmapLayout:
             return colors.Normalize(self.vmin, self.vmax)
         g = float(self.contrast)
         if self.diverging:
+
             def fwd(x):
                 return np.sign(x) * np.abs(x) ** g
 
@@ -275,8 +281,10 @@ def _text_width(texts: Sequence[str], fontsize: float) -> float:
     from matplotlib.textpath import text_to_path
 
     prop = FontProperties(size=fontsize)
-    widths = [text_to_path.get_text_width_height_descent(" ".join(t.split()), prop,
-                                                          ismath=False)[0] for t in texts]
+    widths = [
+        text_to_path.get_text_width_height_descent(" ".join(t.split()), prop, ismath=False)[0]
+        for t in texts
+    ]
     return max(widths, default=0.0) / 72
 
 
@@ -360,7 +368,7 @@ def _offdiag_extremes(M: np.ndarray, rows_per_chunk: int = 512) -> _Extremes:
     m = M.shape[0]
     low, high, low_pos = np.inf, -np.inf, np.inf
     for start in range(0, m, rows_per_chunk):
-        chunk = np.array(M[start:start + rows_per_chunk], dtype=float)
+        chunk = np.array(M[start : start + rows_per_chunk], dtype=float)
         if m > 1:
             rows = np.arange(chunk.shape[0])
             chunk[rows, rows + start] = np.nan
@@ -371,10 +379,12 @@ def _offdiag_extremes(M: np.ndarray, rows_per_chunk: int = 512) -> _Extremes:
             if positive.size:
                 low_pos = min(low_pos, positive.min())
     nan = float("nan")
-    return _Extremes(float(low) if np.isfinite(low) else nan,
-                     float(high) if np.isfinite(high) else nan,
-                     float(low_pos) if np.isfinite(low_pos) else nan,
-                     float(max(abs(low), abs(high))) if np.isfinite(high) else nan)
+    return _Extremes(
+        float(low) if np.isfinite(low) else nan,
+        float(high) if np.isfinite(high) else nan,
+        float(low_pos) if np.isfinite(low_pos) else nan,
+        float(max(abs(low), abs(high))) if np.isfinite(high) else nan,
+    )
 
 
 def _norm_order(order, m: int) -> np.ndarray:
@@ -386,6 +396,7 @@ def _norm_order(order, m: int) -> np.ndarray:
 
 def _limits(ext: _Extremes, *, diverging: bool, log: bool, vmin, vmax, cutoff):
     """Colour limits: the given ones, else the exact off-diagonal range (see heatmap_layout)."""
+
     def given_or(value, default):
         return default if value is None else float(value)
 
@@ -437,8 +448,13 @@ def _taxonomy(paths, levels, order: np.ndarray) -> list[dict]:
         col = [paths[i][k] for i in order]
         labels, codes = np.unique(np.asarray(col, dtype=object).astype(str), return_inverse=True)
         name = levels[k] if levels is not None and k < len(levels) else f"level {k}"
-        out.append({"level": str(name), "codes": codes.astype(np.int64),
-                    "labels": [str(s) for s in labels]})
+        out.append(
+            {
+                "level": str(name),
+                "codes": codes.astype(np.int64),
+                "labels": [str(s) for s in labels],
+            }
+        )
     return out
 
 
@@ -547,17 +563,29 @@ def heatmap_layout(
     if log and diverging:
         raise ValueError("a colour scale cannot be both log and diverging")
     o = _norm_order(order, m)
-    lo, hi = _limits(_offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin,
-                     vmax=vmax, cutoff=cutoff)
+    lo, hi = _limits(
+        _offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin, vmax=vmax, cutoff=cutoff
+    )
     show = m <= names_max
     side = max(6.0, 0.11 * m) if show else max(6.0, (m + 1) / dpi)
     layout = HeatmapLayout(
-        order=o, matrix=M[np.ix_(o, o)], names=[names[i] for i in o], vmin=lo, vmax=hi,
+        order=o,
+        matrix=M[np.ix_(o, o)],
+        names=[names[i] for i in o],
+        vmin=lo,
+        vmax=hi,
         cmap=cmap or (DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP),
-        diverging=diverging, log=log, contrast=float(contrast), cutoff=cutoff,
-        background=background, show_names=show,
-        fontsize=float(min(9.0, 0.75 * side * 72 / max(m, 1))), title=title,
-        colorbar_label=colorbar_label, matrix_inches=side, dpi=dpi,
+        diverging=diverging,
+        log=log,
+        contrast=float(contrast),
+        cutoff=cutoff,
+        background=background,
+        show_names=show,
+        fontsize=float(min(9.0, 0.75 * side * 72 / max(m, 1))),
+        title=title,
+        colorbar_label=colorbar_label,
+        matrix_inches=side,
+        dpi=dpi,
     )
     pos = np.empty(m, dtype=np.int64)
     pos[o] = np.arange(m)
@@ -584,14 +612,24 @@ def is_unstable(finding: Mapping) -> bool:
     return value is not None and not math.isnan(value) and value < UNSTABLE_BELOW
 
 
-def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
-                  pos: np.ndarray) -> None:
+def _apply_groups(
+    layout: HeatmapLayout, groups: Mapping, names: list[str], pos: np.ndarray
+) -> None:
     m = layout.m
     blocks = {b["id"]: b for b in groups.get("blocks", []) if "id" in b}
     spans = groups.get("spans")
     if not spans:  # fall back on the blocks
-        spans = [{"label": b.get("label"), "level": b.get("level", 1), "start": b["start"],
-                  "end": b["end"], "block": b["id"]} for b in blocks.values() if "start" in b]
+        spans = [
+            {
+                "label": b.get("label"),
+                "level": b.get("level", 1),
+                "start": b["start"],
+                "end": b["end"],
+                "block": b["id"],
+            }
+            for b in blocks.values()
+            if "start" in b
+        ]
     for s in spans:
         start, end = int(s["start"]), int(s["end"])
         if not 0 <= start < end <= m:
@@ -600,9 +638,15 @@ def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
         block = blocks.get(s.get("block"), s)
         if label is None:
             label = block.get("label")
-        layout.spans.append({"start": start, "end": end, "level": int(s.get("level") or 1),
-                             "label": "" if label is None else str(label),
-                             "stable": not is_unstable(block)})
+        layout.spans.append(
+            {
+                "start": start,
+                "end": end,
+                "level": int(s.get("level") or 1),
+                "label": "" if label is None else str(label),
+                "stable": not is_unstable(block),
+            }
+        )
     for sg in groups.get("split_groups", []):
         sp = sg.get("spans")
         if sp is None and "blocks" in sg:
@@ -621,15 +665,15 @@ def _apply_groups(layout: HeatmapLayout, groups: Mapping, names: list[str],
         else:
             p = pos[[index[n] for n in fg.get("members", []) if n in index]]
         label = fg.get("label") or f"F{fg.get('cluster', k)}"
-        layout.failed_columns.append({"label": str(label), "positions": np.sort(p),
-                                      "stable": not is_unstable(fg)})
+        layout.failed_columns.append(
+            {"label": str(label), "positions": np.sort(p), "stable": not is_unstable(fg)}
+        )
     for d in groups.get("near_duplicates", []):
         ids = d.get("class_ids") or d.get("ids")
         if ids is None:
             ids = [index[n] for n in d.get("names", []) if n in index]
         if len(ids) == 2:
-            pairs = (layout.unstable_near_duplicates if is_unstable(d)
-                     else layout.near_duplicates)
+            pairs = layout.unstable_near_duplicates if is_unstable(d) else layout.near_duplicates
             pairs.append((int(pos[ids[0]]), int(pos[ids[1]])))
 
 
@@ -657,20 +701,23 @@ def _notable_classes(groups: Mapping, names: list[str]) -> list[int]:
     return [i for i in dict.fromkeys(chosen) if 0 <= i < len(names)]
 
 
-def _callouts(layout: HeatmapLayout, pos: np.ndarray, class_ids: list[int],
-              most: int) -> list[dict]:
+def _callouts(
+    layout: HeatmapLayout, pos: np.ndarray, class_ids: list[int], most: int
+) -> list[dict]:
     """Place the names of ``class_ids`` (priority order) beside their rows without overlap."""
     m = layout.m
     rows_per_point = m / (layout.matrix_inches * 72)
     height = 1.25 * CALLOUT_FONTSIZE * rows_per_point
     room = int((m - height) // height) + 1
     class_ids = list(dict.fromkeys(class_ids))
-    keep = sorted(pos[class_ids[:max(0, min(most, room))]].tolist())
+    keep = sorted(pos[class_ids[: max(0, min(most, room))]].tolist())
     if not keep:
         return []
     y = place_labels(keep, height, -0.5 + height / 2, m - 0.5 - height / 2)
-    return [{"position": int(p), "name": layout.names[p], "y": float(v)}
-            for p, v in zip(keep, y, strict=True)]
+    return [
+        {"position": int(p), "name": layout.names[p], "y": float(v)}
+        for p, v in zip(keep, y, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------- drawing
@@ -692,13 +739,29 @@ def _drop_overlaps(texts, renderer) -> list:
 def _column(add, key, values, cmap, vmin, vmax, m, label, color="black"):
     """A one-pixel-wide image column beside the matrix (taxonomy bar, failed group)."""
     ax = add(key)
-    ax.imshow(values[:, None], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="none",
-              aspect="auto", extent=(-0.5, 0.5, m - 0.5, -0.5))
+    ax.imshow(
+        values[:, None],
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="none",
+        aspect="auto",
+        extent=(-0.5, 0.5, m - 0.5, -0.5),
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_ylim(m - 0.5, -0.5)
-    ax.text(0, -0.01 * m - 0.5, shorten(label, 7, 0.45), rotation=90, ha="center",
-            va="bottom", fontsize=7, color=color, **_TEXT)
+    ax.text(
+        0,
+        -0.01 * m - 0.5,
+        shorten(label, 7, 0.45),
+        rotation=90,
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        color=color,
+        **_TEXT,
+    )
     return ax
 
 
@@ -723,8 +786,9 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     texts: list = []
     ax_m = axes["matrix"] = add("matrix")
     # "none": unresampled in SVG/PDF (one image pixel per cell), nearest in Agg
-    ax_m.imshow(layout.rgba(), interpolation="none", aspect="auto",
-                extent=(-0.5, m - 0.5, m - 0.5, -0.5))
+    ax_m.imshow(
+        layout.rgba(), interpolation="none", aspect="auto", extent=(-0.5, m - 0.5, m - 0.5, -0.5)
+    )
     ax_m.set_xlim(-0.5, m - 0.5)
     ax_m.set_ylim(*lim)
     ax_m.set_xticks([])
@@ -732,47 +796,78 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     if layout.ticks.size:
         ax_m.set_xticks(layout.ticks, minor=True)
         ax_m.set_yticks(layout.ticks, minor=True)
-        ax_m.tick_params(which="minor", length=5, width=1.0, color=TICK_COLOR, top=True,
-                         bottom=False, left=True, labelleft=False, labelbottom=False)
+        ax_m.tick_params(
+            which="minor",
+            length=5,
+            width=1.0,
+            color=TICK_COLOR,
+            top=True,
+            bottom=False,
+            left=True,
+            labelleft=False,
+            labelbottom=False,
+        )
     lw = max(0.8, min(2.0, 200 / max(m, 1)))
     for boxes, style in ((layout.split_boxes, "solid"), (layout.unstable_split_boxes, UNSTABLE)):
         for r0, r1, c0, c1 in boxes:
-            ax_m.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False,
-                                     edgecolor=SPLIT_COLOR, linewidth=lw, linestyle=style))
-    for pairs, style in ((layout.near_duplicates, "solid"),
-                         (layout.unstable_near_duplicates, UNSTABLE)):
+            ax_m.add_patch(
+                Rectangle(
+                    (c0 - 0.5, r0 - 0.5),
+                    c1 - c0,
+                    r1 - r0,
+                    fill=False,
+                    edgecolor=SPLIT_COLOR,
+                    linewidth=lw,
+                    linestyle=style,
+                )
+            )
+    for pairs, style in (
+        (layout.near_duplicates, "solid"),
+        (layout.unstable_near_duplicates, UNSTABLE),
+    ):
         if pairs:
             p = np.array(pairs)
-            ax_m.scatter(np.concatenate([p[:, 1], p[:, 0]]), np.concatenate([p[:, 0], p[:, 1]]),
-                         s=max(12.0, (layout.matrix_inches * 72 / m) ** 2 * 1.5),
-                         facecolors="none", edgecolors=DUPLICATE_COLOR, linewidths=lw,
-                         linestyles=style)
+            ax_m.scatter(
+                np.concatenate([p[:, 1], p[:, 0]]),
+                np.concatenate([p[:, 0], p[:, 1]]),
+                s=max(12.0, (layout.matrix_inches * 72 / m) ** 2 * 1.5),
+                facecolors="none",
+                edgecolors=DUPLICATE_COLOR,
+                linewidths=lw,
+                linestyles=style,
+            )
     if layout.title:
-        ax_m.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10,
-                       **_TEXT)
+        ax_m.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10, **_TEXT)
     cax = axes["colorbar"] = add("colorbar")
-    fig.colorbar(ScalarMappable(norm=layout.norm(), cmap=layout.colormap()), cax=cax,
-                 label=layout.colorbar_label or None)
+    fig.colorbar(
+        ScalarMappable(norm=layout.norm(), cmap=layout.colormap()),
+        cax=cax,
+        label=layout.colorbar_label or None,
+    )
 
     if layout.dendrogram:
         ax_d = axes["dendrogram"] = add("dendrogram")
-        links = [np.column_stack([dc, ic]) for ic, dc in
-                 zip(layout.dendrogram["icoord"], layout.dendrogram["dcoord"], strict=True)]
+        links = [
+            np.column_stack([dc, ic])
+            for ic, dc in zip(layout.dendrogram["icoord"], layout.dendrogram["dcoord"], strict=True)
+        ]
         ax_d.add_collection(LineCollection(links, colors="0.3", linewidths=0.6))
         top = max(max(dc) for dc in layout.dendrogram["dcoord"]) or 1.0
         ax_d.set_xlim(top * 1.02, 0)
         ax_d.set_ylim(*lim)
         ax_d.set_axis_off()
     for k, tax in enumerate(layout.taxonomy):
-        axes[f"taxonomy{k}"] = _column(add, f"taxonomy{k}", tax["codes"] % 20, "tab20",
-                                       0, 19, m, tax["level"])
+        axes[f"taxonomy{k}"] = _column(
+            add, f"taxonomy{k}", tax["codes"] % 20, "tab20", 0, 19, m, tax["level"]
+        )
     for k, fc in enumerate(layout.failed_columns):
         col = np.zeros(m)
         col[fc["positions"]] = 1
         color = FAILED_COLOR if fc.get("stable", True) else UNSTABLE_FAILED_COLOR
         label = fc["label"] if fc.get("stable", True) else f"{fc['label']}?"
-        axes[f"failed{k}"] = _column(add, f"failed{k}", col,
-                                     ListedColormap([(1, 1, 1, 0), color]), 0, 1, m, label, color)
+        axes[f"failed{k}"] = _column(
+            add, f"failed{k}", col, ListedColormap([(1, 1, 1, 0), color]), 0, 1, m, label, color
+        )
     if layout.spans:
         depth = max(s["level"] for s in layout.spans)
         ax_s = axes["spans"] = add("spans")
@@ -787,16 +882,31 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
             if s["label"]:  # with nested levels the outermost labels are bold
                 outer = s["level"] == 1 and depth > 1
                 label = shorten(s["label"], 8 if outer else 7, 1.6)
-                texts.append(ax_s.text(-0.2, (s["start"] + s["end"] - 1) / 2, label,
-                                       ha="right", va="center", fontsize=8 if outer else 7,
-                                       fontweight="bold" if outer else "normal",
-                                       color="0" if stable else UNSTABLE_TEXT_COLOR,
-                                       fontstyle="normal" if stable else "italic",
-                                       clip_on=False, **_TEXT))
+                texts.append(
+                    ax_s.text(
+                        -0.2,
+                        (s["start"] + s["end"] - 1) / 2,
+                        label,
+                        ha="right",
+                        va="center",
+                        fontsize=8 if outer else 7,
+                        fontweight="bold" if outer else "normal",
+                        color="0" if stable else UNSTABLE_TEXT_COLOR,
+                        fontstyle="normal" if stable else "italic",
+                        clip_on=False,
+                        **_TEXT,
+                    )
+                )
         for stable, lines in brackets.items():
-            ax_s.add_collection(LineCollection(
-                lines, colors="0.2" if stable else UNSTABLE_TEXT_COLOR, linewidths=1.2,
-                capstyle="butt", linestyles="solid" if stable else UNSTABLE))
+            ax_s.add_collection(
+                LineCollection(
+                    lines,
+                    colors="0.2" if stable else UNSTABLE_TEXT_COLOR,
+                    linewidths=1.2,
+                    capstyle="butt",
+                    linestyles="solid" if stable else UNSTABLE,
+                )
+            )
     ax_n = axes["names"] = add("names")
     ax_n.set_axis_off()
     ax_n.set_xlim(0, 1)
@@ -807,24 +917,58 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
         below = offset_copy(ax_m.get_xaxis_transform(), fig=fig, y=-3, units="points")
         for p, name in enumerate(layout.names):
             name = shorten(name, fs)
-            texts.append(ax_n.text(0.02, p, name, ha="left", va="center", fontsize=fs,
-                                   clip_on=False, **_TEXT))
-            texts.append(ax_m.text(p, 0, name, ha="center", va="top", fontsize=fs,
-                                   rotation=90, clip_on=False, transform=below, **_TEXT))
+            texts.append(
+                ax_n.text(
+                    0.02, p, name, ha="left", va="center", fontsize=fs, clip_on=False, **_TEXT
+                )
+            )
+            texts.append(
+                ax_m.text(
+                    p,
+                    0,
+                    name,
+                    ha="center",
+                    va="top",
+                    fontsize=fs,
+                    rotation=90,
+                    clip_on=False,
+                    transform=below,
+                    **_TEXT,
+                )
+            )
     elif layout.callouts:
         width = geo["names"][2]
         bend, end = 0.1 / width, 0.4 / width  # leader: level from the row, then slanted
-        leaders = [[(0, c["position"]), (bend, c["position"]), (end, c["y"])]
-                   for c in layout.callouts]
+        leaders = [
+            [(0, c["position"]), (bend, c["position"]), (end, c["y"])] for c in layout.callouts
+        ]
         ax_n.add_collection(LineCollection(leaders, colors=LEADER_COLOR, linewidths=0.5))
         for c in layout.callouts:
-            texts.append(ax_n.text(end + 0.04 / width, c["y"],
-                                   shorten(c["name"], CALLOUT_FONTSIZE), ha="left",
-                                   va="center", fontsize=CALLOUT_FONTSIZE, clip_on=False,
-                                   **_TEXT))
+            texts.append(
+                ax_n.text(
+                    end + 0.04 / width,
+                    c["y"],
+                    shorten(c["name"], CALLOUT_FONTSIZE),
+                    ha="left",
+                    va="center",
+                    fontsize=CALLOUT_FONTSIZE,
+                    clip_on=False,
+                    **_TEXT,
+                )
+            )
     if layout.has_unstable:  # a key to the dashed marks, at the panel's lower left
-        texts.append(fig.text((x0 + 0.05) / fw, 0.004, UNSTABLE_NOTE, fontsize=6.5,
-                              ha="left", va="bottom", color="0.35", **_TEXT))
+        texts.append(
+            fig.text(
+                (x0 + 0.05) / fw,
+                0.004,
+                UNSTABLE_NOTE,
+                fontsize=6.5,
+                ha="left",
+                va="bottom",
+                color="0.35",
+                **_TEXT,
+            )
+        )
     return axes, texts
 
 
