@@ -4,10 +4,10 @@
   ships a module with ``addArtifacts`` and runs ``mapInArrow``, ``groupBy().applyInArrow``
   (iterator-of-RecordBatch form) and ``toLocalIterator``; afterwards a classic local session
   in this same process must still work.
-* ``cluster``: a standalone master + 2 workers (``standalone_cluster``); jobs are submitted with
-  ``spark-submit --py-files`` in a subprocess, so this pytest process never owns a
-  SparkContext bound to the cluster (one SparkContext per process: a classic session created
-  here earlier would be silently reused, with its own master).
+
+The standalone cluster is tested with the real job in ``test_integration.py`` (spark-submit
+with ``--py-files`` to Python workers that cannot import classsim otherwise, and a worker JVM
+and a Python worker killed mid-scan), which replaced a toy job on a second cluster here.
 
 UDFs are defined inside the tests or in shipped modules, never at module level here:
 cloudpickle pickles module-level functions *by reference* (``test_servers.func``), and the
@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import os
-import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -39,18 +36,12 @@ try:  # tests/ on sys.path (pytest's default "prepend" import mode, as test_inte
         connect_server,
         leftover_processes,
         remote_session,
-        spark_env,
-        spark_home,
-        standalone_cluster,
     )
 except ImportError:  # pragma: no cover - tests/ imported as a package
     from tests.servers import (  # type: ignore[no-redef]
         connect_server,
         leftover_processes,
         remote_session,
-        spark_env,
-        spark_home,
-        standalone_cluster,
     )
 
 # --------------------------------------------------------------------------- helpers
@@ -315,191 +306,3 @@ def test_classic_session_still_works_after_connect(
         os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         if previous is not None:
             os.environ["SPARK_CONNECT_MODE_ENABLED"] = previous
-
-
-# --------------------------------------------------------------------------- standalone
-
-
-CLUSTER_MODULE_SOURCE = """
-import os
-import time
-
-import pyarrow as pa
-
-
-def stats(batches, marker_dir=None, sleep_s=0.0):
-    if marker_dir:  # tell the test that a task is running, and in which Python worker
-        with open(os.path.join(marker_dir, f"{os.getpid()}-{time.time_ns()}"), "w"):
-            pass
-    n = s = ss = 0
-    for batch in batches:
-        ids = batch.column("id").to_numpy()
-        n += len(ids)
-        s += int(ids.sum())
-        ss += int((ids * ids).sum())
-    time.sleep(sleep_s)
-    yield pa.RecordBatch.from_pydict(
-        {"n": [n], "s": [s], "ss": [ss], "pid": [os.getpid()], "file": [__file__]}
-    )
-"""
-
-# One application, two jobs: "plain" checks --py-files and both executors; during "fault"
-# the test kills a worker. One driver start-up instead of two keeps the test short.
-JOB_SOURCE = """
-import functools
-import importlib
-import json
-import sys
-
-from pyspark.sql import SparkSession
-
-out, module, specs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-mod = importlib.import_module(module)
-spark = SparkSession.builder.appName("classsim-cluster-test").getOrCreate()
-tracker = spark.sparkContext.statusTracker()
-results = {"master": spark.sparkContext.master}
-for spec in specs:
-    fn = functools.partial(mod.stats, marker_dir=spec["markers"], sleep_s=spec["sleep_s"])
-    rows = (
-        spark.range(0, spec["n"], 1, spec["parts"])
-        .mapInArrow(fn, "n long, s long, ss long, pid long, file string")
-        .collect()
-    )
-    results[spec["name"]] = {
-        "executors": len(tracker.getExecutorInfos()) - 1,  # minus the driver
-        "n": sum(r.n for r in rows),
-        "s": sum(r.s for r in rows),
-        "ss": sum(r.ss for r in rows),
-        "pids": sorted({r.pid for r in rows}),
-        "files": sorted({r.file for r in rows}),
-    }
-with open(out, "w") as f:
-    json.dump(results, f)
-spark.stop()
-"""
-
-PLAIN_N, FAULT_N = 200_000, 100_000
-
-
-def _expected(n: int) -> dict[str, int]:
-    ids = np.arange(n, dtype=np.int64)
-    return {"n": n, "s": int(ids.sum()), "ss": int((ids * ids).sum())}
-
-
-@pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """Start a standalone master + 2 workers (1 core, 1g each), spark-submit one application
-    with ``--py-files`` (two jobs), kill worker 2 while the second job runs; the tests check
-    the recorded outcome. The driver runs in a ``spark-submit`` subprocess: this pytest
-    process may already own a classic SparkContext, and a second one cannot be created here.
-    """
-    workdir = tmp_path_factory.mktemp("standalone")
-    jobdir = tmp_path_factory.mktemp("standalone-job")
-    module = f"cluster_mod_{uuid.uuid4().hex[:12]}"
-    zip_path = _write_zip(jobdir / "deps.zip", {module: CLUSTER_MODULE_SOURCE})
-    job = jobdir / "job.py"
-    job.write_text(JOB_SOURCE)
-    markers = jobdir / "markers"
-    markers.mkdir()
-    out = jobdir / "result.json"
-    specs = [
-        {"name": "plain", "n": PLAIN_N, "parts": 8, "sleep_s": 0.2, "markers": None},
-        # 6 tasks x 1 s on 2 cores; worker 2 dies once both executors run one.
-        {"name": "fault", "n": FAULT_N, "parts": 6, "sleep_s": 1.0, "markers": str(markers)},
-    ]
-    conf = {
-        "spark.cores.max": "2",
-        "spark.executor.cores": "1",
-        "spark.executor.memory": "512m",
-        "spark.driver.memory": "512m",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.ui.enabled": "false",
-        "spark.local.dir": str(workdir / "local"),
-        # Start only once both executors are registered, so both really run tasks.
-        "spark.scheduler.minRegisteredResourcesRatio": "1.0",
-        "spark.scheduler.maxRegisteredResourcesWaitingTime": "60s",
-    }
-    record: dict = {"module": module, "killed": None}
-    start = time.monotonic()
-    with standalone_cluster(
-        workdir=workdir, workers=2, cores_per_worker=1, memory_per_worker="1g"
-    ) as master:
-        record["master"] = master
-        record["startup_s"] = time.monotonic() - start
-        cmd = [str(spark_home() / "bin" / "spark-submit"), "--master", master]
-        for key, value in conf.items():
-            cmd += ["--conf", f"{key}={value}"]
-        cmd += ["--py-files", str(zip_path), str(job), str(out), module, json.dumps(specs)]
-        log = jobdir / "spark-submit.log"
-        with open(log, "w") as log_file:
-            proc = subprocess.Popen(
-                cmd, env=spark_env(workdir), cwd=jobdir, stdout=log_file, stderr=subprocess.STDOUT
-            )
-            try:
-                deadline = time.monotonic() + 120
-                # Fault job: wait until tasks run in two Python workers (= both executors).
-                while proc.poll() is None and time.monotonic() < deadline:
-                    if len({p.name.split("-")[0] for p in markers.iterdir()}) >= 2:
-                        pid = int((workdir / "pids" / "worker-2.pid").read_text())
-                        os.kill(pid, signal.SIGKILL)  # the worker JVM only
-                        record["killed"] = time.monotonic() - start
-                        break
-                    time.sleep(0.1)
-                record["rc"] = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-        record["log"] = log.read_text(errors="replace")
-        # Did the killed worker's executor (cwd under work/worker-2) exit on its own?
-        record["orphans"] = [
-            p.name
-            for p in Path("/proc").glob("[0-9]*")
-            if _cwd_under(p, workdir / "work" / "worker-2")
-        ]
-        record["results"] = json.loads(out.read_text()) if out.exists() else None
-        record["total_s"] = time.monotonic() - start
-    print(
-        f"standalone cluster ready in {record['startup_s']:.1f} s; worker 2 killed at "
-        f"{record['killed'] and round(record['killed'], 1)} s; app done at "
-        f"{record['total_s']:.1f} s; processes of worker 2 left: {record['orphans']}"
-    )
-    yield record
-    left = leftover_processes(workdir)
-    assert left == [], f"cluster processes outlived the fixture: {left}"
-
-
-def _cwd_under(proc: Path, folder: Path) -> bool:
-    try:
-        return Path(os.readlink(proc / "cwd")).is_relative_to(folder)
-    except OSError:
-        return False
-
-
-def _job_result(run: dict, name: str) -> dict:
-    assert run["rc"] == 0, run["log"][-6000:]
-    assert run["results"] is not None, run["log"][-6000:]
-    assert run["results"]["master"] == run["master"]
-    result = run["results"][name]
-    assert {k: result[k] for k in ("n", "s", "ss")} == _expected(
-        PLAIN_N if name == "plain" else FAULT_N
-    )
-    # Every task imported the module from the --py-files zip (not importable otherwise).
-    assert len(result["files"]) == 1
-    assert result["files"][0].endswith(f"deps.zip/{run['module']}.py"), result["files"]
-    return result
-
-
-@pytest.mark.cluster
-def test_cluster_spark_submit_with_py_files(cluster_run: dict) -> None:
-    result = _job_result(cluster_run, "plain")
-    assert result["executors"] == 2
-    assert len(result["pids"]) >= 2  # tasks ran in both executors' Python workers
-
-
-@pytest.mark.cluster
-def test_cluster_job_survives_killed_worker(cluster_run: dict) -> None:
-    assert cluster_run["killed"] is not None, "worker 2 was never killed mid-job"
-    result = _job_result(cluster_run, "fault")
-    assert result["executors"] == 1  # the killed worker's executor is gone
