@@ -1,10 +1,15 @@
 """Shared fixtures: one Spark session for the whole run (reused if one is already active, so the
-suite can also run on a real cluster), and small score tables with known answers."""
+suite can also run on a real cluster), one Spark Connect server for every test that needs one,
+the interpreter its workers run, and small score tables with known answers."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import sysconfig
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -41,3 +46,37 @@ def planted_scores() -> np.ndarray:
     weights[0, :6] = 1.0
     weights[1, 6:] = 1.0
     return (latent @ weights + 0.7 * rng.normal(size=(n, m)) + 1e4).astype(np.float64)
+
+
+@pytest.fixture(scope="session")
+def bare_python(tmp_path_factory) -> str:
+    """An interpreter for Spark workers that has the dependencies but not classsim (``python -S``
+    with site-packages on the path skips the editable install's ``.pth`` hook): the package
+    reaches their tasks only as it does on Databricks or a cluster, shipped by the job."""
+    path = tmp_path_factory.mktemp("bare") / "python-without-classsim"
+    site = sysconfig.get_paths()["purelib"]
+    path.write_text(
+        "#!/bin/sh\n"
+        f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec {sys.executable} -S "$@"\n'
+    )
+    path.chmod(0o755)
+    probe = subprocess.run(
+        [str(path), "-c", "import classsim_spark"], capture_output=True, check=False, cwd="/"
+    )
+    assert probe.returncode != 0, "the bare interpreter must not see classsim"
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def connect_url(tmp_path_factory, bare_python: str) -> Iterator[str]:
+    """One Spark Connect server on 127.0.0.1 for the whole run (its Python workers cannot import
+    classsim); stopped, with every process it started, after the last test."""
+    from servers import connect_server, leftover_processes
+
+    workdir = tmp_path_factory.mktemp("connect-server")
+    start = time.monotonic()
+    with connect_server(workdir=workdir, python=bare_python) as url:
+        print(f"Spark Connect server {url} ready in {time.monotonic() - start:.1f} s")
+        yield url
+    left = leftover_processes(workdir)
+    assert left == [], f"Connect server processes outlived the fixture: {left}"

@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from servers import connect_server, leftover_processes, spark_home, standalone_cluster
+from servers import leftover_processes, spark_home, standalone_cluster
 
 from classsim_spark import load_results
 from classsim_spark.demo_data import DemoSpec, write_demo
@@ -34,23 +33,6 @@ from classsim_spark.transforms import ScoreSpec, transform_block
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = DemoSpec(samples=3000, classes=40, top_groups=3, mid_groups=8, days=2, seed=3)
-
-
-@pytest.fixture(scope="module")
-def bare_python(tmp_path_factory) -> str:
-    """An interpreter for Spark workers that has the dependencies but not classsim."""
-    path = tmp_path_factory.mktemp("bare") / "python-without-classsim"
-    site = sysconfig.get_paths()["purelib"]
-    path.write_text(
-        "#!/bin/sh\n"
-        f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec {sys.executable} -S "$@"\n'
-    )
-    path.chmod(0o755)
-    probe = subprocess.run(
-        [str(path), "-c", "import classsim_spark"], capture_output=True, check=False, cwd="/"
-    )
-    assert probe.returncode != 0, "the bare interpreter must not see classsim"
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -78,72 +60,69 @@ def client_env() -> dict[str, str]:
 
 
 @pytest.mark.connect
-def test_job_over_spark_connect_ships_the_package(tmp_path, demo, bare_python):
-    with connect_server(workdir=tmp_path / "server", python=bare_python) as url:
-        out = tmp_path / "res"
-        cli = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "classsim_spark.cli",
-                "similarity",
-                "--remote",
-                url,
-                "--input",
-                str(demo / "scores"),
-                "--classes",
-                str(demo / "classes.csv"),
-                "--where",
-                "date >= '2026-01-01'",
-                "--transform",
-                "logit,rank",
-                "--out",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            env=client_env(),
-            timeout=300,
-            check=False,
-        )
-        assert cli.returncode == 0, cli.stderr[-4000:]
-        run = json.loads((out / "run.json").read_text())
-        assert run["spark"]["connect"] is True and run["n"] == SPEC.samples
-        assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
-        assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
-        for t in ("logit", "rank"):
-            assert (
-                np.abs(np.load(out / f"similarity-{t}.npy") - expected_matrix(demo, t)).max() < 1e-9
-            )
+def test_job_over_spark_connect_ships_the_package(tmp_path, demo, connect_url):
+    out = tmp_path / "res"
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "classsim_spark.cli",
+            "similarity",
+            "--remote",
+            connect_url,
+            "--input",
+            str(demo / "scores"),
+            "--classes",
+            str(demo / "classes.csv"),
+            "--where",
+            "date >= '2026-01-01'",
+            "--transform",
+            "logit,rank",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(),
+        timeout=300,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr[-4000:]
+    run = json.loads((out / "run.json").read_text())
+    assert run["spark"]["connect"] is True and run["n"] == SPEC.samples
+    assert run["sample"] == {"rows": 1000, "of": SPEC.samples, "capacity": 1000}
+    assert np.load(out / "sample.npy").shape == (1000, SPEC.classes)
+    for t in ("logit", "rank"):
+        assert np.abs(np.load(out / f"similarity-{t}.npy") - expected_matrix(demo, t)).max() < 1e-9
 
-        # The Python API with the direct Parquet reader, and where the tasks found the package.
-        script = textwrap.dedent(f"""
-            import json, pyarrow as pa
-            from pyspark.sql import SparkSession
-            import classsim_spark as cs
-            spark = SparkSession.builder.remote({url!r}).getOrCreate()
-            res = cs.similarity({str(demo / "scores")!r}, classes={str(demo / "classes.csv")!r},
-                                transforms=["probability"], reader="arrow", spark=spark)
-            def origin(batches):
-                import classsim_spark
-                for _ in batches:
-                    yield pa.RecordBatch.from_pydict({{"f": [classsim_spark.__file__]}})
-            files = [r.f for r in spark.range(1).mapInArrow(origin, "f string").collect()]
-            print(json.dumps({{"n": res.run["n"], "reader": res.run["reader"]["used"],
-                               "files": files, "m": res.matrix().tolist()}}))
-            spark.stop()
-        """)
-        api = subprocess.run(
-            [sys.executable, "-c", script],
-            capture_output=True,
-            text=True,
-            env=client_env(),
-            timeout=300,
-            check=False,
-            cwd=tmp_path,
-        )
-        assert api.returncode == 0, api.stderr[-4000:]
-        got = json.loads(api.stdout.strip().splitlines()[-1])
+    # The Python API with the direct Parquet reader, and where the tasks found the package.
+    script = textwrap.dedent(f"""
+        import json, pyarrow as pa
+        from pyspark.sql import SparkSession
+        import classsim_spark as cs
+        spark = SparkSession.builder.remote({connect_url!r}).getOrCreate()
+        res = cs.similarity({str(demo / "scores")!r}, classes={str(demo / "classes.csv")!r},
+                            transforms=["probability"], reader="arrow", spark=spark)
+        def origin(batches):
+            import classsim_spark
+            for _ in batches:
+                yield pa.RecordBatch.from_pydict({{"f": [classsim_spark.__file__]}})
+        files = [r.f for r in spark.range(1).mapInArrow(origin, "f string").collect()]
+        print(json.dumps({{"n": res.run["n"], "reader": res.run["reader"]["used"],
+                           "files": files, "m": res.matrix().tolist()}}))
+        spark.stop()
+    """)
+    api = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=client_env(),
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert api.returncode == 0, api.stderr[-4000:]
+    got = json.loads(api.stdout.strip().splitlines()[-1])
     assert got["n"] == SPEC.samples and got["reader"] == "arrow"
     assert all(str(ROOT) not in f and "classsim_spark.zip" in f for f in got["files"]), got["files"]
     assert np.abs(np.array(got["m"]) - expected_matrix(demo, "probability")).max() < 1e-9

@@ -21,7 +21,6 @@ import importlib.util
 import os
 import sys
 import textwrap
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -30,19 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-
-try:  # tests/ on sys.path (pytest's default "prepend" import mode, as test_integration)
-    from servers import (
-        connect_server,
-        leftover_processes,
-        remote_session,
-    )
-except ImportError:  # pragma: no cover - tests/ imported as a package
-    from tests.servers import (  # type: ignore[no-redef]
-        connect_server,
-        leftover_processes,
-        remote_session,
-    )
+from servers import remote_session
 
 # --------------------------------------------------------------------------- helpers
 
@@ -88,17 +75,6 @@ def squares(batches):
 
 
 # --------------------------------------------------------------------------- Spark Connect
-
-
-@pytest.fixture(scope="module")
-def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("connect-server")
-    start = time.monotonic()
-    with connect_server(workdir=workdir) as url:
-        print(f"Spark Connect server {url} ready in {time.monotonic() - start:.1f} s")
-        yield url
-    left = leftover_processes(workdir)
-    assert left == [], f"Connect server processes outlived the fixture: {left}"
 
 
 @pytest.fixture(scope="class")
