@@ -11,6 +11,7 @@ Accepted class files:
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -29,7 +30,7 @@ def read_class_names(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise ClassListError(f"class file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of a name
     if path.suffix.lower() == ".json":
         names = _names_from_json(json.loads(text), path)
     elif path.suffix.lower() in (".csv", ".tsv"):
@@ -56,7 +57,7 @@ def _names_from_json(data, path: Path) -> list[str]:
 
 
 def _names_from_csv(text: str, path: Path, delimiter: str) -> list[str]:
-    rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
     if not rows or "name" not in rows[0]:
         raise ClassListError(f"{path}: a class CSV needs a header with a 'name' column")
     order = next((c for c in ORDER_COLUMNS if c in rows[0]), None)

@@ -33,7 +33,6 @@ needs the analysis) refuse a directory where that stage did not finish.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime
 import json
 import os
@@ -48,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classsim_spark.classes import write_classes_csv
+from classsim_spark.classes import read_class_names, write_classes_csv
 from classsim_spark.errors import ClasssimError
 from classsim_spark.moments import Moments
 from classsim_spark.signals import stop_signal
@@ -190,8 +189,7 @@ class SimilarityResult:
                 f"{path} is not a classsim results directory (no {RUN_FILE})"
             )
         run = json.loads(run_file.read_text())
-        with open(path / CLASSES_FILE, newline="", encoding="utf-8") as fh:
-            classes = [row["name"] for row in csv.DictReader(fh)]
+        classes = read_class_names(path / CLASSES_FILE)
         matrices, moments = {}, {}
         for t in run["transforms"]:
             matrices[t] = np.load(path / f"similarity-{t}.npy", allow_pickle=False)

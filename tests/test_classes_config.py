@@ -20,9 +20,17 @@ def test_class_files_in_every_format(tmp_path):
 
 
 def test_results_classes_csv_round_trips_odd_names(tmp_path):
-    names = ["a,b", 'quote"d', "<b>bold</b>", "ünïcode"]
+    names = ["a,b", 'quote"d', "<b>bold</b>", "ünïcode", "two\nlines", "tab\there"]
     write_classes_csv(names, tmp_path / "classes.csv")
     assert read_class_names(tmp_path / "classes.csv") == names
+
+
+def test_a_byte_order_mark_keeps_the_class_order(tmp_path):
+    """Spreadsheet programs write UTF-8 with a byte-order mark; the class_id column must still
+    be seen (it was read as '\\ufeffclass_id' and the file order used instead)."""
+    path = tmp_path / "classes.csv"
+    path.write_text("class_id,name\n1,dog\n0,cat\n", encoding="utf-8-sig")
+    assert read_class_names(path) == ["cat", "dog"]
 
 
 @pytest.mark.parametrize(
