@@ -42,6 +42,7 @@ LINTED := classsim_spark jobs tests benchmarks notebooks
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest

@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field
 
@@ -75,7 +76,7 @@ def _check_points(X) -> np.ndarray:
 
 
 def _check_fuzziness(m) -> float:
-    if not isinstance(m, numbers.Real) or not np.isfinite(m) or m <= 1:
+    if not isinstance(m, numbers.Real) or not math.isfinite(m) or m <= 1:
         raise ValueError(f"fuzziness m={m!r}: must be a finite number > 1")
     return float(m)
 

@@ -285,7 +285,7 @@ def _shifted_moments(
 ) -> Moments:
     """Moments from the sum and upper-triangle Gram of ``n`` rows shifted by ``shift``."""
     m = total.shape[0]
-    if n == 0:
+    if n == 0 or shift is None:  # no rows (a shift exists once a row was added)
         return Moments.empty(m)
     d = total / n
     full = gram + np.triu(gram, 1).T  # syrk left the lower triangle at 0

@@ -35,9 +35,10 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.cluster import hierarchy
@@ -630,13 +631,13 @@ def _fiedler(W: np.ndarray) -> tuple[np.ndarray, float, float]:
         deg = W.sum(axis=1)
         c = 2.0 * float(deg.max())
 
-        def matvec(x):
+        def matvec(x: np.ndarray) -> np.ndarray:
             x = np.ravel(x) - np.mean(x)
             y = c * x - (deg * x - W @ x)
             return y - y.mean()
 
         op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
-        v0 = np.random.default_rng(0).standard_normal(n)
+        v0 = np.random.default_rng(0).standard_normal((n,))
         mu, vecs = eigsh(op, k=2, which="LA", v0=v0 - v0.mean(), tol=1e-10)
         idx = np.argsort(-mu, kind="stable")
         vals = np.concatenate([[0.0], c - mu[idx]])
@@ -779,7 +780,8 @@ def taxonomy_order(M, groups: Sequence[Sequence[str]], **hclust_kwargs) -> Seria
         paths.append(tuple(str(p) for p in path))
     unique = sorted(set(paths))
     within = None
-    order, spans = [], []
+    order: list[int] = []
+    spans: list[dict[str, Any]] = []
     for path in unique:
         members = np.array([j for j in range(m) if paths[j] == path], dtype=np.int64)
         if len(members) >= 3:
@@ -843,6 +845,7 @@ def given_order(order_or_names, class_names: Sequence[str]) -> Seriation:
         raise ValueError(f"given order is empty; expected a permutation of the {m} classes")
     if all(isinstance(x, str) for x in items):
         index = {n: j for j, n in enumerate(names)}
+        label: Callable[[Any], object]
         source, label = "names", (lambda j: names[j])
         unknown = [x for x in items if x not in index]
         idx = [index[x] for x in items if x in index]

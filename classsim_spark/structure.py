@@ -50,6 +50,7 @@ import math
 import numbers
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -434,13 +435,13 @@ def blocks(
         current = [c for c in clusters if tree.size[c] >= 2]
         for level in range(2, max_depth + 1):
             nxt = []
-            for parent in current:
-                if tree.size[parent] < 4:
+            for above in current:
+                if tree.size[above] < 4:
                     continue
-                clusters, q = tree.best_modularity_cut(parent, M)
+                clusters, q = tree.best_modularity_cut(above, M)
                 if len(clusters) < 2 or q < min_modularity:
                     continue
-                found += [(level, c, parent, q) for c in clusters]
+                found += [(level, c, above, q) for c in clusters]
                 nxt += [c for c in clusters if tree.size[c] >= 2]
             current = nxt
             if not current:
@@ -462,7 +463,7 @@ def blocks(
 
     pos = np.empty(m, dtype=np.int64)
     pos[order] = np.arange(m)
-    records = []
+    records: list[dict[str, Any]] = []
     for level, node, parent, q in found:
         n = int(tree.size[node])
         if n < 2:
@@ -739,7 +740,7 @@ def split_groups(
     has_child = {b["parent"] for b in block_list if b["parent"] is not None}
     max_level = max(b["level"] for b in block_list)
     seen: set[tuple[int, int]] = set()
-    out = []
+    out: list[dict[str, Any]] = []
     for depth in range(2, max_level + 1):
         frontier = [
             b
@@ -747,7 +748,7 @@ def split_groups(
             if b["level"] == depth or (b["level"] < depth and b["id"] not in has_child)
         ]
         frontier.sort(key=lambda b: (b["start"], b["id"]))
-        pairs, means = [], []
+        pairs, sums = [], []
         for i, a in enumerate(frontier):
             ta = top[a["member_ids"][0]]
             ia = np.asarray(a["member_ids"])
@@ -756,10 +757,10 @@ def split_groups(
                     continue
                 s, _ = _rect_sums(M, ia, np.asarray(b["member_ids"]))
                 pairs.append((a, b))
-                means.append(s / (a["size"] * b["size"]))
+                sums.append(s / (a["size"] * b["size"]))
         if len(pairs) < min_background:
             continue
-        means = np.asarray(means)
+        means = np.asarray(sums)
         center, scale = robust_center_scale(means)
         z = _robust_z(means, center, scale)
         ranks = np.sort(means)
@@ -1132,7 +1133,7 @@ def near_duplicates(
     center, scale = robust_center_scale(v)
     if len(hits) > max_candidates:
         hits = hits[np.lexsort((hits, -v[hits]))][:max_candidates]
-    out = []
+    out: list[dict[str, Any]] = []
     for h in hits:
         i, j = int(iu[h]), int(ju[h])
         keep = np.ones(m, dtype=bool)

@@ -378,6 +378,7 @@ def _match_rows(
                 id_column,
             )
         return ids, id_column
+    assert id_column is not None  # no name column: the check above found an id column
     return _row_ids(path, rows, col[id_column], id_column, len(names)), id_column
 
 
