@@ -34,13 +34,20 @@ import numpy as np
 from classsim_spark import seriation, stability, structure
 from classsim_spark import taxonomy as tax_mod
 from classsim_spark.progress import PhaseTimer
-from classsim_spark.results import ResultsExistError, SimilarityResult, stage, stage_done
+from classsim_spark.results import (
+    GROUPS_FILE,
+    MEMBERSHIPS_FILE,
+    ResultsExistError,
+    SimilarityResult,
+    linkage_file,
+    order_file,
+    stage,
+    stage_done,
+)
 
 log = logging.getLogger("classsim")
 
-GROUPS_FILE = "groups.json"
 SCHEMA = "classsim.groups/1"
-MEMBERSHIPS_FILE = "memberships.npy"
 
 
 @dataclass
@@ -380,14 +387,14 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
 
 def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str]) -> None:
     for t, ser in analysis.seriations.items():
-        _atomic_npy(path / f"linkage-{t}.npy", ser.linkage)
+        _atomic_npy(path / linkage_file(t), ser.linkage)
         order_doc = {
             "transform": t,
             **ser.to_json(),
             "classes": [names[i] for i in ser.order],
             "alternatives": alternatives.get(t, {}),
         }
-        _atomic_text(path / f"order-{t}.json", json.dumps(order_doc, indent=1) + "\n")
+        _atomic_text(path / order_file(t), json.dumps(order_doc, indent=1) + "\n")
     if analysis.memberships is not None:
         _atomic_npy(path / MEMBERSHIPS_FILE, analysis.memberships)
     _atomic_text(path / GROUPS_FILE, json.dumps(analysis.groups, indent=1) + "\n")

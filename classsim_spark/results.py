@@ -15,6 +15,11 @@ Layout (all readable without Spark)::
                               in k disjoint parts of the rows, for the stability of the findings
                               (``run.json`` ``parts``; :mod:`classsim_spark.stability`)
 
+    groups.json               the analysis's findings (:mod:`classsim_spark.analysis`), with
+    order-<t>.json            the orders and
+    linkage-<t>.npy           the tree of transform t,
+    memberships.npy           the fuzzy memberships behind the failed groups
+    figures/                  the figures (:mod:`classsim_spark.render.figures`)
     unfinished.json           present only while a command is changing the directory, or after
                               one stopped before all its stages were done (see below)
 
@@ -52,15 +57,40 @@ from classsim_spark.errors import ClasssimError
 from classsim_spark.moments import Moments
 from classsim_spark.signals import stop_signal
 
+# The file names of a results directory: this module owns them; every reader and writer (the
+# scan, the analysis, the figures) takes them from here.
 RUN_FILE = "run.json"
 CLASSES_FILE = "classes.csv"
 SAMPLE_FILE = "sample.npy"
 UNFINISHED_FILE = "unfinished.json"
+GROUPS_FILE = "groups.json"
+MEMBERSHIPS_FILE = "memberships.npy"
+FIGURES_DIR = "figures"
+
+
+def similarity_file(transform: str) -> str:
+    """File name of a transform's similarity matrix."""
+    return f"similarity-{transform}.npy"
+
+
+def moments_file(transform: str) -> str:
+    """File name of a transform's mergeable moments."""
+    return f"moments-{transform}.npz"
 
 
 def parts_file(transform: str) -> str:
     """File name of a transform's per-part statistics."""
     return f"parts-{transform}.npz"
+
+
+def order_file(transform: str) -> str:
+    """File name of a transform's orders (written by the analysis)."""
+    return f"order-{transform}.json"
+
+
+def linkage_file(transform: str) -> str:
+    """File name of a transform's tree (written by the analysis)."""
+    return f"linkage-{transform}.npy"
 
 
 class NotAResultsDirectoryError(ClasssimError, FileNotFoundError):
@@ -160,8 +190,8 @@ class SimilarityResult:
                 )
             write_classes_csv(self.classes, tmp / CLASSES_FILE)
             for t, matrix in self.matrices.items():
-                np.save(tmp / f"similarity-{t}.npy", matrix, allow_pickle=False)
-                self.moments[t].save(tmp / f"moments-{t}.npz")
+                np.save(tmp / similarity_file(t), matrix, allow_pickle=False)
+                self.moments[t].save(tmp / moments_file(t))
             for name, values in self.counts.items():
                 np.save(tmp / f"{name}.npy", values, allow_pickle=False)
             if self.sample is not None:
@@ -192,8 +222,8 @@ class SimilarityResult:
         classes = read_class_names(path / CLASSES_FILE)
         matrices, moments = {}, {}
         for t in run["transforms"]:
-            matrices[t] = np.load(path / f"similarity-{t}.npy", allow_pickle=False)
-            moments[t] = Moments.load(path / f"moments-{t}.npz")
+            matrices[t] = np.load(path / similarity_file(t), allow_pickle=False)
+            moments[t] = Moments.load(path / moments_file(t))
         zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
         counts = {
             name: np.load(path / f"{name}.npy", allow_pickle=False)

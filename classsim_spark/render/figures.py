@@ -63,6 +63,7 @@ from classsim_spark.render.inputs import (  # noqa: E402
     read_orders,
 )
 from classsim_spark.results import (  # noqa: E402
+    FIGURES_DIR,
     SimilarityResult,
     atomic_directory,
     foreign_entries,
@@ -73,7 +74,6 @@ from classsim_spark.results import (  # noqa: E402
 
 log = logging.getLogger("classsim")
 
-FIGURES_DIR = "figures"
 VECTOR_FORMATS: tuple[str, ...] = ("svg", "pdf")
 VIEWS: tuple[str, ...] = ("hclust", "taxonomy")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from classsim_spark.errors import ClasssimError
-from classsim_spark.results import SimilarityResult
+from classsim_spark.results import GROUPS_FILE, SimilarityResult, linkage_file, order_file
 from classsim_spark.taxonomy import Taxonomy, read_taxonomy
 
 log = logging.getLogger("classsim")
@@ -45,19 +45,19 @@ def _read_json(file: Path | None) -> dict:
 def read_groups(result) -> dict:
     """``groups.json`` of a results directory, or ``{}`` when there is none."""
     path = _path(result)
-    return _read_json(None if path is None else path / "groups.json")
+    return _read_json(None if path is None else path / GROUPS_FILE)
 
 
 def read_orders(result, transform: str) -> dict:
     """``order-<transform>.json`` (``order`` and ``alternatives``), or ``{}``."""
     path = _path(result)
-    return _read_json(None if path is None else path / f"order-{transform}.json")
+    return _read_json(None if path is None else path / order_file(transform))
 
 
 def read_linkage(result, transform: str) -> np.ndarray | None:
     """``linkage-<transform>.npy``, or None."""
     path = _path(result)
-    file = None if path is None else path / f"linkage-{transform}.npy"
+    file = None if path is None else path / linkage_file(transform)
     return np.load(file, allow_pickle=False) if file is not None and file.is_file() else None
 
 
