@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +40,10 @@ from classsim_spark.results import (
     SimilarityResult,
     linkage_file,
     order_file,
+    save_npy_atomically,
     stage,
     stage_done,
+    write_text_atomically,
 )
 
 log = logging.getLogger("classsim")
@@ -387,27 +388,14 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
 
 def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str]) -> None:
     for t, ser in analysis.seriations.items():
-        _atomic_npy(path / linkage_file(t), ser.linkage)
+        save_npy_atomically(path / linkage_file(t), ser.linkage)
         order_doc = {
             "transform": t,
             **ser.to_json(),
             "classes": [names[i] for i in ser.order],
             "alternatives": alternatives.get(t, {}),
         }
-        _atomic_text(path / order_file(t), json.dumps(order_doc, indent=1) + "\n")
+        write_text_atomically(path / order_file(t), json.dumps(order_doc, indent=1) + "\n")
     if analysis.memberships is not None:
-        _atomic_npy(path / MEMBERSHIPS_FILE, analysis.memberships)
-    _atomic_text(path / GROUPS_FILE, json.dumps(analysis.groups, indent=1) + "\n")
-
-
-def _atomic_text(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
-
-
-def _atomic_npy(target: Path, array: np.ndarray) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, np.asarray(array), allow_pickle=False)
-    os.replace(tmp, target)
+        save_npy_atomically(path / MEMBERSHIPS_FILE, analysis.memberships)
+    write_text_atomically(path / GROUPS_FILE, json.dumps(analysis.groups, indent=1) + "\n")

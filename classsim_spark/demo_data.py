@@ -31,8 +31,6 @@ import json
 import math
 import numbers
 import re
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from classsim_spark.errors import ClasssimError
-from classsim_spark.results import check_writable, foreign_entries
+from classsim_spark.results import atomic_directory, foreign_entries
 
 BLOCK_ROWS = 4096
 """Rows per random stream; fixed so that values do not depend on the write chunk size."""
@@ -774,12 +772,9 @@ def write_demo(
             f"chunk_rows={chunk_rows!r}: must be >= 1 with chunk_rows * classes < 2**31"
         )
     out = Path(out_dir)
-    check_writable(
+    with atomic_directory(
         out, overwrite, foreign=demo_foreign_entries, what="classsim demo data directory"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    ) as tmp:
         model = _build_model(spec)
         names = pa.array(model.names.astype(str))
         scores_schema, labels_schema = _schemas(spec, layout, names.to_pylist())
@@ -816,14 +811,6 @@ def write_demo(
             "fill_value": lowest if top_k is not None else None,
         }
         (tmp / "answers.json").write_text(json.dumps(answers, indent=2) + "\n")
-        if out.is_dir():
-            shutil.rmtree(out)
-        elif out.exists():
-            out.unlink()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

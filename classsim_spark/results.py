@@ -363,6 +363,22 @@ def local_paths(source) -> list[Path]:
     return paths
 
 
+def write_text_atomically(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` (UTF-8) in one rename: readers see the old file or the
+    new one, never a part."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def save_npy_atomically(target: Path, array: np.ndarray) -> None:
+    """Replace ``target`` with ``array`` as ``.npy`` (no pickles) in one rename."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.asarray(array), allow_pickle=False)
+    os.replace(tmp, target)
+
+
 @contextlib.contextmanager
 def atomic_directory(out: Path, overwrite: bool, **checks) -> Iterator[Path]:
     """Yield a temporary sibling of ``out``; rename it to ``out`` only if the block succeeds.
@@ -444,9 +460,7 @@ def _alive(marker: dict) -> bool:
 def _write_marker(path: Path, marker: dict) -> None:
     marker = {**marker, "updated": _now()}
     marker["note"] = _describe(marker)
-    tmp = path / f".{UNFINISHED_FILE}.tmp"
-    tmp.write_text(json.dumps(marker, indent=1, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path / UNFINISHED_FILE)
+    write_text_atomically(path / UNFINISHED_FILE, json.dumps(marker, indent=1, default=str) + "\n")
 
 
 def read_unfinished(path: str | Path) -> dict | None:
