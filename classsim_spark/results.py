@@ -141,6 +141,10 @@ class SimilarityResult:
         Transform -> its :class:`~classsim_spark.moments.Moments` in k disjoint parts of the
         rows (merging them gives ``moments``), for resampling without a second scan; empty
         when the run kept none. ``run["parts"]`` says ``transform``, ``count`` and ``rows``.
+    files : dict
+        Other files of the directory already parsed for this result (the analysis's, read by
+        the figures), by path, with the size and time they had: each is parsed once per
+        command while it does not change (:func:`read_once`).
     """
 
     classes: list[str]
@@ -152,6 +156,9 @@ class SimilarityResult:
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     sample: np.ndarray | None = None
     parts: dict[str, list[Moments]] = field(default_factory=dict)
+    files: dict[Path, tuple[tuple[int, int], object]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def transforms(self) -> list[str]:
@@ -242,6 +249,21 @@ class SimilarityResult:
                     )
                 ]
         return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
+
+
+def read_once(result: SimilarityResult, file: Path, parse: Callable[[Path], object], missing=None):
+    """``parse(file)``, or what it gave for ``result`` before while the file has not changed
+    (same size and modification time); ``missing`` when there is no such file."""
+    try:
+        stat = file.stat()
+    except FileNotFoundError:
+        return missing
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    seen = result.files.get(file)
+    if seen is None or seen[0] != stamp:
+        seen = (stamp, parse(file))
+        result.files[file] = seen
+    return seen[1]
 
 
 def load_results(path: str | Path) -> SimilarityResult:

@@ -282,3 +282,28 @@ def test_distribution_with_a_two_row_sample(tmp_path):
     path, _ = numpy_results(generate(SMALL), tmp_path, sample_rows=2)
     fig = distribution_figure(path)
     assert any("skew = n/a" in t.get_text() for t in fig.findobj(matplotlib.text.Text))
+
+
+def test_render_parses_each_analysis_file_once(single, monkeypatch):
+    import collections
+
+    import classsim_spark.render.inputs as inputs_mod
+
+    parsed = collections.Counter()
+    real_json = inputs_mod._json
+
+    def counting(file):
+        parsed[file.name] += 1
+        return real_json(file)
+
+    monkeypatch.setattr(inputs_mod, "_json", counting)
+    render(single, overwrite=True, workers=1)
+    assert parsed["groups.json"] == 1, parsed  # was 4: once per figure and once to list them
+    assert all(count == 1 for count in parsed.values()), parsed
+    # a file that changes is read again
+    result = SimilarityResult.load(single)
+    first = inputs_mod.read_groups(result)
+    groups_file = single / "groups.json"
+    groups_file.write_text(json.dumps({**first, "note": "changed"}))
+    assert inputs_mod.read_groups(result)["note"] == "changed"
+    groups_file.write_text(json.dumps(first))

@@ -226,10 +226,7 @@ def test_similarity_heatmap_from_results_dir(tmp_path):
 
     m = 8
     M = _matrix(m)
-    res = SimilarityResult.__new__(SimilarityResult)
-    res.classes = [f"k{i}" for i in range(m)]
-    res.matrices = {"logit": M}
-    res.path = tmp_path
+    res = SimilarityResult([f"k{i}" for i in range(m)], {}, {"logit": M}, path=tmp_path)
     order = [7, 6, 5, 4, 3, 2, 1, 0]
     (tmp_path / "groups.json").write_text(
         json.dumps(
@@ -262,10 +259,7 @@ def test_similarity_heatmap_reads_taxonomy_file(tmp_path):
     from classsim_spark.results import SimilarityResult
 
     m = 4
-    res = SimilarityResult.__new__(SimilarityResult)
-    res.classes = ["w", "x", "y", "z"]
-    res.matrices = {"rank": _matrix(m)}
-    res.path = tmp_path
+    res = SimilarityResult(["w", "x", "y", "z"], {}, {"rank": _matrix(m)}, path=tmp_path)
     (tmp_path / "tax.csv").write_text("name,top\nw,A\nx,B\ny,A\nz,B\n")
     (tmp_path / "groups.json").write_text(
         json.dumps(

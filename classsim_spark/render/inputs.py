@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from classsim_spark.errors import ClasssimError
-from classsim_spark.results import GROUPS_FILE, SimilarityResult, linkage_file, order_file
+from classsim_spark.results import (
+    GROUPS_FILE,
+    SimilarityResult,
+    linkage_file,
+    order_file,
+    read_once,
+)
 from classsim_spark.taxonomy import Taxonomy, read_taxonomy
 
 log = logging.getLogger("classsim")
@@ -38,27 +44,30 @@ def _path(result) -> Path | None:
     return None if path is None else Path(path)
 
 
-def _read_json(file: Path | None) -> dict:
-    return json.loads(file.read_text()) if file is not None and file.is_file() else {}
+def _json(file: Path) -> dict:
+    return json.loads(file.read_text(encoding="utf-8"))
 
 
 def read_groups(result) -> dict:
     """``groups.json`` of a results directory, or ``{}`` when there is none."""
     path = _path(result)
-    return _read_json(None if path is None else path / GROUPS_FILE)
+    return {} if path is None else read_once(result, path / GROUPS_FILE, _json, {})
 
 
 def read_orders(result, transform: str) -> dict:
     """``order-<transform>.json`` (``order`` and ``alternatives``), or ``{}``."""
     path = _path(result)
-    return _read_json(None if path is None else path / order_file(transform))
+    return {} if path is None else read_once(result, path / order_file(transform), _json, {})
 
 
 def read_linkage(result, transform: str) -> np.ndarray | None:
     """``linkage-<transform>.npy``, or None."""
     path = _path(result)
-    file = None if path is None else path / linkage_file(transform)
-    return np.load(file, allow_pickle=False) if file is not None and file.is_file() else None
+    if path is None:
+        return None
+    return read_once(
+        result, path / linkage_file(transform), lambda f: np.load(f, allow_pickle=False)
+    )
 
 
 def find_taxonomy(result, groups: dict) -> Taxonomy | None:
@@ -78,7 +87,11 @@ def find_taxonomy(result, groups: dict) -> Taxonomy | None:
     for candidate in candidates:
         if candidate.is_file():
             try:
-                return read_taxonomy(candidate, list(result.classes), entry.get("levels"))
+                return read_once(
+                    result,
+                    candidate,
+                    lambda f: read_taxonomy(f, list(result.classes), entry.get("levels")),
+                )
             except ValueError as err:
                 log.warning("taxonomy %s not used in the figures: %s", candidate, err)
                 return None
