@@ -956,14 +956,7 @@ def failed_groups(
     min_members = _positive_int("min_members", min_members, 2)
     min_cohesion = float(min_cohesion)
 
-    top = _top_of(block_list, m)
-    finest = top.copy()
-    for b in sorted(block_list, key=lambda b: b["level"]):
-        finest[b["member_ids"]] = b["id"]
-    cross = top[:, None] != top[None, :]
-    R = M - _block_fit(M, finest)
-    r_center, r_scale = robust_center_scale(R[np.triu(cross, 1)])
-    Rz = np.where(cross, _robust_z(R, r_center, r_scale), 0.0)
+    top, cross, Rz, r_center, r_scale = _cross_block_residuals(M, block_list)
     info: dict = {
         "features": features,
         "criterion": "xie_beni",
@@ -986,22 +979,10 @@ def failed_groups(
         if r_scale <= 0 or not cross.any():
             info["rank"] = 0
             return [], empty, info
-        S = np.maximum(Rz - z0, 0.0)
-        rng = np.random.default_rng([int(seed), 1])
-        iu, ju = np.nonzero(np.triu(cross, 1))
-        values = S[iu, ju]
-        values = values[values > 0]
-        edge = 0.0
-        for _ in range(n_null):  # the same values at random cross-block positions
-            at = rng.choice(len(iu), size=len(values), replace=False)
-            N = sparse.coo_matrix((values, (iu[at], ju[at])), shape=(m, m)).tocsr()
-            edge = max(edge, _top_eigenvalue(N + N.T))
-        w, V = _top_eigen(S, max_rank + 1)
-        rank = min(int((w > edge + 1e-12).sum()), max_rank)
-        info.update(rank=rank, eigenvalues=[float(x) for x in w[: rank + 1]], noise_edge=edge)
-        if rank == 0:
+        X = _residual_features(Rz, cross, z0, max_rank, n_null, seed, info)
+        if X is None:
             return [], empty, info
-        X = V[:, :rank] * w[:rank]
+        rank = X.shape[1]
         fixed = np.zeros((1, rank))  # background: no elevated residual
         candidates = list(range(1, min(rank + 1, 9, m - 1) + 1))
     else:
@@ -1022,38 +1003,100 @@ def failed_groups(
     pos[order] = np.arange(m)
     groups = []
     for k in range(0 if fixed is None else 1, u.shape[1]):
-        members = np.flatnonzero(u[:, k] >= core)
-        if len(members) < min_members:
-            continue
-        counts = Counter(int(t) for t in top[members])
-        if len(counts) < 2:
-            continue
-        sub_cross = cross[np.ix_(members, members)]
-        cohesion = float(Rz[np.ix_(members, members)][sub_cross].mean())
-        if cohesion < min_cohesion:
-            continue
-        members = members[np.argsort(pos[members])]
-        shares = np.array(sorted(counts.values(), reverse=True)) / len(members)
-        groups.append(
-            {
-                "cluster": int(k),
-                "members": [names[i] for i in members],
-                "member_ids": [int(i) for i in members],
-                "positions": [int(pos[i]) for i in members],
-                "memberships": [float(u[i, k]) for i in members],
-                "size": int(len(members)),
-                "top_blocks": [
-                    [b, n] for b, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                ],
-                "n_top_blocks": len(counts),
-                "dispersion": float(1.0 - shares[0]),
-                "entropy": float(-(shares * np.log2(shares)).sum()),
-                "cohesion": cohesion,
-                "mean_similarity": float(M[np.ix_(members, members)][sub_cross].mean()),
-            }
-        )
+        group = _failed_group(k, u, M, Rz, top, cross, pos, names, core, min_members, min_cohesion)
+        if group is not None:
+            groups.append(group)
     groups.sort(key=lambda g: (-g["cohesion"], -g["size"], g["positions"][0]))
     return groups, u, info
+
+
+def _cross_block_residuals(M: np.ndarray, block_list: list[dict]):
+    """What the finest blocks do not explain, between top-level blocks only: the top-level
+    block of each class, the cross-block mask, the robust z of ``M`` minus its block model
+    (0 within a top-level block), and the centre and spread of the raw residuals."""
+    m = len(M)
+    top = _top_of(block_list, m)
+    finest = top.copy()
+    for b in sorted(block_list, key=lambda b: b["level"]):
+        finest[b["member_ids"]] = b["id"]
+    cross = top[:, None] != top[None, :]
+    R = M - _block_fit(M, finest)
+    r_center, r_scale = robust_center_scale(R[np.triu(cross, 1)])
+    Rz = np.where(cross, _robust_z(R, r_center, r_scale), 0.0)
+    return top, cross, Rz, r_center, r_scale
+
+
+def _residual_features(
+    Rz: np.ndarray,
+    cross: np.ndarray,
+    z0: float,
+    max_rank: int,
+    n_null: int,
+    seed: int,
+    info: dict,
+) -> np.ndarray | None:
+    """The rows of the elevated residuals ``max(Rz - z0, 0)`` denoised to the rank above the
+    noise edge (the largest eigenvalue of ``n_null`` shuffles of the same values to random
+    cross-block positions), as coordinates ``V_r diag(w_r)``; None when nothing rises above
+    the noise. Records ``rank``, ``eigenvalues`` and ``noise_edge`` in ``info``."""
+    m = len(Rz)
+    S = np.maximum(Rz - z0, 0.0)
+    rng = np.random.default_rng([int(seed), 1])
+    iu, ju = np.nonzero(np.triu(cross, 1))
+    values = S[iu, ju]
+    values = values[values > 0]
+    edge = 0.0
+    for _ in range(n_null):  # the same values at random cross-block positions
+        at = rng.choice(len(iu), size=len(values), replace=False)
+        N = sparse.coo_matrix((values, (iu[at], ju[at])), shape=(m, m)).tocsr()
+        edge = max(edge, _top_eigenvalue(N + N.T))
+    w, V = _top_eigen(S, max_rank + 1)
+    rank = min(int((w > edge + 1e-12).sum()), max_rank)
+    info.update(rank=rank, eigenvalues=[float(x) for x in w[: rank + 1]], noise_edge=edge)
+    return V[:, :rank] * w[:rank] if rank else None
+
+
+def _failed_group(
+    k: int,
+    u: np.ndarray,
+    M: np.ndarray,
+    Rz: np.ndarray,
+    top: np.ndarray,
+    cross: np.ndarray,
+    pos: np.ndarray,
+    names: list[str],
+    core: float,
+    min_members: int,
+    min_cohesion: float,
+) -> dict | None:
+    """The record of fuzzy cluster ``k`` when its core is a failed group (enough members, in at
+    least two top-level blocks, cohesive across them); else None."""
+    members = np.flatnonzero(u[:, k] >= core)
+    if len(members) < min_members:
+        return None
+    counts = Counter(int(t) for t in top[members])
+    if len(counts) < 2:
+        return None
+    sub_cross = cross[np.ix_(members, members)]
+    cohesion = float(Rz[np.ix_(members, members)][sub_cross].mean())
+    if cohesion < min_cohesion:
+        return None
+    members = members[np.argsort(pos[members])]
+    shares = np.array(sorted(counts.values(), reverse=True)) / len(members)
+    return {
+        "cluster": int(k),
+        "members": [names[i] for i in members],
+        "member_ids": [int(i) for i in members],
+        "positions": [int(pos[i]) for i in members],
+        "memberships": [float(u[i, k]) for i in members],
+        "size": int(len(members)),
+        "top_blocks": [[b, n] for b, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "n_top_blocks": len(counts),
+        "dispersion": float(1.0 - shares[0]),
+        "entropy": float(-(shares * np.log2(shares)).sum()),
+        "cohesion": cohesion,
+        "mean_similarity": float(M[np.ix_(members, members)][sub_cross].mean()),
+    }
 
 
 # --------------------------------------------------------------------------- near-duplicates
