@@ -723,44 +723,23 @@ def split_groups(
     if not block_list:
         return []
     top = _top_of(block_list, m)
-    parent_of = np.full(2 * m - 1, -1, dtype=np.int64)
-    children = Z[:, :2].astype(np.int64)
-    parent_of[children[:, 0]] = parent_of[children[:, 1]] = np.arange(m, 2 * m - 1)
-    heights = np.concatenate([np.zeros(m), Z[:, 2]])
-
-    def join_height(a: int, b: int) -> float:
-        anc = set()
-        while a >= 0:
-            anc.add(a)
-            a = int(parent_of[a])
-        while b not in anc and b >= 0:
-            b = int(parent_of[b])
-        return float(heights[b])
-
+    join_height = _join_height(Z, m)
     has_child = {b["parent"] for b in block_list if b["parent"] is not None}
     max_level = max(b["level"] for b in block_list)
     seen: set[tuple[int, int]] = set()
     out: list[dict[str, Any]] = []
     for depth in range(2, max_level + 1):
-        frontier = [
-            b
-            for b in block_list
-            if b["level"] == depth or (b["level"] < depth and b["id"] not in has_child)
-        ]
-        frontier.sort(key=lambda b: (b["start"], b["id"]))
-        pairs, sums = [], []
-        for i, a in enumerate(frontier):
-            ta = top[a["member_ids"][0]]
-            ia = np.asarray(a["member_ids"])
-            for b in frontier[i + 1 :]:
-                if top[b["member_ids"][0]] == ta or (a["level"] == 1 and b["level"] == 1):
-                    continue
-                s, _ = _rect_sums(M, ia, np.asarray(b["member_ids"]))
-                pairs.append((a, b))
-                sums.append(s / (a["size"] * b["size"]))
+        frontier = sorted(
+            (
+                b
+                for b in block_list
+                if b["level"] == depth or (b["level"] < depth and b["id"] not in has_child)
+            ),
+            key=lambda b: (b["start"], b["id"]),
+        )
+        pairs, means = _cross_pairs(M, frontier, top)
         if len(pairs) < min_background:
             continue
-        means = np.asarray(sums)
         center, scale = robust_center_scale(means)
         z = _robust_z(means, center, scale)
         ranks = np.sort(means)
@@ -790,6 +769,43 @@ def split_groups(
             )
     out.sort(key=lambda r: (-r["z"], r["depth"], r["blocks"]))
     return out
+
+
+def _join_height(Z: np.ndarray, m: int):
+    """A function giving the height at which the tree ``Z`` joins two of its nodes."""
+    parent_of = np.full(2 * m - 1, -1, dtype=np.int64)
+    children = Z[:, :2].astype(np.int64)
+    parent_of[children[:, 0]] = parent_of[children[:, 1]] = np.arange(m, 2 * m - 1)
+    heights = np.concatenate([np.zeros(m), Z[:, 2]])
+
+    def join_height(a: int, b: int) -> float:
+        anc = set()
+        while a >= 0:
+            anc.add(a)
+            a = int(parent_of[a])
+        while b not in anc and b >= 0:
+            b = int(parent_of[b])
+        return float(heights[b])
+
+    return join_height
+
+
+def _cross_pairs(
+    M: np.ndarray, frontier: list[dict], top: np.ndarray
+) -> tuple[list[tuple[dict, dict]], np.ndarray]:
+    """The pairs of frontier blocks in different top-level blocks (two top-level blocks are no
+    pair: the tree already separates them), with the mean similarity between each pair."""
+    pairs, sums = [], []
+    for i, a in enumerate(frontier):
+        ta = top[a["member_ids"][0]]
+        ia = np.asarray(a["member_ids"])
+        for b in frontier[i + 1 :]:
+            if top[b["member_ids"][0]] == ta or (a["level"] == 1 and b["level"] == 1):
+                continue
+            s, _ = _rect_sums(M, ia, np.asarray(b["member_ids"]))
+            pairs.append((a, b))
+            sums.append(s / (a["size"] * b["size"]))
+    return pairs, np.asarray(sums)
 
 
 # --------------------------------------------------------------------------- failed groups
