@@ -344,6 +344,56 @@ def _taxonomy_labels(taxonomy, idx: np.ndarray) -> list[dict]:
     return out
 
 
+_Cluster = tuple[int, int, int | None, float]
+"""A cluster of the tree found for a level: (level, node, parent node, modularity)."""
+
+
+def _modularity_levels(
+    tree: _Tree, M: np.ndarray, min_modularity: float, max_depth: int
+) -> list[_Cluster]:
+    """Clusters of ``levels="auto"``: the best modularity cut of the root, then of each cluster
+    of 4 or more classes whose cut reaches ``min_modularity``, down to ``max_depth`` levels."""
+    clusters, q = tree.best_modularity_cut(tree.root, M)
+    if q < min_modularity:
+        clusters, q = [tree.root], q
+    found: list[_Cluster] = [(1, c, None, q) for c in clusters]
+    current = [c for c in clusters if tree.size[c] >= 2]
+    for level in range(2, max_depth + 1):
+        nxt = []
+        for above in current:
+            if tree.size[above] < 4:
+                continue
+            clusters, q = tree.best_modularity_cut(above, M)
+            if len(clusters) < 2 or q < min_modularity:
+                continue
+            found += [(level, c, above, q) for c in clusters]
+            nxt += [c for c in clusters if tree.size[c] >= 2]
+        current = nxt
+        if not current:
+            break
+    return found
+
+
+def _fixed_levels(tree: _Tree, levels) -> list[_Cluster]:
+    """Clusters of given cluster counts per level (increasing): the tree cut into k clusters,
+    each under the cluster of the level above that holds it."""
+    ks = [_positive_int("levels[i]", k) for k in levels]
+    if not ks or any(b <= a for a, b in zip(ks, ks[1:], strict=False)):
+        raise ValueError(f"levels={levels!r}: must be increasing positive integers")
+    found: list[_Cluster] = []
+    prev: list[int] = []
+    for level, k in enumerate(ks, start=1):
+        clusters = tree.cut(tree.root, k)
+        for c in clusters:
+            anc = set(tree.ancestors(c))
+            parent = next((p for p in prev if p in anc), None)
+            if level > 1 and parent is None:
+                continue  # its parent cluster was a singleton (never happens for size >= 2)
+            found.append((level, c, parent, float("nan")))
+        prev = clusters
+    return found
+
+
 def blocks(
     M,
     Z,
@@ -423,43 +473,12 @@ def blocks(
     max_depth = _positive_int("max_depth", max_depth)
     tree = _Tree(M, Z)
 
-    # (level, node, parent node, modularity) of every cluster, before filtering singletons
-    found: list[tuple[int, int, int | None, float]] = []
     if isinstance(levels, str):
         if levels != "auto":
             raise ValueError(f"levels={levels!r}: must be 'auto' or a sequence of ints")
-        clusters, q = tree.best_modularity_cut(tree.root, M)
-        if q < min_modularity:
-            clusters, q = [tree.root], q
-        found += [(1, c, None, q) for c in clusters]
-        current = [c for c in clusters if tree.size[c] >= 2]
-        for level in range(2, max_depth + 1):
-            nxt = []
-            for above in current:
-                if tree.size[above] < 4:
-                    continue
-                clusters, q = tree.best_modularity_cut(above, M)
-                if len(clusters) < 2 or q < min_modularity:
-                    continue
-                found += [(level, c, above, q) for c in clusters]
-                nxt += [c for c in clusters if tree.size[c] >= 2]
-            current = nxt
-            if not current:
-                break
+        found = _modularity_levels(tree, M, min_modularity, max_depth)
     else:
-        ks = [_positive_int("levels[i]", k) for k in levels]
-        if not ks or any(b <= a for a, b in zip(ks, ks[1:], strict=False)):
-            raise ValueError(f"levels={levels!r}: must be increasing positive integers")
-        prev: list[int] = []
-        for level, k in enumerate(ks, start=1):
-            clusters = tree.cut(tree.root, k)
-            for c in clusters:
-                anc = set(tree.ancestors(c))
-                parent = next((p for p in prev if p in anc), None)
-                if level > 1 and parent is None:
-                    continue  # its parent cluster was a singleton (never happens for size >= 2)
-                found.append((level, c, parent, float("nan")))
-            prev = clusters
+        found = _fixed_levels(tree, levels)
 
     pos = np.empty(m, dtype=np.int64)
     pos[order] = np.arange(m)
