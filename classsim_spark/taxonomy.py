@@ -261,10 +261,7 @@ def check_taxonomy_file(path: str | Path, levels: str | Sequence[str] | None = N
     matches its rows to the classes)."""
     path = Path(path)
     header, _ = _read_rows(path)
-    if not {"name", "class_id", "index"} & set(header):
-        raise TaxonomyError(
-            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}"
-        )
+    _id_column(path, header)
     _choose_levels(levels, [c for c in header if c not in RESERVED_COLUMNS], path)
 
 
@@ -339,6 +336,17 @@ def _choose_levels(
     return chosen
 
 
+def _id_column(path: Path, header: list[str]) -> str | None:
+    """The column giving classes by index (None when there is only a name column); raises when
+    the header has neither a name nor an id column."""
+    id_column = next((c for c in ID_COLUMNS if c in header), None)
+    if "name" not in header and id_column is None:
+        raise TaxonomyError(
+            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}"
+        )
+    return id_column
+
+
 def _match_rows(
     path: Path, header: list[str], rows: list[tuple[int, list[str]]], names: list[str]
 ) -> tuple[list[int], str]:
@@ -346,11 +354,7 @@ def _match_rows(
     that match; else by id (a file with both whose names are not the results' classes, e.g. a
     run without a class file, whose classes are ``class_0, ...``)."""
     col = {c: i for i, c in enumerate(header)}
-    id_column = next((c for c in ID_COLUMNS if c in col), None)
-    if "name" not in col and id_column is None:
-        raise TaxonomyError(
-            f"{path}: a taxonomy file needs a 'name' or 'class_id' column; header: {header}"
-        )
+    id_column = _id_column(path, header)
     if "name" in col:
         position = {name: i for i, name in enumerate(names)}
         row_names = [row[col["name"]] for _, row in rows]
