@@ -2,12 +2,13 @@
 
 For every real set (a folder with ``scores.parquet`` and ``classes.csv``, by default every one
 under ``../shared/data/``) it computes the similarity matrices exactly as the scan does
-(:func:`classsim_spark.transforms.transform_block` and :class:`classsim_spark.moments.Moments`,
+(:func:`classsim_spark.core.transforms.transform_block` and
+:class:`classsim_spark.core.moments.Moments`,
 tested equal to the Spark scan to 1e-9), runs the default analysis exactly as ``classsim run``
 does (:func:`classsim_spark.analysis.analyze`, default options) and builds the tree of every
 candidate combination (transform x distance x linkage, plus the raw logits that the method
 paper correlated). Each tree is scored against every taxonomy level
-(:func:`classsim_spark.taxonomy.agreement`): ARI and NMI of the tree cut into as many groups
+(:func:`classsim_spark.core.taxonomy.agreement`): ARI and NMI of the tree cut into as many groups
 as the level has, dendrogram purity, and the correlation of its cophenetic distances with the
 taxonomy distance.
 
@@ -46,12 +47,13 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.special import logsumexp
 
-from classsim_spark import seriation
-from classsim_spark import taxonomy as tax_mod
 from classsim_spark.analysis import analyze
-from classsim_spark.moments import Moments
-from classsim_spark.results import SimilarityResult
-from classsim_spark.transforms import TRANSFORMS, ScoreSpec, transform_block
+from classsim_spark.core import seriation
+from classsim_spark.core import taxonomy as tax_mod
+from classsim_spark.core.moments import Moments
+from classsim_spark.core.transforms import TRANSFORMS, ScoreSpec, transform_block
+from classsim_spark.io.results import SimilarityResult
+from classsim_spark.io.taxonomy_file import RESERVED_COLUMNS, read_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -102,7 +104,7 @@ def level_columns(path: Path, m: int) -> list[str]:
         rows = list(csv.DictReader(fh))
     levels, seen = [], set()
     for column in rows[0]:
-        if column in tax_mod.RESERVED_COLUMNS:
+        if column in RESERVED_COLUMNS:
             continue
         values = [row[column] for row in rows]
         first = {}
@@ -121,7 +123,7 @@ def load(folder: Path, root: Path) -> RealSet:
     with open(folder / "classes.csv", newline="", encoding="utf-8-sig") as fh:
         classes = [row["name"] for row in csv.DictReader(fh)]
     levels = level_columns(folder / "classes.csv", len(classes))
-    taxonomy = tax_mod.read_taxonomy(folder / "classes.csv", classes, levels)
+    taxonomy = read_taxonomy(folder / "classes.csv", classes, levels)
     # Log-probabilities when every row's exponentials sum to 1 (a user would say so with
     # --scores log-probabilities); the logit view is the same either way.
     kind = "log-probabilities" if np.abs(logsumexp(scores, axis=1)).max() < 1e-3 else "logits"

@@ -107,7 +107,7 @@ def ensure_data(layout: str, n: int, m: int, regenerate: bool) -> Path:
 
 
 def class_names(data: Path) -> list[str]:
-    from classsim_spark.classes import read_class_names
+    from classsim_spark.io.classes import read_class_names
 
     return read_class_names(data / "classes.csv")
 
@@ -508,11 +508,11 @@ def profile_batches(
     ``float64`` is measured apart (``to_numpy`` + ``astype`` of the same batch) and is also
     part of ``decode``. ``projected`` scales the per-row cost to n rows on ``cores`` tasks.
     """
-    from classsim_spark.batches import BatchLayout, decode_batch
-    from classsim_spark.moments import Moments
-    from classsim_spark.parquet_reader import BATCH_ROWS, ReadUnit, read_units
-    from classsim_spark.transforms import ScoreSpec, transform_block
-    from classsim_spark.validation import RowReport, check_scores
+    from classsim_spark.core.moments import Moments
+    from classsim_spark.core.transforms import ScoreSpec, transform_block
+    from classsim_spark.executor.batches import BatchLayout, decode_batch
+    from classsim_spark.executor.parquet_reader import BATCH_ROWS, ReadUnit, read_units
+    from classsim_spark.executor.validation import RowReport, check_scores
 
     m = len(names)
     files = sorted(str(p) for p in (data / "scores").rglob("*.parquet"))
@@ -675,7 +675,7 @@ def machine_info() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from classsim_spark.session import get_spark
+    from classsim_spark.spark.session import get_spark
 
     info = machine_info()
     info["load_start"] = load_average()

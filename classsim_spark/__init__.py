@@ -23,8 +23,8 @@ _PUBLIC = {
     "Analysis": ("classsim_spark.analysis", "Analysis"),
     "analyze": ("classsim_spark.analysis", "analyze"),
     "similarity": ("classsim_spark.api", "similarity"),
-    "SimilarityResult": ("classsim_spark.results", "SimilarityResult"),
-    "load_results": ("classsim_spark.results", "load_results"),
+    "SimilarityResult": ("classsim_spark.io.results", "SimilarityResult"),
+    "load_results": ("classsim_spark.io.results", "load_results"),
     "figures": ("classsim_spark.render.figures", None),
     "render_figures": ("classsim_spark.render.figures", "render"),
 }

@@ -1,9 +1,10 @@
 """Structure analysis of a results directory: seriation, groups, taxonomy agreement (no Spark).
 
 :func:`analyze` reopens what a similarity run wrote, chooses the transform, distance and linkage
-(:func:`classsim_spark.seriation.choose`, unless fixed), orders the classes, finds the structure
-(:mod:`classsim_spark.structure`) and, given a taxonomy, measures how well the learned tree and
-the label baselines agree with it (:mod:`classsim_spark.taxonomy`). It adds to the directory::
+(:func:`classsim_spark.core.seriation.choose`, unless fixed), orders the classes, finds the
+structure (:mod:`classsim_spark.core.structure`) and, given a taxonomy, measures how well the
+learned tree and the label baselines agree with it (:mod:`classsim_spark.core.taxonomy`). It adds
+to the directory::
 
     groups.json               every finding with its numbers (schema below)
     order-<t>.json            the hclust order of transform t, with spectral/taxonomy/given orders
@@ -30,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classsim_spark import seriation, stability, structure
-from classsim_spark import taxonomy as tax_mod
-from classsim_spark.progress import PhaseTimer
-from classsim_spark.results import (
+from classsim_spark.core import seriation, stability, structure
+from classsim_spark.core import taxonomy as tax_mod
+from classsim_spark.io.order_file import read_order_file
+from classsim_spark.io.results import (
     GROUPS_FILE,
     MEMBERSHIPS_FILE,
     ResultsExistError,
@@ -45,6 +46,8 @@ from classsim_spark.results import (
     stage_done,
     write_text_atomically,
 )
+from classsim_spark.io.taxonomy_file import read_taxonomy
+from classsim_spark.progress import PhaseTimer
 
 log = logging.getLogger("classsim")
 
@@ -60,7 +63,7 @@ class Analysis:
     groups : dict
         The content of ``groups.json``.
     seriations : dict
-        Transform -> :class:`~classsim_spark.seriation.Seriation` (hclust, chosen parameters).
+        Transform -> :class:`~classsim_spark.core.seriation.Seriation` (hclust, chosen parameters).
     memberships : ndarray or None
         Fuzzy c-means memberships (m x c) of the chosen transform's classes.
     path : Path or None
@@ -108,7 +111,7 @@ def analyze(
     transform, distance, linkage : str
         ``"auto"`` lets the unsupervised criterion choose; a name fixes that dimension.
     criterion : {"fixed", "normality>cophenetic"}
-        How ``"auto"`` dimensions are chosen (:func:`classsim_spark.seriation.choose`): by
+        How ``"auto"`` dimensions are chosen (:func:`classsim_spark.core.seriation.choose`): by
         default ``logit``, ``1-r``, ``average``, the combination that recovered real
         taxonomies best (docs/seriation.md).
     clip_negative : bool
@@ -126,7 +129,7 @@ def analyze(
         When the results hold the chosen transform's statistics in parts of the rows
         (``similarity(stability_parts=...)``), re-run the analysis on this many subsamples of
         about half the rows and give every finding a ``stability`` in [0, 1]
-        (:mod:`classsim_spark.stability`); 0 skips it.
+        (:mod:`classsim_spark.core.stability`); 0 skips it.
     write : bool
         Write ``groups.json`` and the order/linkage files into the results directory.
     overwrite : bool
@@ -148,7 +151,7 @@ def analyze(
             )
     timer = PhaseTimer()
     names = res.classes
-    tax = tax_mod.read_taxonomy(taxonomy, names, taxonomy_levels) if taxonomy else None
+    tax = read_taxonomy(taxonomy, names, taxonomy_levels) if taxonomy else None
 
     with timer.phase("choose seriation") as info:
         chosen, candidates = seriation.choose(
@@ -365,7 +368,7 @@ def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str
                 clip_negative=clip_negative,
             ).to_json()
         if order_file is not None:
-            out[t]["given"] = seriation.read_order_file(order_file, res.classes).to_json()
+            out[t]["given"] = read_order_file(order_file, res.classes).to_json()
     return out
 
 

@@ -18,15 +18,18 @@ import scipy
 from pyspark.sql import DataFrame, SparkSession
 
 from classsim_spark import __version__
-from classsim_spark.config import stability_parts as parse_stability_parts
+from classsim_spark.core.moments import ZERO_VARIANCE_POLICIES
+from classsim_spark.core.stability import choose_parts
+from classsim_spark.core.transforms import ScoreSpec, validate_transforms
 from classsim_spark.errors import ClasssimError
-from classsim_spark.labels import LabelSpec
-from classsim_spark.moments import ZERO_VARIANCE_POLICIES
+from classsim_spark.executor.labels import LabelSpec
+from classsim_spark.executor.partials import TILE_BYTES, ScanPlan, choose_tile_size
+from classsim_spark.io.config import stability_parts as parse_stability_parts
+from classsim_spark.io.results import SimilarityResult, check_writable, local_paths
 from classsim_spark.progress import PhaseTimer, connect_progress
-from classsim_spark.results import SimilarityResult, check_writable, local_paths
-from classsim_spark.scan import TILE_BYTES, ScanPlan, choose_tile_size, scan_statistics
-from classsim_spark.session import get_spark, is_connect, ship_package
-from classsim_spark.sources import (
+from classsim_spark.spark.scan import scan_statistics
+from classsim_spark.spark.session import get_spark, is_connect, ship_package
+from classsim_spark.spark.sources import (
     InputError,
     InputSpec,
     direct_read_units,
@@ -35,8 +38,6 @@ from classsim_spark.sources import (
     resolve_layout,
     unreadable_file_error,
 )
-from classsim_spark.stability import choose_parts
-from classsim_spark.transforms import ScoreSpec, validate_transforms
 
 log = logging.getLogger("classsim")
 
@@ -160,7 +161,7 @@ def similarity(
     data : DataFrame or str
         A DataFrame, Parquet path(s)/glob(s), or a table name (``catalog.schema.table``).
     layout : {"array", "wide", "long"}
-        See :mod:`classsim_spark.sources`; ``scores_col``, ``classes``, ``prefix``, ``regex``,
+        See :mod:`classsim_spark.spark.sources`; ``scores_col``, ``classes``, ``prefix``, ``regex``,
         ``class_col``, ``id_col`` and ``fill_value`` describe it.
     labels : str or None
         Label column for the baselines (frequencies, confusion or co-occurrence counts),
@@ -169,15 +170,15 @@ def similarity(
     transforms : sequence of {"logit", "probability", "rank"}
         Per-sample views of the scores, all computed in the same scan.
     scores, activation, eps
-        What the input holds (:class:`~classsim_spark.transforms.ScoreSpec`).
+        What the input holds (:class:`~classsim_spark.core.transforms.ScoreSpec`).
     where : str, optional
         SQL filter applied to the input (e.g. a date range).
     fmt : str
         Format of path inputs.
     reader : {"auto", "spark", "arrow"}
         ``arrow``: the tasks read Parquet files with pyarrow, skipping the JVM's row conversion
-        (:mod:`classsim_spark.parquet_reader`); ``auto`` does so for local or mounted Parquet
-        paths without ``where``.
+        (:mod:`classsim_spark.executor.parquet_reader`); ``auto`` does so for local or mounted
+        Parquet paths without ``where``.
     drop_invalid : bool
         Drop (and count) invalid rows instead of failing.
     zero_variance : {"zero", "error"}
@@ -194,7 +195,7 @@ def similarity(
         Keep the co-moments of one transform (``logit`` when computed, else the first) in this
         many disjoint parts of the rows (``parts-<t>.npz``), so that the analysis can measure
         how stable each finding is on subsamples without a second scan
-        (:mod:`classsim_spark.stability`). ``"auto"``: as many as 384 MiB per task holds, at
+        (:mod:`classsim_spark.core.stability`). ``"auto"``: as many as 384 MiB per task holds, at
         most 6 (6 at m = 527, 3 at m = 3,755, none above about 5,000 classes); 0 keeps none.
     spark : SparkSession, optional
         Defaults to the active session, or a new local one.
@@ -204,7 +205,7 @@ def similarity(
         Extra entries for ``run.json`` (the CLI records its configuration here).
     stages : sequence of str, optional
         Stages the caller will run next in ``out`` (``"analyze"``, ``"render"``): the directory
-        arrives with an ``unfinished.json`` that their :func:`classsim_spark.results.stage`
+        arrives with an ``unfinished.json`` that their :func:`classsim_spark.io.results.stage`
         blocks clear, so that a run stopped after the scan is seen as unfinished.
 
     Returns

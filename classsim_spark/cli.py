@@ -15,10 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from classsim_spark.classes import read_class_names
-from classsim_spark.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.core.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
 from classsim_spark.errors import is_user_error
-from classsim_spark.results import (
+from classsim_spark.io.classes import read_class_names
+from classsim_spark.io.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.io.results import (
     ResultsExistError,
     SimilarityResult,
     check_writable,
@@ -29,7 +30,6 @@ from classsim_spark.results import (
     stage_done,
 )
 from classsim_spark.signals import EXIT_STATUS, sigterm_raises, stop_signal
-from classsim_spark.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
 
 log = logging.getLogger("classsim")
 
@@ -251,7 +251,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
 
 
 def _spark_from(config: dict):
-    from classsim_spark.session import get_spark
+    from classsim_spark.spark.session import get_spark
 
     spark_cfg = config["spark"]
     return get_spark(spark_cfg["master"], spark_cfg["remote"], conf=spark_cfg["conf"])
@@ -283,7 +283,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 def run_analysis(config: dict, results):
     """Analyse a similarity result (or results directory) as a configuration says."""
     from classsim_spark.analysis import analyze
-    from classsim_spark.config import analysis_kwargs
+    from classsim_spark.io.config import analysis_kwargs
 
     return analyze(results, **analysis_kwargs(config))
 
@@ -354,7 +354,7 @@ def _resumable(config: dict):
 def _check_before_scan(config: dict) -> None:
     """Check the analysis's own inputs before the scan, so that a wrong taxonomy or order file
     is named in seconds, not after minutes of scanning."""
-    from classsim_spark.taxonomy import check_taxonomy_file, read_taxonomy
+    from classsim_spark.io.taxonomy_file import check_taxonomy_file, read_taxonomy
 
     analysis = config["analysis"]
     if analysis["taxonomy"]:

@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from classsim_spark.errors import ClasssimError
-from classsim_spark.results import atomic_directory, foreign_entries
+from classsim_spark.io.results import atomic_directory, foreign_entries
 
 BLOCK_ROWS = 4096
 """Rows per random stream; fixed so that values do not depend on the write chunk size."""
@@ -847,10 +847,10 @@ def numpy_results(
     (Path, Path)
         The results directory and the taxonomy file.
     """
-    from classsim_spark.moments import Moments, row_parts
-    from classsim_spark.results import SimilarityResult
-    from classsim_spark.stability import choose_parts
-    from classsim_spark.transforms import ScoreSpec, transform_block
+    from classsim_spark.core.moments import Moments, row_parts
+    from classsim_spark.core.stability import choose_parts
+    from classsim_spark.core.transforms import ScoreSpec, transform_block
+    from classsim_spark.io.results import SimilarityResult
 
     out = Path(out)
     names = data.taxonomy.name.tolist()

@@ -23,7 +23,7 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 def spark():
     from pyspark.sql import SparkSession
 
-    from classsim_spark.session import get_spark
+    from classsim_spark.spark.session import get_spark
 
     active = SparkSession.getActiveSession()
     if active is not None:

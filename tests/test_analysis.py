@@ -9,7 +9,7 @@ import pytest
 
 from classsim_spark.analysis import analyze
 from classsim_spark.demo_data import DemoSpec, generate, numpy_results
-from classsim_spark.results import ResultsExistError, SimilarityResult
+from classsim_spark.io.results import ResultsExistError, SimilarityResult
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from classsim_spark.classes import ClassListError, read_class_names, write_classes_csv
-from classsim_spark.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.io.classes import ClassListError, read_class_names, write_classes_csv
+from classsim_spark.io.config import ConfigError, load_config, similarity_kwargs
 
 
 def test_class_files_in_every_format(tmp_path):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from classsim_spark import demo_data
 from classsim_spark.demo_data import DemoSpec, generate, write_demo
-from classsim_spark.results import UnsafeOutputError
+from classsim_spark.io.results import UnsafeOutputError
 
 # 10k samples: three random blocks, three date partitions, several chunks.
 SMALL = DemoSpec(samples=10_000, classes=60, top_groups=3, mid_groups=10, days=3, seed=7)

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from classsim_spark.fuzzy import (
+from classsim_spark.core.fuzzy import (
     FuzzyResult,
     _centers,
     _memberships,

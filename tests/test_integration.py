@@ -27,9 +27,9 @@ import pytest
 from servers import leftover_processes, spark_home, standalone_cluster
 
 from classsim_spark import load_results
+from classsim_spark.core.transforms import ScoreSpec, transform_block
 from classsim_spark.demo_data import DemoSpec, write_demo
-from classsim_spark.session import package_zip
-from classsim_spark.transforms import ScoreSpec, transform_block
+from classsim_spark.spark.session import package_zip
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = DemoSpec(samples=3000, classes=40, top_groups=3, mid_groups=8, days=2, seed=3)
@@ -220,13 +220,45 @@ FAULT_RUNS = ("clean", "python-worker", "worker-jvm")
 
 # One application, three `classsim similarity` runs (driver, executors and Python workers start
 # once): a clean one, then one that loses a Python worker, then one that loses worker 2's JVM.
+# The Python worker dies by its own hand, so that the test does not race a short task: before the
+# second run the driver creates a flag file, and the first task to claim it (a rename, atomic)
+# SIGKILLs its worker as its input arrives. Worker 2's JVM is killed from outside (the test).
 FAULT_DRIVER = """
 import json
+import os
+import signal
 import sys
 
+import classsim_spark.spark.scan as scan
 from classsim_spark.cli import main
 
-for args in json.loads(sys.argv[1]):
+runs, flag = json.loads(sys.argv[1]), sys.argv[2]
+task_function = scan.partial_statistics
+
+
+def dying_once(plan, units=None):
+    task = task_function(plan, units)
+
+    def run(batches):
+        def then_die(batches):
+            for batch in batches:
+                try:
+                    os.rename(flag, flag + ".claimed")
+                except FileNotFoundError:
+                    pass
+                else:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                yield batch
+
+        yield from task(then_die(batches))
+
+    return run
+
+
+scan.partial_statistics = dying_once
+for name, args in runs:
+    if name == "python-worker":
+        open(flag, "w").close()
     code = main(["similarity", *args])
     if code:
         sys.exit(code)
@@ -235,37 +267,23 @@ for args in json.loads(sys.argv[1]):
 
 def executors_now(workdir: Path, inputs: Path) -> dict[str, dict]:
     """The cluster's executors now, by worker (``"worker-2"``): ``pid``, ``cwd`` (its work dir,
-    which holds its log ``stderr``), ``reading`` (whether the JVM has an input file open, i.e. a
-    task of a scan's read stage runs) and ``workers`` (pid -> CPU ticks of its Python workers,
-    the children of its ``pyspark.daemon``). Linux only (reads /proc)."""
-    parent, ticks = {}, {}
+    which holds its log ``stderr``) and ``reading`` (whether the JVM has an input file open, i.e.
+    a task of a scan's read stage runs). Linux only (reads /proc)."""
+    found = {}
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(proc.name)] = int(fields[1])
-        ticks[int(proc.name)] = int(fields[11]) + int(fields[12])  # utime + stime
-    found = {}
-    for pid in parent:
-        try:
-            if b"CoarseGrainedExecutorBackend" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"CoarseGrainedExecutorBackend" not in (proc / "cmdline").read_bytes():
                 continue
-            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+            cwd = Path(os.readlink(proc / "cwd"))
             if not cwd.is_relative_to(workdir):
                 continue
-            reading = any(
-                os.readlink(fd).startswith(str(inputs)) for fd in Path(f"/proc/{pid}/fd").iterdir()
-            )
+            reading = any(os.readlink(fd).startswith(str(inputs)) for fd in (proc / "fd").iterdir())
         except OSError:  # gone meanwhile, or an fd closed while listed
             continue
-        daemons = {d for d, p in parent.items() if p == pid}
-        workers = {w: ticks[w] for w, p in parent.items() if p in daemons}
         found[cwd.relative_to(workdir / "work").parts[0]] = {
-            "pid": pid,
+            "pid": int(proc.name),
             "cwd": cwd,
             "reading": reading,
-            "workers": workers,
         }
     return found
 
@@ -281,22 +299,6 @@ def current_stage_tasks(executor_log: Path) -> tuple[int, int]:
     done = set(re.findall(rf"Finished task (\S+) in stage {re.escape(stage)} ", text))
     begun = {task for task, in_stage in started if in_stage == stage}
     return len(done), len(begun - done)
-
-
-def kill_busy_python_worker(executors: dict, ticks_before: dict[int, int]) -> int | None:
-    """SIGKILL the Python worker of a task that reads scan input now (its executor has an input
-    file open and it used CPU since ``ticks_before``); its pid, or None if there is none yet."""
-    for executor in executors.values():
-        busy = {
-            pid: t - ticks_before[pid]
-            for pid, t in executor["workers"].items()
-            if pid in ticks_before and t > ticks_before[pid]
-        }
-        if executor["reading"] and busy:
-            pid = max(busy, key=busy.get)
-            os.kill(pid, signal.SIGKILL)
-            return pid
-    return None
 
 
 def kill_worker_mid_stage(executors: dict, workdir: Path) -> int | None:
@@ -319,7 +321,7 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
     tmp_path, bare_python, cluster
 ):
     """Three scans of one input in one application on the cluster: clean, then with one Python
-    worker killed while it computes a read task, then with worker 2's JVM killed after its
+    worker killed as its read task gets its input, then with worker 2's JVM killed after its
     executor finished a read task (that output is lost too). Spark retries what was lost; every
     matrix must equal the clean run's, ``n``, the label counts and the rows of every stability
     part exactly, each partition reported once, and ``run.json`` must count the retries."""
@@ -329,14 +331,17 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
     driver.write_text(FAULT_DRIVER)
     runs = [
         [
-            "--input",
-            str(inputs),
-            "--classes",
-            str(demo / "classes.csv"),
-            "--reader",
-            "spark",
-            "--out",
-            str(tmp_path / name),
+            name,
+            [
+                "--input",
+                str(inputs),
+                "--classes",
+                str(demo / "classes.csv"),
+                "--reader",
+                "spark",
+                "--out",
+                str(tmp_path / name),
+            ],
         ]
         for name in FAULT_RUNS
     ]
@@ -348,33 +353,30 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
         "spark.sql.files.maxPartitionBytes=1m",
         str(driver),
         json.dumps(runs),
+        str(tmp_path / "kill-python-worker"),
     )
     workdir, log = cluster["workdir"], tmp_path / "spark-submit.log"
-    killed: dict[str, tuple[float, int]] = {}
+    killed: dict[str, str] = {}
     start = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(
             cmd, env=submit_env(bare_python), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
         )
         try:
-            ticks: dict[int, int] = {}
             while proc.poll() is None and time.monotonic() - start < 300:
                 scans = log.read_text(errors="replace").count("classsim: scan ...")
-                executors = executors_now(workdir, inputs)
-                pid = None
-                if scans == 2 and "python-worker" not in killed:
-                    pid = kill_busy_python_worker(executors, ticks)
-                elif scans == 3 and "worker-jvm" not in killed:
-                    pid = kill_worker_mid_stage(executors, workdir)
-                if pid is not None:
-                    killed[FAULT_RUNS[scans - 1]] = (round(time.monotonic() - start, 1), pid)
-                ticks = {w: t for e in executors.values() for w, t in e["workers"].items()}
+                if scans == 3 and "worker-jvm" not in killed:
+                    pid = kill_worker_mid_stage(executors_now(workdir, inputs), workdir)
+                    if pid is not None:
+                        killed["worker-jvm"] = f"pid {pid} at {time.monotonic() - start:.1f} s"
                 time.sleep(0.1)
             code = proc.wait(timeout=max(1, 300 - (time.monotonic() - start)))
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    if (tmp_path / "kill-python-worker.claimed").exists():
+        killed["python-worker"] = "by its own task, as the input arrived"
     text = log.read_text(errors="replace")
     spark_says = [
         line
@@ -382,7 +384,7 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
         if re.search(r"classsim: \d+ of|Lost task|Lost executor|Resubmitt", line)
     ]
     print(
-        f"app done in {time.monotonic() - start:.1f} s; killed (s, pid): {killed}",
+        f"app done in {time.monotonic() - start:.1f} s; killed: {killed}",
         *spark_says,
         sep="\n  ",
     )

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from classsim_spark import results as results_mod
 from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
 from classsim_spark.demo_data import DemoSpec, generate, numpy_results, write_demo
-from classsim_spark.render.figures import render
-from classsim_spark.results import (
+from classsim_spark.io import results as results_mod
+from classsim_spark.io.results import (
     UNFINISHED_FILE,
     UnfinishedResultsError,
     read_unfinished,
     stage,
     stage_done,
 )
+from classsim_spark.render.figures import render
 from classsim_spark.signals import Terminated, stop_signal
 
 

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from classsim_spark import load_results, similarity
-from classsim_spark.labels import LabelCounts, LabelSpec, decode_labels
-from classsim_spark.validation import InvalidInputError, RowReport
+from classsim_spark.executor.labels import LabelCounts, LabelSpec, decode_labels
+from classsim_spark.executor.validation import InvalidInputError, RowReport
 
 
 def test_decode_labels_hand_checked():

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classsim_spark.moments import Moments, ZeroVarianceError, merge_tiles
+from classsim_spark.core.moments import Moments, ZeroVarianceError, merge_tiles
 
 
 def corr(x):
@@ -103,15 +103,6 @@ def test_zero_variance_classes_are_reported_and_zeroed():
         Moments.from_block(x).correlation("error")
 
 
-def test_save_load_roundtrip_without_pickle(tmp_path):
-    mom = Moments.from_block(np.arange(12.0).reshape(4, 3) ** 2)
-    mom.save(tmp_path / "m.npz")
-    back = Moments.load(tmp_path / "m.npz")
-    assert back.n == 4
-    np.testing.assert_array_equal(back.mean, mom.mean)
-    np.testing.assert_array_equal(back.comoment, mom.comoment)
-
-
 def test_too_few_rows_is_an_error():
     with pytest.raises(ValueError, match="at least 2"):
         Moments.from_block(np.ones((1, 3))).correlation()
@@ -125,7 +116,7 @@ def test_too_few_rows_is_an_error():
     st.lists(st.integers(1, 80), min_size=1, max_size=6),
 )
 def test_shifted_accumulator_equals_whole_block(n, m, seed, sizes):
-    from classsim_spark.moments import ShiftedAccumulator
+    from classsim_spark.core.moments import ShiftedAccumulator
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, m)) * rng.uniform(0.1, 10, size=m) + rng.uniform(-1e4, 1e4, size=m)
@@ -140,7 +131,7 @@ def test_shifted_accumulator_equals_whole_block(n, m, seed, sizes):
 
 
 def test_shifted_accumulator_leaves_input_alone_unless_allowed():
-    from classsim_spark.moments import ShiftedAccumulator
+    from classsim_spark.core.moments import ShiftedAccumulator
 
     x = np.arange(12.0).reshape(4, 3)
     acc = ShiftedAccumulator(3)

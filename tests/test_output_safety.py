@@ -15,7 +15,7 @@ import pytest
 
 from classsim_spark.cli import main
 from classsim_spark.demo_data import DemoSpec, write_demo
-from classsim_spark.results import (
+from classsim_spark.io.results import (
     ResultsExistError,
     UnsafeOutputError,
     check_writable,
@@ -218,7 +218,7 @@ def test_make_demo_demo_and_render_replace_only_their_own(tmp_path, capsys, spar
 
 
 def test_results_readers_say_what_is_missing(tmp_path):
-    from classsim_spark.results import (
+    from classsim_spark.io.results import (
         NotAResultsDirectoryError,
         SimilarityResult,
         results_foreign_entries,

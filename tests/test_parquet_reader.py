@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from classsim_spark.parquet_reader import local_path, plan_units, read_units, row_groups
+from classsim_spark.executor.parquet_reader import local_path, plan_units, read_units, row_groups
 
 
 def test_plan_units_balances_rows_and_covers_every_group_once():

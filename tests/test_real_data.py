@@ -21,9 +21,9 @@ import pytest
 from classsim_spark import similarity
 from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
-from classsim_spark.moments import Moments
-from classsim_spark.results import SimilarityResult
-from classsim_spark.transforms import TRANSFORMS, ScoreSpec, transform_block
+from classsim_spark.core.moments import Moments
+from classsim_spark.core.transforms import TRANSFORMS, ScoreSpec, transform_block
+from classsim_spark.io.results import SimilarityResult
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared/data is not beside the repo")

@@ -14,8 +14,9 @@ import pytest  # noqa: E402
 
 from classsim_spark.analysis import analyze  # noqa: E402
 from classsim_spark.cli import main  # noqa: E402
+from classsim_spark.core.moments import Moments  # noqa: E402
 from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
-from classsim_spark.moments import Moments  # noqa: E402
+from classsim_spark.io.results import SimilarityResult  # noqa: E402
 from classsim_spark.render.figures import (  # noqa: E402
     RenderOptions,
     figure_makers,
@@ -24,7 +25,6 @@ from classsim_spark.render.figures import (  # noqa: E402
     taxonomy_comparison,
 )
 from classsim_spark.render.inputs import FigureError  # noqa: E402
-from classsim_spark.results import SimilarityResult  # noqa: E402
 
 SMALL = DemoSpec(samples=3000, classes=48, top_groups=4, mid_groups=8, seed=1)
 

@@ -222,7 +222,7 @@ def test_taxonomy_bars():
 
 
 def test_similarity_heatmap_from_results_dir(tmp_path):
-    from classsim_spark.results import SimilarityResult
+    from classsim_spark.io.results import SimilarityResult
 
     m = 8
     M = _matrix(m)
@@ -256,7 +256,7 @@ def test_vector_output_keeps_matrix_rasterised(tmp_path):
 
 
 def test_similarity_heatmap_reads_taxonomy_file(tmp_path):
-    from classsim_spark.results import SimilarityResult
+    from classsim_spark.io.results import SimilarityResult
 
     m = 4
     res = SimilarityResult(["w", "x", "y", "z"], {}, {"rank": _matrix(m)}, path=tmp_path)

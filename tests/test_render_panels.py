@@ -14,11 +14,11 @@ from PIL import Image
 from scipy import stats
 from scipy.cluster.hierarchy import leaves_list
 
-from classsim_spark.moments import Moments
+from classsim_spark.core.moments import Moments
+from classsim_spark.core.taxonomy import Taxonomy, linkage_from_matrix
+from classsim_spark.io.results import SimilarityResult
 from classsim_spark.render import baselines, distributions, frequencies
 from classsim_spark.render.inputs import FigureError
-from classsim_spark.results import SimilarityResult
-from classsim_spark.taxonomy import Taxonomy, linkage_from_matrix
 
 ODD = ["a$x^2$b", r"c_\d", "plain", "<b>&amp;", "d%e", "f{g}", "$", "h_i_j"]
 

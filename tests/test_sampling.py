@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.stats as ss
 
-from classsim_spark.sampling import RowSample
+from classsim_spark.executor.sampling import RowSample
 
 N, CAPACITY, TRIALS = 40, 10, 2000
 BLOCKS = (3, 11, 1, 25)  # uneven blocks of the N rows

@@ -11,7 +11,7 @@ import pytest
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist, squareform
 
-from classsim_spark import seriation as S
+from classsim_spark.core import seriation as S
 
 VALID = list(itertools.product(S.DISTANCES, S.LINKAGES))  # all valid unless clip_negative
 
@@ -355,25 +355,6 @@ def test_given_order_by_names_and_indices():
 def test_given_order_errors(given, message):
     with pytest.raises(ValueError, match=message):
         S.given_order(given, ["cat", "dog", "car", "bus"])
-
-
-def test_read_order_file(tmp_path):
-    names = ["cat", "dog", "car"]
-    (tmp_path / "a.json").write_text(json.dumps(["car", "cat", "dog"]))
-    (tmp_path / "b.json").write_text(json.dumps({"order": [2, 0, 1], "method": "hclust"}))
-    (tmp_path / "c.txt").write_text("car\n\n  cat \ndog\n")
-    for f in ("a.json", "b.json", "c.txt"):
-        s = S.read_order_file(tmp_path / f, names)
-        assert s.order.tolist() == [2, 0, 1] and s.params["file"].endswith(f)
-    (tmp_path / "d.txt").write_text("car\ncat\n")
-    with pytest.raises(ValueError, match=r"d\.txt.*missing: 'dog'"):
-        S.read_order_file(tmp_path / "d.txt", names)
-    (tmp_path / "e.json").write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        S.read_order_file(tmp_path / "e.json", names)
-    (tmp_path / "f.json").write_text(json.dumps({"classes": names}))
-    with pytest.raises(ValueError, match="'order' list"):
-        S.read_order_file(tmp_path / "f.json", names)
 
 
 # ---------------------------------------------------------------------------------------------

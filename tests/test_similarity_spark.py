@@ -12,13 +12,13 @@ import scipy.stats as ss
 
 from classsim_spark import load_results, similarity
 from classsim_spark.api import DriverCapacityError
-from classsim_spark.batches import BatchLayout
-from classsim_spark.classes import ClassListError
-from classsim_spark.results import ResultsExistError
-from classsim_spark.scan import ScanPlan, partial_statistics
-from classsim_spark.sources import InputError
-from classsim_spark.transforms import ScoreSpec, transform_block
-from classsim_spark.validation import InvalidInputError, RowReport
+from classsim_spark.core.transforms import ScoreSpec, transform_block
+from classsim_spark.executor.batches import BatchLayout
+from classsim_spark.executor.partials import ScanPlan, partial_statistics
+from classsim_spark.executor.validation import InvalidInputError, RowReport
+from classsim_spark.io.classes import ClassListError
+from classsim_spark.io.results import ResultsExistError
+from classsim_spark.spark.sources import InputError
 
 ALL = ("logit", "probability", "rank")
 LOGITS = ScoreSpec()
@@ -394,7 +394,7 @@ def test_direct_reader_reports_bad_rows_with_ids(spark, tmp_path, planted_scores
 
 
 def test_task_slots_from_the_session(spark):
-    from classsim_spark.sources import task_slots
+    from classsim_spark.spark.sources import task_slots
 
     if spark.conf.get("spark.master") == "local[2]":
         assert task_slots(spark) == 2

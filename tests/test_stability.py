@@ -11,13 +11,13 @@ import pytest
 from scipy.cluster import hierarchy
 
 from classsim_spark import similarity
-from classsim_spark import stability as st
 from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
+from classsim_spark.core import stability as st
+from classsim_spark.core.moments import Moments, row_parts
 from classsim_spark.demo_data import DemoSpec, generate, numpy_results
-from classsim_spark.moments import Moments, row_parts
+from classsim_spark.io.results import SimilarityResult
 from classsim_spark.render.heatmap import draw_heatmap, heatmap_layout
-from classsim_spark.results import SimilarityResult
 
 # ------------------------------------------------------------------------------ row parts
 

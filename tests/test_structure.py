@@ -11,7 +11,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 from scipy.stats import rankdata
 
-from classsim_spark import structure as st
+from classsim_spark.core import structure as st
 from classsim_spark.demo_data import DemoSpec, generate
 
 

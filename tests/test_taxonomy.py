@@ -19,7 +19,7 @@ from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from classsim_spark.taxonomy import (
+from classsim_spark.core.taxonomy import (
     Taxonomy,
     TaxonomyError,
     adjusted_rand,
@@ -28,10 +28,10 @@ from classsim_spark.taxonomy import (
     dendrogram_purity,
     linkage_from_matrix,
     nmi,
-    read_taxonomy,
     taxonomy_distance,
     tree_cut,
 )
+from classsim_spark.io.taxonomy_file import read_taxonomy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -5,7 +5,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from classsim_spark.transforms import ScoreSpec, rank_rows, transform_block, validate_transforms
+from classsim_spark.core.transforms import (
+    ScoreSpec,
+    rank_rows,
+    transform_block,
+    validate_transforms,
+)
 
 
 def test_rank_rows_hand_checked():

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from classsim_spark.parquet_reader import ReadUnit, UnreadableFileError, read_units
-from classsim_spark.sources import (
+from classsim_spark.executor.parquet_reader import ReadUnit, UnreadableFileError, read_units
+from classsim_spark.spark.sources import (
     InputError,
     check_local_parquet,
     local_data_files,
@@ -127,7 +127,7 @@ def test_task_side_failures_become_one_line(tmp_path):
     # what the driver sees: a task's Python error inside Spark's message, or Spark's own reader
     task = RuntimeError(
         "org.apache.spark.api.python.PythonException: Traceback ...\n"
-        "classsim_spark.parquet_reader.UnreadableFileError: classsim: cannot "
+        "classsim_spark.executor.parquet_reader.UnreadableFileError: classsim: cannot "
         "read Parquet file /d/x.parquet: Corrupt snappy compressed data\n\tat ..."
     )
     assert str(unreadable_file_error(task)) == (

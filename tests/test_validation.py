@@ -4,8 +4,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from classsim_spark.batches import BatchLayout, decode_batch
-from classsim_spark.validation import InvalidInputError, RowReport, check_scores
+from classsim_spark.executor.batches import BatchLayout, decode_batch
+from classsim_spark.executor.validation import InvalidInputError, RowReport, check_scores
 
 
 def test_check_scores_flags_non_finite_and_out_of_range_rows():

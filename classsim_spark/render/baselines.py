@@ -6,7 +6,7 @@
   fits).
 * Confusion (single-label): counts with the diagonal (correct predictions) removed, shown in the
   similarity order (``groups.json`` ``order.order``, else identity) and in its own order, the
-  leaves of ``classsim_spark.taxonomy.linkage_from_matrix(C, "confusion")`` (average linkage of
+  leaves of ``classsim_spark.core.taxonomy.linkage_from_matrix(C, "confusion")`` (average linkage of
   the symmetrised row-normalised confusion, drawn as its dendrogram), beside the similarity
   matrix in the similarity order. When not every name fits, the most confused classes are named.
 
@@ -23,6 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.cluster.hierarchy import leaves_list
 
+from classsim_spark.core.taxonomy import Taxonomy, linkage_from_matrix
+from classsim_spark.io.taxonomy_file import read_taxonomy
 from classsim_spark.render.heatmap import (
     CALLOUTS_MAX,
     HeatmapLayout,
@@ -31,7 +33,6 @@ from classsim_spark.render.heatmap import (
     heatmap_layout,
 )
 from classsim_spark.render.inputs import find_taxonomy, read_groups, read_linkage, read_orders
-from classsim_spark.taxonomy import Taxonomy, linkage_from_matrix, read_taxonomy
 
 COUNT_CMAP = "plasma"
 """Counts: zero counts are drawn as background (white); the lowest count is dark, so a single

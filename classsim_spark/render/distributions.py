@@ -20,9 +20,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from classsim_spark.core.transforms import ScoreSpec, transform_block
 from classsim_spark.render.fonts import covers_layout, label_text
 from classsim_spark.render.inputs import FigureError, as_result
-from classsim_spark.transforms import ScoreSpec, transform_block
 
 DEFAULT_BINS = 50
 
@@ -118,7 +118,7 @@ def distribution_layout(
     samples: Mapping[str, np.ndarray] | None = None,
     bins: int = DEFAULT_BINS,
 ) -> DistributionLayout:
-    """Compute the distribution panel of a :class:`~classsim_spark.results.SimilarityResult`.
+    """Compute the distribution panel of a :class:`~classsim_spark.io.results.SimilarityResult`.
 
     Parameters
     ----------

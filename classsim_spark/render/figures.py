@@ -37,6 +37,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from classsim_spark.io.results import (  # noqa: E402
+    FIGURES_DIR,
+    SimilarityResult,
+    atomic_directory,
+    foreign_entries,
+    require_stage,
+    stage,
+    stage_done,
+)
 from classsim_spark.render import fonts  # noqa: E402
 from classsim_spark.render.baselines import (  # noqa: E402
     confusion_layout,
@@ -61,15 +70,6 @@ from classsim_spark.render.inputs import (  # noqa: E402
     read_groups,
     read_linkage,
     read_orders,
-)
-from classsim_spark.results import (  # noqa: E402
-    FIGURES_DIR,
-    SimilarityResult,
-    atomic_directory,
-    foreign_entries,
-    require_stage,
-    stage,
-    stage_done,
 )
 
 log = logging.getLogger("classsim")
@@ -355,7 +355,7 @@ FIGURE_FILES = re.compile(r"^[\w.-]+\.(png|svg|pdf)$")
 
 def figures_foreign_entries(path: Path) -> list[str]:
     """Entries of ``path`` that ``render`` would not have written (see
-    :func:`classsim_spark.results.check_writable`)."""
+    :func:`classsim_spark.io.results.check_writable`)."""
     return foreign_entries(path, FIGURE_FILES)
 
 

@@ -33,9 +33,9 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from classsim_spark.core.stability import UNSTABLE_BELOW
 from classsim_spark.render.fonts import covers_layout, display_text
 from classsim_spark.render.inputs import FigureError
-from classsim_spark.stability import UNSTABLE_BELOW
 
 NAMES_MAX = 150
 """Largest m for which every class name is drawn (beyond it, block labels and callouts)."""
@@ -607,7 +607,7 @@ def heatmap_layout(
 
 def is_unstable(finding: Mapping) -> bool:
     """Whether a finding's ``stability`` (absent: not measured) is below
-    :data:`classsim_spark.stability.UNSTABLE_BELOW`."""
+    :data:`classsim_spark.core.stability.UNSTABLE_BELOW`."""
     value = finding.get("stability")
     return value is not None and not math.isnan(value) and value < UNSTABLE_BELOW
 

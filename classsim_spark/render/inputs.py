@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+from classsim_spark.core.taxonomy import Taxonomy
 from classsim_spark.errors import ClasssimError
-from classsim_spark.results import (
+from classsim_spark.io.results import (
     GROUPS_FILE,
     SimilarityResult,
     linkage_file,
     order_file,
     read_once,
 )
-from classsim_spark.taxonomy import Taxonomy, read_taxonomy
+from classsim_spark.io.taxonomy_file import read_taxonomy
 
 log = logging.getLogger("classsim")
 

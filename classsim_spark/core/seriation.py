@@ -8,7 +8,8 @@ along the diagonal are groups, nested blocks are a hierarchy. This module comput
   ``1 - M``), leaves ordered by optimal leaf ordering or a fast greedy alternative;
 * :func:`spectral` -- the Fiedler vector of the graph Laplacian of the similarity (Atkins et al.);
 * :func:`taxonomy_order` -- classes sorted by a taxonomy path, clustered within each group;
-* :func:`given_order` / :func:`read_order_file` -- an order supplied by the user;
+* :func:`given_order` -- an order supplied by the user (from a file:
+  :mod:`classsim_spark.io.order_file`);
 * :func:`choose` -- the (transform, distance, linkage) combination that an unsupervised criterion
   scores best, for ``--transform/--distance/--linkage auto``.
 
@@ -32,12 +33,10 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -869,51 +868,6 @@ def given_order(order_or_names, class_names: Sequence[str]) -> Seriation:
             f"given order is not a permutation of the {m} classes: " + "; ".join(problems)
         )
     return Seriation(np.array(idx, dtype=np.int64), None, "given", {"source": source})
-
-
-def read_order_file(path, class_names: Sequence[str]) -> Seriation:
-    """Read an order from a file and check it with :func:`given_order`.
-
-    Accepted formats: a JSON list of names or indices; a JSON object with an ``"order"`` list
-    (as classsim writes ``order-<transform>.json``); or plain text with one class name per line
-    (surrounding whitespace stripped, blank lines skipped). A file ending in ``.json``, or whose
-    first non-blank character is ``[`` or ``{`` and which parses as JSON, is read as JSON.
-
-    Parameters
-    ----------
-    path : str or Path
-    class_names : sequence of str
-
-    Returns
-    -------
-    Seriation
-        As :func:`given_order`, with ``params["file"]``.
-    """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    data = None
-    if path.suffix.lower() == ".json" or stripped[:1] in ("[", "{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            if path.suffix.lower() == ".json":
-                raise ValueError(f"{path}: not valid JSON ({e})") from e
-    if data is None:
-        items = [line.strip() for line in text.splitlines() if line.strip()]
-    elif isinstance(data, dict):
-        if "order" not in data or not isinstance(data["order"], list):
-            raise ValueError(f"{path}: a JSON object needs an 'order' list")
-        items = data["order"]
-    elif isinstance(data, list):
-        items = data
-    else:
-        raise ValueError(f"{path}: expected a JSON list or an object with 'order'")
-    try:
-        s = given_order(items, class_names)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    return Seriation(s.order, None, "given", {**s.params, "file": str(path)})
 
 
 # --------------------------------------------------------------------------------------------

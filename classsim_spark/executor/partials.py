@@ -1,37 +1,33 @@
-"""The one distributed pass: partial statistics per task, reduced in tiles on the executors.
+"""What every task of the distributed pass computes: partial statistics, and their merge.
 
-Each task turns its Arrow batches into dense score blocks (:mod:`classsim_spark.batches`), checks
-them (:mod:`classsim_spark.validation`), applies every requested transform and folds the block
-into one :class:`~classsim_spark.moments.Moments` per transform. At the end of its partition it
-emits the upper-triangle tiles of each co-moment matrix, plus one row with its
-:class:`~classsim_spark.validation.RowReport` (which also says whether the task is a retry) and
-(unless ``sample_rows`` is 0) one with a uniform :class:`~classsim_spark.sampling.RowSample` of
-its kept raw score rows. A ``groupBy(tile).applyInArrow`` merges the tiles of all tasks with the
+Each task turns its Arrow batches into dense score blocks (:mod:`classsim_spark.executor.batches`),
+checks them (:mod:`classsim_spark.executor.validation`), applies every requested transform and folds
+the block into one :class:`~classsim_spark.core.moments.Moments` per transform. At the end of its
+partition it emits the upper-triangle tiles of each co-moment matrix, plus one row with its
+:class:`~classsim_spark.executor.validation.RowReport` (which also says whether the task is a
+retry) and (unless ``sample_rows`` is 0) one with a uniform
+:class:`~classsim_spark.executor.sampling.RowSample` of its kept raw score rows
+(:func:`partial_statistics`, the ``mapInArrow`` function). The grouped function
+(:func:`merge_group`, for ``groupBy(tile).applyInArrow``) merges the tiles of all tasks with the
 exact parallel formula, streaming them so no executor holds more than one tile per task at once,
-and merges the samples pairwise into one; the driver collects one finished tile per position
-(never one m x m matrix per partition) and the one sample. The merge reads the shuffle, which
-holds one successful attempt's output per partition: a task that ran again is counted once.
+and merges the samples pairwise into one. Rows of :data:`PARTIAL_SCHEMA` carry everything between
+the two and to the driver (:mod:`classsim_spark.spark.scan`).
 
-Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toArrow`` or
-``toLocalIterator``), so the same code runs on classic clusters and over Spark Connect. This module
-deliberately does not use ``from __future__ import annotations``: PySpark reads the grouped
-function's type hints to pick its streaming (iterator) form.
+This module runs in Spark's Python workers and imports nothing of the driver. It deliberately does
+not use ``from __future__ import annotations``: PySpark reads the grouped function's type hints to
+pick its streaming (iterator) form.
 """
 
 import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
 from pyspark import TaskContext
-from pyspark.sql import DataFrame
 
-from classsim_spark.batches import BatchLayout, decode_batch
-from classsim_spark.labels import LabelCounts, LabelSpec, decode_labels
-from classsim_spark.moments import (
+from classsim_spark.core.moments import (
     Moments,
     PartedAccumulator,
     Partial,
@@ -39,10 +35,12 @@ from classsim_spark.moments import (
     merge_comoment,
     row_parts,
 )
-from classsim_spark.parquet_reader import ReadUnit, read_units
-from classsim_spark.sampling import RowSample
-from classsim_spark.transforms import ScoreSpec, transform_block
-from classsim_spark.validation import RowReport, check_scores
+from classsim_spark.core.transforms import ScoreSpec, transform_block
+from classsim_spark.executor.batches import BatchLayout, decode_batch
+from classsim_spark.executor.labels import LabelCounts, LabelSpec, decode_labels
+from classsim_spark.executor.parquet_reader import ReadUnit, read_units
+from classsim_spark.executor.sampling import RowSample
+from classsim_spark.executor.validation import RowReport, check_scores
 
 PARTIAL_SCHEMA = (
     "kind string, transform string, tile_row int, tile_col int, n long, "
@@ -83,8 +81,8 @@ class ScanPlan:
         Capacity of the uniform sample of kept raw score rows; 0 collects none.
     parts : int
         Keep the co-moments of ``parts_transform`` in this many disjoint parts of the rows
-        (:func:`~classsim_spark.moments.row_parts`) instead of one, for the stability of the
-        findings (:mod:`classsim_spark.stability`); 0 keeps one. The parts of a tile travel
+        (:func:`~classsim_spark.core.moments.row_parts`) instead of one, for the stability of the
+        findings (:mod:`classsim_spark.core.stability`); 0 keeps one. The parts of a tile travel
         packed in one row (kind ``parts``), so the reduce has no more groups than without them,
         and the driver merges them into the full statistic.
     parts_transform : str or None
@@ -153,7 +151,7 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
     ``plan.sample_rows``) one sample.
 
     With ``units``, the partition holds read-unit numbers and the task reads those Parquet row
-    groups itself (:mod:`classsim_spark.parquet_reader`).
+    groups itself (:mod:`classsim_spark.executor.parquet_reader`).
     """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -301,7 +299,7 @@ def _partials_row(transform: str, i: int, j: int, partials: list[Partial], parte
     }
 
 
-def _partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list[Partial]:
+def partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list[Partial]:
     """The statistics a ``TILE`` or ``PARTS`` row holds (any bytes-like fields)."""
     r = np.frombuffer(row_mean, dtype=np.float64)
     c = np.frombuffer(col_mean, dtype=np.float64)
@@ -368,7 +366,7 @@ def _sample_batch(sample: RowSample) -> pa.RecordBatch:
     )
 
 
-def _sample_from(data, seen: int, plan: ScanPlan) -> RowSample:
+def sample_from(data, seen: int, plan: ScanPlan) -> RowSample:
     """The :class:`RowSample` of a ``SAMPLE`` row's ``data`` (any bytes-like) and ``n``."""
     rows = np.frombuffer(data, dtype=np.float32).reshape(-1, plan.layout.m)
     return RowSample(plan.sample_rows, rows, seen)
@@ -403,7 +401,7 @@ def _merge_samples(batches: Iterator[pa.RecordBatch], plan: ScanPlan) -> pa.Reco
     for batch in batches:
         data, seen = batch.column("data"), batch.column("n")
         for i in range(batch.num_rows):
-            part = _sample_from(data[i].as_buffer(), seen[i].as_py(), plan)
+            part = sample_from(data[i].as_buffer(), seen[i].as_py(), plan)
             merged = RowSample.merge(merged, part, rng)
     return _sample_batch(merged)
 
@@ -446,7 +444,7 @@ def _merge_statistics(
     merged: list[Partial] | None = None  # per part (one for a TILE), merged over tasks
     for batch in batches:
         for row in batch.to_pylist():
-            partials = _partials_of(
+            partials = partials_of(
                 kind, row["n"], row["row_mean"], row["col_mean"], row["data"], parts
             )
             merged = (
@@ -458,108 +456,3 @@ def _merge_statistics(
         [_partials_row(key[1].as_py(), key[2].as_py(), key[3].as_py(), merged, kind == PARTS)],
         schema=_ARROW_SCHEMA,
     )
-
-
-ARROW_COLLECT_MAX_BYTES = 64 << 20
-"""Merged results up to this size come to the driver as one Arrow table (several times faster
-than rows); larger ones stream partition by partition (``toLocalIterator``), so the driver and
-its JVM never hold them twice."""
-
-
-def result_bytes(plan: ScanPlan) -> int:
-    """About how many bytes the merged results of a scan hold."""
-    m = plan.layout.m
-    matrices = len(plan.transforms) + (plan.parts - 1 if plan.parts else 0)
-    pairs = 1 if plan.labels else 0
-    return 8 * m * m * (matrices + pairs) + 4 * plan.sample_rows * m
-
-
-def _collect(merged: DataFrame, plan: ScanPlan) -> Iterator:
-    """The merged rows on the driver, with attribute access to their fields."""
-    if result_bytes(plan) > ARROW_COLLECT_MAX_BYTES:
-        yield from merged.toLocalIterator()
-        return
-    for batch in merged.toArrow().to_batches():
-        for row in batch.to_pylist():
-            yield SimpleNamespace(**row)
-
-
-def scan_statistics(
-    df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
-) -> tuple[
-    dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None, dict[str, list[Moments]]
-]:
-    """Run the distributed pass and assemble the statistics on the driver.
-
-    Parameters
-    ----------
-    df : pyspark.sql.DataFrame
-        Holds the columns named by ``plan.layout`` (and its id column, if any).
-    plan : ScanPlan
-    units : list of ReadUnit, optional
-        Read these Parquet row groups with pyarrow inside the tasks instead of reading ``df``.
-
-    Returns
-    -------
-    moments : dict
-        Transform name -> :class:`Moments` over all kept rows (absent when no row was kept).
-    report : RowReport
-        What was read, kept and found wrong, over all tasks; how many tasks reported, and how
-        many of them were retries.
-    counts : dict
-        With ``plan.labels``: ``frequencies`` (int64, m) and ``confusion`` or ``cooccurrence``
-        (int64, m x m); else empty.
-    sample : RowSample or None
-        With ``plan.sample_rows``: a uniform sample of the kept rows' raw scores (before any
-        transform), ``seen`` = rows kept; else None.
-    parts : dict
-        With ``plan.parts``: ``plan.parts_transform`` -> its :class:`Moments` per part (empty
-        parts included), whose merge is ``moments`` of that transform; else empty.
-    """
-    if units is None:
-        source = df.select(*plan.columns)
-    else:
-        source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
-    partials = source.mapInArrow(partial_statistics(plan, units), PARTIAL_SCHEMA)
-    merged = partials.groupBy("kind", "transform", "tile_row", "tile_col").applyInArrow(
-        merge_group(plan), PARTIAL_SCHEMA
-    )
-    m = plan.layout.m
-    report = RowReport()
-    shape = {t: (plan.parts if plan.parted(t) else 1) for t in plan.transforms}
-    n = {t: np.zeros(k, dtype=np.int64) for t, k in shape.items()}
-    mean = {t: np.zeros((k, m)) for t, k in shape.items()}
-    comoment: dict[str, np.ndarray] = {}
-    counts: dict[str, np.ndarray] = {}
-    sample = RowSample.empty(plan.sample_rows, m) if plan.sample_rows else None
-    for row in _collect(merged, plan):
-        if row.kind == REPORT:
-            report = report.merge(RowReport.from_json(bytes(row.data)))
-            continue
-        if row.kind == SAMPLE:
-            sample = _sample_from(bytearray(row.data), row.n, plan)  # a writable copy
-            continue
-        t = row.transform
-        ri, rj = plan.tile_range(row.tile_row), plan.tile_range(row.tile_col)
-        if row.kind == SUM:
-            values = np.frombuffer(bytes(row.data), dtype=np.int64)
-            if t == FREQUENCIES:
-                counts[t] = values.copy()
-            else:
-                target = counts.setdefault(t, np.zeros((m, m), dtype=np.int64))
-                target[ri, rj] = values.reshape(ri.stop - ri.start, rj.stop - rj.start)
-            continue
-        partials = _partials_of(row.kind, row.n, row.row_mean, row.col_mean, row.data, plan.parts)
-        target = comoment.setdefault(t, np.empty((shape[t], m, m)))
-        for p, (count, row_mean, _, tile) in enumerate(partials):
-            target[p, ri, rj] = tile
-            target[p, rj, ri] = tile.T
-            n[t][p] = count
-            mean[t][p, ri] = row_mean
-    moments, parts = {}, {}
-    for t in comoment:  # the transforms that kept rows
-        stats = [Moments(int(n[t][p]), mean[t][p], comoment[t][p]) for p in range(shape[t])]
-        moments[t] = Moments.merge_all(stats)
-        if plan.parted(t):
-            parts[t] = stats
-    return moments, report, counts, sample, parts

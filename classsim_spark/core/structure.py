@@ -19,7 +19,7 @@ documented deterministic order. The rules, with their thresholds, are:
   background to the block's own within-similarity.
 * :func:`split_groups` -- pairs of blocks under different top-level blocks whose mean
   cross-similarity is a robust outlier among all such pairs at the same depth of the block tree.
-* :func:`failed_groups` -- fuzzy c-means (:mod:`classsim_spark.fuzzy`) on the (denoised) rows
+* :func:`failed_groups` -- fuzzy c-means (:mod:`classsim_spark.core.fuzzy`) on the (denoised) rows
   of the similarity that the tree's blocks leave unexplained; a cohesive fuzzy group whose core
   members the tree puts in two or more top-level blocks is a failed group.
 * :func:`near_duplicates` -- pairs above a far-out fence of the nearest-neighbour similarities,
@@ -59,7 +59,7 @@ from scipy.linalg import eigh
 from scipy.sparse.linalg import eigsh
 from scipy.stats import norm
 
-from classsim_spark.fuzzy import choose_c, fuzzy_cmeans
+from classsim_spark.core.fuzzy import choose_c, fuzzy_cmeans
 
 MAD_SCALE = 1.4826
 """Makes the median absolute deviation a consistent estimate of a normal standard deviation."""
@@ -907,7 +907,7 @@ def failed_groups(
     finds groups across blocks (it misses the planted cross-cutting group of the demo data,
     which the residual features recover).
 
-    ``c`` defaults to the Xie-Beni choice (:func:`classsim_spark.fuzzy.choose_c`) among
+    ``c`` defaults to the Xie-Beni choice (:func:`classsim_spark.core.fuzzy.choose_c`) among
     ``1 .. min(r + 1, 9)`` free clusters (``rows``: ``2 .. min(m - 1, 10)``). A fuzzy
     cluster's *core* is the classes with membership >= ``core``. It is a **failed group** when
     the core has at least ``min_members`` classes in at least two top-level blocks and its

@@ -14,7 +14,8 @@ by alternating the two closed-form updates (each step cannot increase ``J``):
 A point that coincides with one or more centres (``d = 0``) shares its membership equally among
 them. classsim runs it on the rows of a class-similarity matrix: a class's row is its similarity
 profile, and a fuzzy cluster is a set of classes with alike profiles, possibly overlapping groups
-that hierarchical clustering has to cut apart (see :func:`classsim_spark.structure.failed_groups`).
+that hierarchical clustering has to cut apart (see
+:func:`classsim_spark.core.structure.failed_groups`).
 
 Results are deterministic for a seed: initial centres come from k-means++ seeding with
 ``numpy.random.default_rng([seed, restart])``; of ``n_init`` restarts the lowest objective wins

@@ -142,9 +142,9 @@ _TYPE_NAMES = {
 
 def _choices() -> dict[str, tuple[str, ...]]:
     """The values each enumerated setting allows, from the modules that define them."""
-    from classsim_spark.moments import ZERO_VARIANCE_POLICIES
-    from classsim_spark.seriation import CRITERIA, DISTANCES, LINKAGES
-    from classsim_spark.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
+    from classsim_spark.core.moments import ZERO_VARIANCE_POLICIES
+    from classsim_spark.core.seriation import CRITERIA, DISTANCES, LINKAGES
+    from classsim_spark.core.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
 
     return {
         "input.layout": ("array", "wide", "long"),

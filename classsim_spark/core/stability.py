@@ -1,9 +1,9 @@
 """How often each finding survives resampling of the samples (pure numpy/scipy).
 
 The scan can keep the co-moments of one transform in ``k`` disjoint parts of the rows
-(:func:`classsim_spark.moments.row_parts`, a hash of each row's values). Merging every part gives
-the similarity matrix of all rows; merging a subset gives the matrix of a subsample, exactly and
-without a second pass over the data. :func:`part_subsets` draws the resamples (subsets of
+(:func:`classsim_spark.core.moments.row_parts`, a hash of each row's values). Merging every part
+gives the similarity matrix of all rows; merging a subset gives the matrix of a subsample, exactly
+and without a second pass over the data. :func:`part_subsets` draws the resamples (subsets of
 ``ceil(k / 2)`` parts: half-samples for even ``k``, as in stability selection), and the analysis
 re-runs on each resample's matrix. The functions here then score each finding of the full data
 by how well the resamples reproduce it:
@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.cluster import hierarchy
 
-from classsim_spark.moments import Moments
+from classsim_spark.core.moments import Moments
 
 PARTS_MAX = 6
 """Most parts the scan keeps: ``C(6, 3) = 20`` distinct half-samples, :data:`DEFAULT_RESAMPLES`.

@@ -146,7 +146,7 @@ def is_connect(spark: SparkSession) -> bool:
 
 def package_zip(dest_dir: str | Path) -> Path:
     """Zip the installed ``classsim_spark`` package (sources only) into ``dest_dir``."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # classsim_spark/, above spark/
     target = Path(dest_dir) / "classsim_spark.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(package.rglob("*")):

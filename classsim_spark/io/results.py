@@ -13,7 +13,7 @@ Layout (all readable without Spark)::
     sample.npy                float32 k x m raw input scores of a uniform sample of the kept rows
     parts-<t>.npz             n (k,), mean (k, m), comoment (k, m, m): transform t's statistics
                               in k disjoint parts of the rows, for the stability of the findings
-                              (``run.json`` ``parts``; :mod:`classsim_spark.stability`)
+                              (``run.json`` ``parts``; :mod:`classsim_spark.core.stability`)
 
     groups.json               the analysis's findings (:mod:`classsim_spark.analysis`), with
     order-<t>.json            the orders and
@@ -52,9 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
-from classsim_spark.classes import read_class_names, write_classes_csv
+from classsim_spark.core.moments import Moments
 from classsim_spark.errors import ClasssimError
-from classsim_spark.moments import Moments
+from classsim_spark.io.classes import read_class_names, write_classes_csv
 from classsim_spark.signals import stop_signal
 
 # The file names of a results directory: this module owns them; every reader and writer (the
@@ -118,7 +118,7 @@ class SimilarityResult:
     classes : list of str
         Class names, in the order of every matrix.
     moments : dict
-        Transform -> :class:`~classsim_spark.moments.Moments` (mergeable with later data).
+        Transform -> :class:`~classsim_spark.core.moments.Moments` (mergeable with later data).
     matrices : dict
         Transform -> float64 (m, m) correlation matrix.
     zero_variance : dict
@@ -138,7 +138,7 @@ class SimilarityResult:
         moments cannot give. ``run["sample"]`` says ``rows`` (k), ``of`` (n) and ``capacity``.
         None when the run kept no sample (or predates it).
     parts : dict
-        Transform -> its :class:`~classsim_spark.moments.Moments` in k disjoint parts of the
+        Transform -> its :class:`~classsim_spark.core.moments.Moments` in k disjoint parts of the
         rows (merging them gives ``moments``), for resampling without a second scan; empty
         when the run kept none. ``run["parts"]`` says ``transform``, ``count`` and ``rows``.
     files : dict
@@ -198,7 +198,7 @@ class SimilarityResult:
             write_classes_csv(self.classes, tmp / CLASSES_FILE)
             for t, matrix in self.matrices.items():
                 np.save(tmp / similarity_file(t), matrix, allow_pickle=False)
-                self.moments[t].save(tmp / moments_file(t))
+                save_moments(tmp / moments_file(t), self.moments[t])
             for name, values in self.counts.items():
                 np.save(tmp / f"{name}.npy", values, allow_pickle=False)
             if self.sample is not None:
@@ -230,7 +230,7 @@ class SimilarityResult:
         matrices, moments = {}, {}
         for t in run["transforms"]:
             matrices[t] = np.load(path / similarity_file(t), allow_pickle=False)
-            moments[t] = Moments.load(path / moments_file(t))
+            moments[t] = load_moments(path / moments_file(t))
         zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
         counts = {
             name: np.load(path / f"{name}.npy", allow_pickle=False)
@@ -391,6 +391,18 @@ def write_text_atomically(target: Path, text: str) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)
+
+
+def save_moments(path: Path, moments: Moments) -> None:
+    """Write one transform's :class:`Moments` as ``.npz`` (no pickled objects)."""
+    with open(path, "wb") as fh:
+        np.savez(fh, n=np.int64(moments.n), mean=moments.mean, comoment=moments.comoment)
+
+
+def load_moments(path: Path) -> Moments:
+    """Read :class:`Moments` written by :func:`save_moments`."""
+    with np.load(path, allow_pickle=False) as data:
+        return Moments(int(data["n"]), data["mean"], data["comoment"])
 
 
 def save_npy_atomically(target: Path, array: np.ndarray) -> None:

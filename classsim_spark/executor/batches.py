@@ -12,7 +12,7 @@ Three physical layouts reach the Spark tasks:
     (class index, score) pairs; classes with no entry take ``fill_value``.
 
 Rows whose *shape* is wrong (null, wrong length, missing or duplicate classes) are recorded in the
-:class:`~classsim_spark.validation.RowReport` and left out of the block; value checks (NaN,
+:class:`~classsim_spark.executor.validation.RowReport` and left out of the block; value checks (NaN,
 range) happen afterwards on the block.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from classsim_spark.validation import MAX_EXAMPLES, RowReport
+from classsim_spark.executor.validation import MAX_EXAMPLES, RowReport
 
 LAYOUT_KINDS: tuple[str, ...] = ("wide", "array", "entries")
 ENTRY_INDEX, ENTRY_SCORE = "idx", "score"

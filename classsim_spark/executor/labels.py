@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from classsim_spark.validation import RowReport
+from classsim_spark.executor.validation import RowReport
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy.linalg.blas import dsyrk
@@ -162,17 +161,6 @@ class Moments:
         np.fill_diagonal(r, 1.0)
         return Correlation(r, constant)
 
-    def save(self, path: str | Path) -> None:
-        """Write to an ``.npz`` file (no pickled objects)."""
-        with open(path, "wb") as fh:
-            np.savez(fh, n=np.int64(self.n), mean=self.mean, comoment=self.comoment)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Moments:
-        """Read statistics written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
-            return cls(int(data["n"]), data["mean"], data["comoment"])
-
 
 class ShiftedAccumulator:
     """Accumulates blocks in place, without an m x m temporary per block.
@@ -225,7 +213,7 @@ class PartedAccumulator:
     """Accumulates the rows of each of ``k`` disjoint parts separately, with one common shift.
 
     The parts' statistics merge to those of all rows (:meth:`Moments.merge_all`); any union
-    of parts is a subsample (:mod:`classsim_spark.stability`). Each block is shifted in place
+    of parts is a subsample (:mod:`classsim_spark.core.stability`). Each block is shifted in place
     once, its rows gathered by part into a reusable buffer (one copy, so each part is a
     contiguous slice for ``syrk``) and each part's Gram updated as in
     :class:`ShiftedAccumulator`.
@@ -314,7 +302,7 @@ def row_parts(
     retried task or a numpy reference puts every row in the same part. Without ids, rows
     holding the same values share a part. The parts are disjoint, so their statistics merge to
     those of all rows, and any union of parts is a subsample of the rows
-    (:mod:`classsim_spark.stability`).
+    (:mod:`classsim_spark.core.stability`).
 
     Parameters
     ----------

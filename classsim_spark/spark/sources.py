@@ -28,10 +28,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from classsim_spark.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
-from classsim_spark.classes import check_class_names, default_class_names, read_class_names
 from classsim_spark.errors import ClasssimError
-from classsim_spark.parquet_reader import (
+from classsim_spark.executor.batches import ENTRY_INDEX, ENTRY_SCORE, BatchLayout
+from classsim_spark.executor.parquet_reader import (
     READERS,
     UNREADABLE,
     ReadUnit,
@@ -40,6 +39,7 @@ from classsim_spark.parquet_reader import (
     plan_units,
     row_groups,
 )
+from classsim_spark.io.classes import check_class_names, default_class_names, read_class_names
 
 LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
 DEFAULT_ID_COLUMN = "sample_id"
@@ -66,7 +66,7 @@ class InputSpec:
         Sample id column; used in error reports and, for ``long``, to group rows. When it is the
         default ``sample_id`` and absent, reports use row positions instead.
     classes : list of str, str or None
-        Class names, or the path of a class file (:mod:`classsim_spark.classes`). For ``wide``, a
+        Class names, or the path of a class file (:mod:`classsim_spark.io.classes`). For ``wide``, a
         list names the class columns.
     prefix, regex : str or None
         ``wide``: choose class columns by name prefix or regular expression.
