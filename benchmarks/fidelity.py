@@ -52,6 +52,7 @@ from classsim_spark.core import seriation
 from classsim_spark.core import taxonomy as tax_mod
 from classsim_spark.core.moments import Moments
 from classsim_spark.core.transforms import TRANSFORMS, ScoreSpec, transform_block
+from classsim_spark.io.records import RunRecord
 from classsim_spark.io.results import SimilarityResult
 from classsim_spark.io.taxonomy_file import RESERVED_COLUMNS, read_taxonomy
 
@@ -217,7 +218,7 @@ def _default_analysis(s: RealSet, mo: dict, matrices: dict, picks: dict) -> dict
         s.classes,
         {t: mo[t] for t in TRANSFORMS},
         {t: matrices[t] for t in TRANSFORMS},
-        run={"n": n, "transforms": list(TRANSFORMS)},
+        run=RunRecord(list(TRANSFORMS), n=n, m=len(s.classes)),
         counts=counts,
     )
     start = time.perf_counter()

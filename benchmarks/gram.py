@@ -259,13 +259,13 @@ def run_classsim(
         spark=spark,
         stability_parts=parts,
     )
-    used = res.run["reader"]["used"]
+    used = res.run.reader.used
     if used != reader:
         raise RuntimeError(f"asked for reader {reader!r}, classsim used {used!r}")
-    phases = {k: round(v, 3) for k, v in res.run["timings_s"].items()}
-    parts_used = (res.run["parts"] or {}).get("count", 0)
+    phases = {k: round(v, 3) for k, v in res.run.timings_s.items()}
+    parts_used = res.run.parts.count if res.run.parts else 0
     return {t: res.matrix(t) for t in transforms}, {
-        "n": res.run["n"],
+        "n": res.run.n,
         "phases_s": phases,
         "stability_parts": parts_used,
     }

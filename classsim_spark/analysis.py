@@ -235,7 +235,7 @@ def analyze(
 
     groups = {
         "schema": SCHEMA,
-        "results": {"n": res.run.get("n"), "m": res.m, "transforms": res.transforms},
+        "results": {"n": res.run.n, "m": res.m, "transforms": res.transforms},
         "chosen": chosen,
         "candidates": candidates,
         "order": {"transform": t, **ser.to_json(), "classes": [names[i] for i in order]},
@@ -273,7 +273,7 @@ def _stability(
     parts = res.parts[t]
     subsets = stability.part_subsets(len(parts), resamples, seed)
     cooccurrence = res.counts.get("cooccurrence")
-    policy = res.run.get("zero_variance_policy", "zero")
+    policy = res.run.zero_variance_policy
     found: dict[str, list] = {
         "blocks": [],
         "splits": [],

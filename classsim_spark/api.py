@@ -25,6 +25,14 @@ from classsim_spark.errors import ClasssimError
 from classsim_spark.executor.labels import LabelSpec
 from classsim_spark.executor.partials import TILE_BYTES, ScanPlan, choose_tile_size
 from classsim_spark.io.config import stability_parts as parse_stability_parts
+from classsim_spark.io.records import (
+    LabelsRecord,
+    PartsRecord,
+    ReaderRecord,
+    RunRecord,
+    SampleRecord,
+    TasksRecord,
+)
 from classsim_spark.io.results import SimilarityResult, check_writable, local_paths
 from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.spark.scan import scan_statistics
@@ -111,13 +119,6 @@ def _unreadable_files_as_input_errors():
         if short is None:
             raise
         raise short from None
-
-
-def _parts_info(part_moments: dict) -> dict | None:
-    """``run.json``'s record of the per-part statistics (one transform at most)."""
-    for t, parts in part_moments.items():
-        return {"transform": t, "count": len(parts), "rows": [p.n for p in parts]}
-    return None
 
 
 def similarity(
@@ -304,56 +305,45 @@ def similarity(
                     ", ".join(zero[t][:10]),
                 )
         info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
-    run = {
-        "classsim_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "input": data if isinstance(data, str) else "DataFrame",
-        "format": fmt,
-        "reader": {
-            "requested": reader,
-            "used": "arrow" if units else "spark",
-            "reason": reader_reason,
-        },
-        "where": where,
-        "layout": layout,
-        "input_spec": {
-            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()
-        },
-        "scores": asdict(score_spec),
-        "transforms": list(transforms),
-        "n": report.rows_kept,
-        "m": m,
-        "rows_read": report.rows_read,
-        "rows_dropped": report.rows_dropped,
-        "problems": report.counts,
-        "problem_examples": report.examples,
-        "tasks": {"reported": report.tasks, "retried": report.tasks_retried},
-        "drop_invalid": drop_invalid,
-        "zero_variance_policy": zero_variance,
-        "zero_variance": zero,
-        "labels": (
-            {"column": label_spec.column, "multi": label_spec.multi, "baselines": sorted(counts)}
-            if label_spec
-            else None
-        ),
-        "sample": (
-            {"rows": sample.rows.shape[0], "of": sample.seen, "capacity": sample_rows}
+    run = RunRecord(
+        classsim_version=__version__,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        input=data if isinstance(data, str) else "DataFrame",
+        format=fmt,
+        reader=ReaderRecord(reader, "arrow" if units else "spark", reader_reason),
+        where=where,
+        layout=layout,
+        input_spec={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()},
+        scores=score_spec,
+        transforms=list(transforms),
+        n=report.rows_kept,
+        m=m,
+        rows_read=report.rows_read,
+        rows_dropped=report.rows_dropped,
+        problems=report.counts,
+        problem_examples=report.examples,
+        tasks=TasksRecord(report.tasks, report.tasks_retried),
+        drop_invalid=drop_invalid,
+        zero_variance_policy=zero_variance,
+        zero_variance=zero,
+        labels=LabelsRecord.of(label_spec.column, label_spec.multi, counts) if label_spec else None,
+        sample=(
+            SampleRecord(sample.rows.shape[0], sample.seen, sample_rows)
             if sample is not None
             else None
         ),
-        "parts": _parts_info(part_moments),
-        "tile_size": tile,
-        "timings_s": timer.seconds,
-        "spark": {"version": spark.version, "connect": connect},
-        "versions": {
+        parts=PartsRecord.of(part_moments),
+        tile_size=tile,
+        timings_s=timer.seconds,
+        spark={"version": spark.version, "connect": connect},
+        versions={
             "python": platform.python_version(),
             "numpy": np.__version__,
             "scipy": scipy.__version__,
             "pyarrow": pyarrow.__version__,
             "executable": sys.executable,
         },
-        **(run_info or {}),
-    }
+    ).replace(**(run_info or {}))
     result = SimilarityResult(
         class_names,
         moments,

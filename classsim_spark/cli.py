@@ -573,7 +573,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = run_stages(load_config(args.config, overrides))
     log.info(
         "demo: %d samples x %d classes; transforms %s",
-        result.run["n"],
+        result.run.n,
         result.m,
         ", ".join(result.transforms),
     )

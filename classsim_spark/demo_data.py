@@ -850,6 +850,7 @@ def numpy_results(
     from classsim_spark.core.moments import Moments, row_parts
     from classsim_spark.core.stability import choose_parts
     from classsim_spark.core.transforms import ScoreSpec, transform_block
+    from classsim_spark.io.records import LabelsRecord, PartsRecord, RunRecord, SampleRecord
     from classsim_spark.io.results import SimilarityResult
 
     out = Path(out)
@@ -873,35 +874,25 @@ def numpy_results(
         for row, positives in enumerate(data.labels):
             Y[row, positives] = 1
         counts = {"cooccurrence": Y.T @ Y, "frequencies": Y.sum(axis=0)}
-        baselines = ["cooccurrence", "frequencies"]
     else:
         label = np.asarray(data.labels)
         confusion = np.zeros((m, m), dtype=np.int64)
         np.add.at(confusion, (label, data.scores.argmax(axis=1)), 1)
         counts = {"confusion": confusion, "frequencies": np.bincount(label, minlength=m)}
-        baselines = ["confusion", "frequencies"]
     n = int(data.scores.shape[0])
     rows = np.sort(np.random.default_rng(0).choice(n, min(n, sample_rows), replace=False))
-    run = {
-        "n": n,
-        "transforms": list(transforms),
-        "scores": {
-            "kind": "logits",
-            "eps": 1e-12,
-            "activation": "sigmoid" if "cooccurrence" in counts else "softmax",
-        },
-        "sample": {"rows": len(rows), "of": n, "capacity": sample_rows},
-        "parts": (
-            {"transform": transforms[0], "count": k, "rows": [p.n for p in parts[transforms[0]]]}
-            if k
-            else None
-        ),
-        "labels": {
-            "column": "labels" if "cooccurrence" in counts else "label",
-            "multi": "cooccurrence" in counts,
-            "baselines": baselines,
-        },
-    }
+    multi = "cooccurrence" in counts
+    score_spec = ScoreSpec(activation="sigmoid" if multi else "softmax")
+    run = RunRecord(
+        transforms=list(transforms),
+        n=n,
+        m=m,
+        zero_variance={t: [] for t in transforms},
+        scores=score_spec,
+        labels=LabelsRecord.of("labels" if multi else "label", multi, counts),
+        sample=SampleRecord(len(rows), n, sample_rows),
+        parts=PartsRecord.of(parts),
+    )
     result = SimilarityResult(
         names,
         moments,

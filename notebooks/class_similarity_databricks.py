@@ -38,7 +38,7 @@ result = cs.similarity(
     out=params["out"],
     overwrite=params["overwrite"] == "true",
 )
-print(f"n={result.run['n']} samples, m={result.m} classes, timings {result.run['timings_s']}")
+print(f"n={result.run.n} samples, m={result.m} classes, timings {result.run.timings_s}")
 
 # COMMAND ----------
 

@@ -29,6 +29,7 @@ from servers import leftover_processes, spark_home, standalone_cluster
 from classsim_spark import load_results
 from classsim_spark.core.transforms import ScoreSpec, transform_block
 from classsim_spark.demo_data import DemoSpec, write_demo
+from classsim_spark.io.records import TasksRecord
 from classsim_spark.spark.session import package_zip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,7 @@ def test_job_over_spark_connect_ships_the_package(tmp_path, demo, connect_url):
             for _ in batches:
                 yield pa.RecordBatch.from_pydict({{"f": [classsim_spark.__file__]}})
         files = [r.f for r in spark.range(1).mapInArrow(origin, "f string").collect()]
-        print(json.dumps({{"n": res.run["n"], "reader": res.run["reader"]["used"],
+        print(json.dumps({{"n": res.run.n, "reader": res.run.reader.used,
                            "files": files, "m": res.matrix().tolist()}}))
         spark.stop()
     """)
@@ -393,13 +394,13 @@ def test_scan_is_exact_when_a_python_worker_and_a_worker_jvm_die_mid_scan(
 
     clean, *faulted = [load_results(tmp_path / name) for name in FAULT_RUNS]
     files = len(list(inputs.rglob("*.parquet")))
-    assert clean.run["tasks"] == {"reported": files, "retried": 0}
+    assert clean.run.tasks == TasksRecord(reported=files, retried=0)
     for res in faulted:
-        assert res.run["tasks"]["reported"] == files  # each partition once
-        assert res.run["tasks"]["retried"] > 0, res.run["tasks"]  # the kill hit the read stage
-        assert f"classsim: {res.run['tasks']['retried']} of {files} scan tasks" in text
-        assert res.run["n"] == clean.run["n"] == FAULT_SPEC.samples
-        assert res.run["parts"]["rows"] == clean.run["parts"]["rows"]
+        assert res.run.tasks.reported == files  # each partition once
+        assert res.run.tasks.retried > 0, res.run.tasks  # the kill hit the read stage
+        assert f"classsim: {res.run.tasks.retried} of {files} scan tasks" in text
+        assert res.run.n == clean.run.n == FAULT_SPEC.samples
+        assert res.run.parts.rows == clean.run.parts.rows
         assert set(res.counts) == set(clean.counts) == {"frequencies", "confusion"}
         for name, counts in clean.counts.items():
             np.testing.assert_array_equal(res.counts[name], counts)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from classsim_spark.core.moments import Moments
+from classsim_spark.core.transforms import ScoreSpec
 from classsim_spark.io.order_file import read_order_file
+from classsim_spark.io.records import LabelsRecord, RunRecord, TasksRecord
 from classsim_spark.io.results import load_moments, save_moments
 
 
@@ -39,3 +41,55 @@ def test_read_order_file(tmp_path):
     (tmp_path / "f.json").write_text(json.dumps({"classes": names}))
     with pytest.raises(ValueError, match="'order' list"):
         read_order_file(tmp_path / "f.json", names)
+
+
+# A run.json as `classsim run` writes it (cifar10; the configuration shortened).
+RUN_JSON = {
+    "classsim_version": "0.1.0",
+    "created": "2026-11-30T19:58:16+00:00",
+    "input": "/work/shared/data/cifar10/scores.parquet",
+    "format": "parquet",
+    "reader": {"requested": "auto", "used": "arrow", "reason": "1 Parquet files"},
+    "where": None,
+    "layout": "array",
+    "input_spec": {"layout": "array", "scores_col": "scores", "classes": "classes.csv"},
+    "scores": {"kind": "logits", "activation": "softmax", "eps": 1e-12},
+    "transforms": ["logit", "probability", "rank"],
+    "n": 10000,
+    "m": 10,
+    "rows_read": 10000,
+    "rows_dropped": 0,
+    "problems": {},
+    "problem_examples": {},
+    "tasks": {"reported": 1, "retried": 0},
+    "drop_invalid": False,
+    "zero_variance_policy": "zero",
+    "zero_variance": {"logit": [], "probability": [], "rank": []},
+    "labels": {"column": "label", "multi": False, "baselines": ["confusion", "frequencies"]},
+    "sample": {"rows": 1000, "of": 10000, "capacity": 1000},
+    "parts": {"transform": "logit", "count": 2, "rows": [4990, 5010]},
+    "tile_size": 10,
+    "timings_s": {"resolve input": 5.828, "scan": 0.817, "similarity": 0.0},
+    "spark": {"version": "4.3.0", "connect": False},
+    "versions": {"python": "3.11.7", "numpy": "2.4.6"},
+    "config": {"analysis": {"seed": 0}},
+}
+
+
+def test_run_record_reads_and_writes_run_json_unchanged():
+    run = RunRecord.from_json(RUN_JSON)
+    assert run.tasks == TasksRecord(reported=1, retried=0)
+    assert run.labels == LabelsRecord("label", False, ["confusion", "frequencies"])
+    assert run.parts.rows == [4990, 5010] and run.scores == ScoreSpec("logits", "softmax")
+    out = run.to_json()
+    assert list(out) == list(RUN_JSON) and out == RUN_JSON
+    assert json.dumps(out, indent=2) == json.dumps(RUN_JSON, indent=2)
+
+
+def test_run_record_keeps_unknown_entries_and_reads_older_files():
+    newer = RUN_JSON | {"window": {"from": "2026-01-01"}}
+    assert RunRecord.from_json(newer).to_json() == newer
+    older = RunRecord.from_json({"transforms": ["rank"], "n": 5})
+    assert older.m is None and older.labels is None and older.scores == ScoreSpec()
+    assert older.to_json()["transforms"] == ["rank"] and older.to_json()["parts"] is None
+    assert RunRecord.from_json(older.to_json()) == older

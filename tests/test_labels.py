@@ -9,6 +9,7 @@ import pytest
 from classsim_spark import load_results, similarity
 from classsim_spark.executor.labels import LabelCounts, LabelSpec, decode_labels
 from classsim_spark.executor.validation import InvalidInputError, RowReport
+from classsim_spark.io.records import LabelsRecord
 
 
 def test_decode_labels_hand_checked():
@@ -53,15 +54,11 @@ def test_single_label_confusion_and_frequencies(spark, tmp_path):
     np.add.at(expected, (label, x.argmax(axis=1)), 1)
     np.testing.assert_array_equal(res.counts["confusion"], expected)
     np.testing.assert_array_equal(res.counts["frequencies"], np.bincount(label, minlength=m))
-    assert res.run["labels"] == {
-        "column": "label",
-        "multi": False,
-        "baselines": ["confusion", "frequencies"],
-    }
+    assert res.run.labels == LabelsRecord("label", False, ["confusion", "frequencies"])
     back = load_results(tmp_path / "res")
     np.testing.assert_array_equal(back.counts["confusion"], expected)
     off = similarity(df, transforms=["logit"], labels=None, spark=spark)
-    assert off.counts == {} and off.run["labels"] is None
+    assert off.counts == {} and off.run.labels is None
 
 
 def test_multi_label_cooccurrence_with_names_and_long_layout(spark):
@@ -106,4 +103,4 @@ def test_labels_outside_the_class_list(spark):
     ):
         similarity(df, transforms=["logit"], spark=spark)
     res = similarity(df, transforms=["logit"], drop_invalid=True, spark=spark)
-    assert res.run["n"] == 3 and res.counts["frequencies"].tolist() == [1, 2]
+    assert res.run.n == 3 and res.counts["frequencies"].tolist() == [1, 2]

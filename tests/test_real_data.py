@@ -23,6 +23,7 @@ from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
 from classsim_spark.core.moments import Moments
 from classsim_spark.core.transforms import TRANSFORMS, ScoreSpec, transform_block
+from classsim_spark.io.records import RunRecord
 from classsim_spark.io.results import SimilarityResult
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -47,7 +48,7 @@ def test_real_probabilities_all_transforms_equal_numpy(spark, name):
         classes=str(DATA / name / "classes.csv"),
         spark=spark,
     )
-    assert res.m == p.shape[1] and res.run["n"] == p.shape[0]
+    assert res.m == p.shape[1] and res.run.n == p.shape[0]
     spec = ScoreSpec("probabilities", "softmax")
     for t in ("logit", "probability", "rank"):
         oracle = np.corrcoef(transform_block(p, t, spec), rowvar=False)
@@ -175,7 +176,7 @@ def test_default_analysis_of_every_real_set(name):
         classes,
         moments,
         {t: mo.correlation().matrix for t, mo in moments.items()},
-        run={"n": table.num_rows, "transforms": list(TRANSFORMS)},
+        run=RunRecord(list(TRANSFORMS), n=table.num_rows, m=len(classes)),
     )
     levels = DEFAULT_ANALYSIS[name][0]
     analysis = analyze(

@@ -16,6 +16,7 @@ from classsim_spark.analysis import analyze  # noqa: E402
 from classsim_spark.cli import main  # noqa: E402
 from classsim_spark.core.moments import Moments  # noqa: E402
 from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
+from classsim_spark.io.records import RunRecord  # noqa: E402
 from classsim_spark.io.results import SimilarityResult  # noqa: E402
 from classsim_spark.render.figures import (  # noqa: E402
     RenderOptions,
@@ -63,7 +64,7 @@ def test_figure_set_follows_the_results(single, tmp_path):
         ["a", "b", "c"],
         {"logit": mo},
         {"logit": mo.correlation().matrix},
-        run={"n": 50, "transforms": ["logit"]},
+        run=RunRecord(["logit"], n=50, m=3),
     ).save(bare)
     assert list(figure_makers(bare)) == ["similarity", "distributions"]
 

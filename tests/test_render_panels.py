@@ -124,7 +124,6 @@ def test_distribution_uses_the_stored_row_sample(tmp_path):
         [f"c{i}" for i in range(m)],
         dict.fromkeys(matrices, mo),
         matrices,
-        run={"scores": {"kind": "logits", "activation": "softmax", "eps": 1e-12}},
         counts={"frequencies": freq},
         sample=logits,
     )

@@ -17,6 +17,7 @@ from classsim_spark.executor.batches import BatchLayout
 from classsim_spark.executor.partials import ScanPlan, partial_statistics
 from classsim_spark.executor.validation import InvalidInputError, RowReport
 from classsim_spark.io.classes import ClassListError
+from classsim_spark.io.records import ReaderRecord, SampleRecord, TasksRecord
 from classsim_spark.io.results import ResultsExistError
 from classsim_spark.spark.sources import InputError
 
@@ -63,7 +64,7 @@ def test_tiny_hand_checked_case_all_layouts(spark):
         m = res.matrix("logit")[np.ix_(order, order)]
         assert m[0, 1] == pytest.approx(r01, abs=1e-12)
         np.testing.assert_allclose(m, np.corrcoef(x, rowvar=False), atol=1e-12)
-        assert res.run["n"] == 4
+        assert res.run.n == 4
 
 
 def test_generated_case_all_layouts_and_transforms_equal_numpy(spark, planted_scores):
@@ -93,9 +94,9 @@ def test_result_does_not_depend_on_partitioning_or_tiles(spark, planted_scores):
     many = similarity(
         array_df(spark, x, partitions=9), transforms=["logit"], spark=spark, tile_size=5
     )
-    assert many.run["tile_size"] == 5
-    assert one.run["tasks"] == {"reported": 1, "retried": 0}
-    assert many.run["tasks"] == {"reported": 9, "retried": 0}  # one report per partition
+    assert many.run.tile_size == 5
+    assert one.run.tasks == TasksRecord(reported=1, retried=0)
+    assert many.run.tasks == TasksRecord(reported=9, retried=0)  # one report per partition
     assert np.abs(one.matrix() - many.matrix()).max() < 1e-12
     assert np.abs(many.matrix() - expected(x, "logit")).max() < 1e-9
 
@@ -199,7 +200,7 @@ def test_long_layout_duplicates_and_unknown_classes(spark):
         transforms=["logit"],
         spark=spark,
     )
-    assert res.run["rows_dropped"] == 2 and res.run["n"] == 3
+    assert res.run.rows_dropped == 2 and res.run.n == 3
     x = np.array([[1.0, 2.0], [3.0, 1.0], [2.0, 2.5]])
     assert res.matrix()[0, 1] == pytest.approx(np.corrcoef(x, rowvar=False)[0, 1], abs=1e-12)
 
@@ -216,8 +217,8 @@ def test_nan_and_inf_rows_fail_by_default_and_are_dropped_on_request(spark, plan
         assert sid in msg
     assert "--drop-invalid" in msg
     res = similarity(df, transforms=["logit"], drop_invalid=True, spark=spark)
-    assert (res.run["rows_read"], res.run["n"], res.run["rows_dropped"]) == (100, 97, 3)
-    assert res.run["problems"] == {"non_finite": 3}
+    assert (res.run.rows_read, res.run.n, res.run.rows_dropped) == (100, 97, 3)
+    assert res.run.problems == {"non_finite": 3}
     keep = np.setdiff1d(np.arange(100), [3, 50, 77])
     assert np.abs(res.matrix() - expected(x[keep], "logit")).max() < 1e-9
 
@@ -307,7 +308,7 @@ def test_partitioned_parquet_where_and_results_directory(spark, tmp_path, plante
         spark=spark,
         out=out,
     )
-    assert res.run["n"] == 160
+    assert res.run.n == 160
     assert np.abs(res.matrix("logit") - expected(x[80:], "logit")).max() < 1e-9
     assert sorted(p.name for p in out.iterdir()) == [
         "classes.csv",
@@ -363,20 +364,18 @@ def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scor
         r: similarity(src, reader=r, transforms=["logit", "rank"], spark=spark)
         for r in ("spark", "arrow", "auto")
     }
-    assert runs["arrow"].run["reader"]["used"] == "arrow"
-    assert runs["auto"].run["reader"]["used"] == "arrow"
-    assert runs["spark"].run["reader"]["used"] == "spark"
+    assert runs["arrow"].run.reader.used == "arrow"
+    assert runs["auto"].run.reader.used == "arrow"
+    assert runs["spark"].run.reader.used == "spark"
     for res in runs.values():
-        assert res.run["n"] == 650
+        assert res.run.n == 650
         for t in ("logit", "rank"):
             assert np.abs(res.matrix(t) - expected(both, t)).max() < 1e-9
     filtered = similarity(src, where="sample_id < 100", transforms=["logit"], spark=spark)
-    assert filtered.run["reader"] == {
-        "requested": "auto",
-        "used": "spark",
-        "reason": "a SQL filter (--where) is evaluated by Spark",
-    }
-    assert filtered.run["n"] == 150
+    assert filtered.run.reader == ReaderRecord(
+        requested="auto", used="spark", reason="a SQL filter (--where) is evaluated by Spark"
+    )
+    assert filtered.run.n == 150
     with pytest.raises(InputError, match="--reader arrow cannot read this input: a SQL filter"):
         similarity(src, where="sample_id < 100", reader="arrow", spark=spark)
 
@@ -414,7 +413,7 @@ def test_catalog_table_with_partition_filter(spark, tmp_path, planted_scores):
             transforms=["logit"],
             spark=spark,
         )
-        assert res.run["reader"]["used"] == "spark" and res.run["n"] == 60
+        assert res.run.reader.used == "spark" and res.run.n == 60
         assert np.abs(res.matrix() - expected(x[60:], "logit")).max() < 1e-9
         with pytest.raises(Exception, match="TABLE_OR_VIEW_NOT_FOUND"):
             similarity("default.no_such_table", spark=spark)
@@ -459,14 +458,12 @@ def test_sample_holds_every_kept_row_while_n_is_within_capacity(spark, tmp_path)
     runs["dataframe"] = similarity(
         array_df(spark, x, partitions=4), transforms=["logit"], sample_rows=2500, spark=spark
     )
-    assert runs["auto"].run["reader"]["used"] == "arrow"
-    assert runs["spark"].run["reader"]["used"] == "spark"
+    assert runs["auto"].run.reader.used == "arrow"
+    assert runs["spark"].run.reader.used == "spark"
     for name, res in runs.items():
-        assert res.run["sample"] == {
-            "rows": 2500,
-            "of": 2500,
-            "capacity": 2500 if name == "dataframe" else 3000,
-        }
+        assert res.run.sample == SampleRecord(
+            rows=2500, of=2500, capacity=2500 if name == "dataframe" else 3000
+        )
         assert res.sample.dtype == np.float32
         np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x))
     for reader in ("auto", "spark"):
@@ -506,7 +503,7 @@ def test_sample_rows_zero_keeps_no_sample(spark, tmp_path, planted_scores):
         spark=spark,
         out=out,
     )
-    assert res.sample is None and res.run["sample"] is None
+    assert res.sample is None and res.run.sample is None
     assert not (out / "sample.npy").exists()
     assert load_results(out).sample is None
     with pytest.raises(ValueError, match="sample_rows must be >= 0"):
@@ -534,6 +531,6 @@ def test_dropped_rows_never_enter_the_sample(spark):
         spark=spark,
     )
     kept = np.setdiff1d(np.arange(400), [5, 77, 300, 10, 11])
-    assert res.run["n"] == 395 and res.run["sample"] == {"rows": 395, "of": 395, "capacity": 1000}
+    assert res.run.n == 395 and res.run.sample == SampleRecord(rows=395, of=395, capacity=1000)
     assert np.isfinite(res.sample).all()
     np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x[kept]))

@@ -16,6 +16,7 @@ from classsim_spark.cli import main
 from classsim_spark.core import stability as st
 from classsim_spark.core.moments import Moments, row_parts
 from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+from classsim_spark.io.records import RunRecord
 from classsim_spark.io.results import SimilarityResult
 from classsim_spark.render.heatmap import draw_heatmap, heatmap_layout
 
@@ -151,7 +152,7 @@ def test_structure_in_noise_is_unstable():
         [f"c{i}" for i in range(40)],
         {"logit": whole},
         {"logit": whole.correlation().matrix},
-        run={"n": 3000, "transforms": ["logit"]},
+        run=RunRecord(["logit"], n=3000, m=40),
         parts={"logit": [Moments.from_block(x[part == k]) for k in range(10)]},
     )
     g = analyze(result, write=False).groups
@@ -207,9 +208,9 @@ def test_scan_keeps_parts_equal_to_numpy(spark, tmp_path):
     res = similarity(
         df, transforms=["rank", "logit"], stability_parts=4, spark=spark, out=out, sample_rows=0
     )
-    assert res.run["parts"]["transform"] == "logit" and res.run["parts"]["count"] == 4
+    assert res.run.parts.transform == "logit" and res.run.parts.count == 4
     part = row_parts(x, 4, ids=np.arange(4000))  # the sample ids decide
-    assert res.run["parts"]["rows"] == np.bincount(part, minlength=4).tolist()
+    assert res.run.parts.rows == np.bincount(part, minlength=4).tolist()
     logit = x.astype(np.float64)
     for k, got in enumerate(res.parts["logit"]):
         ref = Moments.from_block(logit[part == k])
@@ -218,10 +219,10 @@ def test_scan_keeps_parts_equal_to_numpy(spark, tmp_path):
         np.testing.assert_allclose(got.comoment, ref.comoment, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(res.matrix("logit"), np.corrcoef(logit, rowvar=False), atol=1e-12)
     loaded = SimilarityResult.load(out)
-    assert [p.n for p in loaded.parts["logit"]] == res.run["parts"]["rows"]
+    assert [p.n for p in loaded.parts["logit"]] == res.run.parts.rows
     np.testing.assert_array_equal(loaded.parts["logit"][2].comoment, res.parts["logit"][2].comoment)
     none = similarity(df, transforms=["rank"], stability_parts=0, spark=spark, sample_rows=0)
-    assert none.parts == {} and none.run["parts"] is None
+    assert none.parts == {} and none.run.parts is None
 
 
 def test_cli_stability_options(spark, tmp_path, capsys):

@@ -55,6 +55,7 @@ import numpy as np
 from classsim_spark.core.moments import Moments
 from classsim_spark.errors import ClasssimError
 from classsim_spark.io.classes import read_class_names, write_classes_csv
+from classsim_spark.io.records import RunRecord
 from classsim_spark.signals import stop_signal
 
 # The file names of a results directory: this module owns them; every reader and writer (the
@@ -124,8 +125,9 @@ class SimilarityResult:
     zero_variance : dict
         Transform -> names of classes with constant scores (their rows/columns are 0 off the
         diagonal).
-    run : dict
-        The content of ``run.json``.
+    run : RunRecord
+        The content of ``run.json`` (:mod:`classsim_spark.io.records`); by default the record of
+        the matrices alone (``n`` unknown).
     path : Path or None
         The results directory, once saved or when loaded.
     counts : dict
@@ -135,12 +137,12 @@ class SimilarityResult:
         float32 (k, m), columns in class order: the input scores as given (before any transform)
         of a uniform random sample, without replacement, of k = min(capacity, n) of the kept
         rows, collected in the same scan; for the distribution of input values, which the
-        moments cannot give. ``run["sample"]`` says ``rows`` (k), ``of`` (n) and ``capacity``.
+        moments cannot give. ``run.sample`` says ``rows`` (k), ``of`` (n) and ``capacity``.
         None when the run kept no sample (or predates it).
     parts : dict
         Transform -> its :class:`~classsim_spark.core.moments.Moments` in k disjoint parts of the
         rows (merging them gives ``moments``), for resampling without a second scan; empty
-        when the run kept none. ``run["parts"]`` says ``transform``, ``count`` and ``rows``.
+        when the run kept none. ``run.parts`` says ``transform``, ``count`` and ``rows``.
     files : dict
         Other files of the directory already parsed for this result (the analysis's, read by
         the figures), by path, with the size and time they had: each is parsed once per
@@ -151,7 +153,7 @@ class SimilarityResult:
     moments: dict[str, Moments]
     matrices: dict[str, np.ndarray]
     zero_variance: dict[str, list[str]] = field(default_factory=dict)
-    run: dict = field(default_factory=dict)
+    run: RunRecord | None = None
     path: Path | None = None
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     sample: np.ndarray | None = None
@@ -159,6 +161,15 @@ class SimilarityResult:
     files: dict[Path, tuple[tuple[int, int], object]] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            self.run = RunRecord(
+                transforms=list(self.matrices),
+                n=None,
+                m=len(self.classes),
+                zero_variance=dict(self.zero_variance),
+            )
 
     @property
     def transforms(self) -> list[str]:
@@ -204,13 +215,8 @@ class SimilarityResult:
             if self.sample is not None:
                 np.save(tmp / SAMPLE_FILE, self.sample, allow_pickle=False)
             for t, parts in self.parts.items():
-                np.savez(
-                    tmp / parts_file(t),
-                    n=np.array([p.n for p in parts], dtype=np.int64),
-                    mean=np.stack([p.mean for p in parts]),
-                    comoment=np.stack([p.comoment for p in parts]),
-                )
-            (tmp / RUN_FILE).write_text(json.dumps(self.run, indent=2, sort_keys=False) + "\n")
+                save_parts(tmp / parts_file(t), parts)
+            (tmp / RUN_FILE).write_text(json.dumps(self.run.to_json(), indent=2) + "\n")
         self.path = out
         return out
 
@@ -225,29 +231,22 @@ class SimilarityResult:
             raise NotAResultsDirectoryError(
                 f"{path} is not a classsim results directory (no {RUN_FILE})"
             )
-        run = json.loads(run_file.read_text())
+        run = RunRecord.from_json(json.loads(run_file.read_text()))
         classes = read_class_names(path / CLASSES_FILE)
         matrices, moments = {}, {}
-        for t in run["transforms"]:
+        for t in run.transforms:
             matrices[t] = np.load(path / similarity_file(t), allow_pickle=False)
             moments[t] = load_moments(path / moments_file(t))
-        zero = {t: list(v) for t, v in run.get("zero_variance", {}).items()}
+        zero = {t: list(v) for t, v in run.zero_variance.items()}
         counts = {
             name: np.load(path / f"{name}.npy", allow_pickle=False)
-            for name in (run.get("labels") or {}).get("baselines", [])
+            for name in (run.labels.baselines if run.labels else [])
         }
         sample_file = path / SAMPLE_FILE
         sample = np.load(sample_file, allow_pickle=False) if sample_file.is_file() else None
         parts = {}
-        parted = (run.get("parts") or {}).get("transform")
-        if parted is not None and (path / parts_file(parted)).is_file():
-            with np.load(path / parts_file(parted), allow_pickle=False) as data:
-                parts[parted] = [
-                    Moments(int(n), mean, comoment)
-                    for n, mean, comoment in zip(
-                        data["n"], data["mean"], data["comoment"], strict=True
-                    )
-                ]
+        if run.parts is not None and (path / parts_file(run.parts.transform)).is_file():
+            parts[run.parts.transform] = load_parts(path / parts_file(run.parts.transform))
         return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
 
 
@@ -403,6 +402,25 @@ def load_moments(path: Path) -> Moments:
     """Read :class:`Moments` written by :func:`save_moments`."""
     with np.load(path, allow_pickle=False) as data:
         return Moments(int(data["n"]), data["mean"], data["comoment"])
+
+
+def save_parts(path: Path, parts: list[Moments]) -> None:
+    """Write a transform's per-part :class:`Moments` as one ``.npz`` of stacked arrays."""
+    np.savez(
+        path,
+        n=np.array([p.n for p in parts], dtype=np.int64),
+        mean=np.stack([p.mean for p in parts]),
+        comoment=np.stack([p.comoment for p in parts]),
+    )
+
+
+def load_parts(path: Path) -> list[Moments]:
+    """Read the per-part :class:`Moments` written by :func:`save_parts`."""
+    with np.load(path, allow_pickle=False) as data:
+        return [
+            Moments(int(n), mean, comoment)
+            for n, mean, comoment in zip(data["n"], data["mean"], data["comoment"], strict=True)
+        ]
 
 
 def save_npy_atomically(target: Path, array: np.ndarray) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from classsim_spark.core.transforms import ScoreSpec, transform_block
+from classsim_spark.core.transforms import transform_block
 from classsim_spark.render.fonts import covers_layout, label_text
 from classsim_spark.render.inputs import FigureError, as_result
 
@@ -107,7 +107,7 @@ def stored_samples(result, k: int) -> dict[str, np.ndarray]:
     sample = getattr(result, "sample", None)
     if sample is None or len(sample) == 0:
         return {}
-    spec = ScoreSpec(**(result.run.get("scores") or {}))
+    spec = result.run.scores
     block = np.asarray(sample, dtype=np.float64)
     return {t: transform_block(block, t, spec)[:, k] for t in result.transforms}
 

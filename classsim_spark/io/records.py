@@ -1,0 +1,206 @@
+"""``run.json`` as a typed record: what a similarity run computed, from what, and how.
+
+:class:`RunRecord` is what :class:`~classsim_spark.io.results.SimilarityResult` holds as ``run``;
+its :meth:`~RunRecord.to_json` is the file, :meth:`~RunRecord.from_json` reads it back (also the
+files of older versions, which lack some entries, and entries it does not know, kept as they were).
+The scan (:func:`classsim_spark.similarity`) and the numpy reference of the demo
+(:func:`classsim_spark.demo_data.numpy_results`) build it from the same pieces, so the two cannot
+drift apart.
+
+Example
+-------
+>>> run = RunRecord(transforms=["logit"], n=3, m=2, zero_variance={"logit": []})
+>>> RunRecord.from_json(run.to_json()) == run
+True
+>>> run.to_json()["scores"]
+{'kind': 'logits', 'activation': 'softmax', 'eps': 1e-12}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from classsim_spark.core.moments import Moments
+from classsim_spark.core.transforms import ScoreSpec
+
+
+@dataclass(frozen=True)
+class ReaderRecord:
+    """Which reader the scan asked for, which it used (``arrow`` or ``spark``) and why."""
+
+    requested: str
+    used: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TasksRecord:
+    """Scan tasks that reported (one per partition) and how many of them were retries."""
+
+    reported: int
+    retried: int
+
+
+@dataclass(frozen=True)
+class LabelsRecord:
+    """The label column, whether it is multi-label, and the baselines counted from it."""
+
+    column: str
+    multi: bool
+    baselines: list[str]
+
+    @classmethod
+    def of(cls, column: str, multi: bool, counts: dict) -> LabelsRecord:
+        """The record of label counts ``counts`` (name -> array) from ``column``."""
+        return cls(column, multi, sorted(counts))
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """The uniform score sample: ``rows`` kept of the ``of`` rows seen, at most ``capacity``."""
+
+    rows: int
+    of: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class PartsRecord:
+    """The transform whose statistics are kept in ``count`` parts, and the rows of each part."""
+
+    transform: str
+    count: int
+    rows: list[int]
+
+    @classmethod
+    def of(cls, parts: dict[str, list[Moments]]) -> PartsRecord | None:
+        """The record of per-part statistics (transform -> its parts; one transform at most)."""
+        for transform, stats in parts.items():
+            return cls(transform, len(stats), [s.n for s in stats])
+        return None
+
+
+_NESTED = {
+    "reader": ReaderRecord,
+    "tasks": TasksRecord,
+    "labels": LabelsRecord,
+    "sample": SampleRecord,
+    "parts": PartsRecord,
+}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything ``run.json`` holds.
+
+    What the statistics are (always present): ``transforms``, ``n`` (rows kept), ``m``,
+    ``scores`` (what the logged scores hold), ``zero_variance`` (transform -> classes with
+    constant scores) and the policy applied to them; with labels, ``labels``; with a sample or
+    parts, their records. How they were made (None or empty where a result was not made by a
+    scan): the input, its format, reader, filter, layout and column spec; rows read and dropped
+    with the problems found (counts and examples); scan tasks; tile size; phase timings; Spark,
+    library and classsim versions; the time it was created and the configuration of the command.
+    ``extra`` keeps entries of the file this version does not know.
+    """
+
+    transforms: list[str]
+    n: int | None
+    m: int | None
+    zero_variance: dict[str, list[str]] = field(default_factory=dict)
+    zero_variance_policy: str = "zero"
+    scores: ScoreSpec = field(default_factory=ScoreSpec)
+    labels: LabelsRecord | None = None
+    sample: SampleRecord | None = None
+    parts: PartsRecord | None = None
+    classsim_version: str | None = None
+    created: str | None = None
+    input: str | None = None
+    format: str | None = None
+    reader: ReaderRecord | None = None
+    where: str | None = None
+    layout: str | None = None
+    input_spec: dict[str, Any] | None = None
+    rows_read: int | None = None
+    rows_dropped: int | None = None
+    problems: dict[str, int] = field(default_factory=dict)
+    problem_examples: dict[str, list[str]] = field(default_factory=dict)
+    tasks: TasksRecord | None = None
+    drop_invalid: bool | None = None
+    tile_size: int | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    spark: dict[str, Any] | None = None
+    versions: dict[str, str] | None = None
+    config: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of ``run.json``: provenance first, then what was computed, as the file
+        has always been ordered; ``extra`` last."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        out = {key: _plain(values[key]) for key in _FILE_ORDER}
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        """Read the content of a ``run.json`` (of this or an older version)."""
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        for key, record in _NESTED.items():
+            if isinstance(values.get(key), dict):
+                values[key] = record(**values[key])
+        if isinstance(values.get("scores"), dict):
+            values["scores"] = ScoreSpec(**values["scores"])
+        values.setdefault("n", None)
+        values.setdefault("m", None)
+        values["transforms"] = list(values.get("transforms") or [])
+        extra = {k: v for k, v in data.items() if k not in known}
+        return cls(**values, extra=extra)
+
+    def replace(self, **changes: Any) -> RunRecord:
+        """A copy with ``changes``; keys that are not fields go to ``extra``."""
+        known = {f.name for f in fields(self)}
+        extra = {**self.extra, **{k: v for k, v in changes.items() if k not in known}}
+        return dataclasses.replace(
+            self, **{k: v for k, v in changes.items() if k in known}, extra=extra
+        )
+
+
+_FILE_ORDER = (
+    "classsim_version",
+    "created",
+    "input",
+    "format",
+    "reader",
+    "where",
+    "layout",
+    "input_spec",
+    "scores",
+    "transforms",
+    "n",
+    "m",
+    "rows_read",
+    "rows_dropped",
+    "problems",
+    "problem_examples",
+    "tasks",
+    "drop_invalid",
+    "zero_variance_policy",
+    "zero_variance",
+    "labels",
+    "sample",
+    "parts",
+    "tile_size",
+    "timings_s",
+    "spark",
+    "versions",
+    "config",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A record field as JSON data (nested records as dicts, None as null)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
