@@ -194,7 +194,7 @@ def evaluate_set(s: RealSet, replicates: int, seed: int) -> dict:
         trees = {}
         for combo in combinations((*TRANSFORMS, *ALTERNATIVE_VIEWS)):
             t, d, link = combo
-            trees[combo] = seriation.hclust(matrices[t], d, link, optimal_ordering="none").linkage
+            trees[combo] = seriation.hclust(matrices[t], d, link, optimal_ordering="none").Z
         scores = {"|".join(c): agreement_scores(Z, s.taxonomy) for c, Z in trees.items()}
         picks = criterion_picks(matrices)
         if b == 0:
@@ -230,7 +230,7 @@ def _default_analysis(s: RealSet, mo: dict, matrices: dict, picks: dict) -> dict
     expected = picks[DEFAULT]
     if combo != expected:
         raise AssertionError(f"{s.name}: analyze chose {combo}, choose() {expected}")
-    Z = analysis.seriations[chosen["transform"]].linkage
+    Z = analysis.seriations[chosen["transform"]].Z
     return {
         "combination": "|".join(combo),
         "seconds": time.perf_counter() - start,

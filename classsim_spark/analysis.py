@@ -182,10 +182,10 @@ def analyze(
 
     t = chosen["transform"]
     M, ser = res.matrices[t], seriations[t]
-    Z, order = ser.linkage, ser.order
+    Z, order = ser.Z, ser.order
     with timer.phase("structure") as info:
         block_list = structure.blocks(M, Z, order, names, taxonomy=tax.paths if tax else None)
-        found_spans = structure.spans(M, order, block_list, names=names)
+        found_flames = structure.flames(M, order, block_list, names=names)
         splits = structure.split_groups(M, Z, order, block_list)
         failed, memberships, fuzzy_info = structure.failed_groups(
             M, order, block_list, c=fuzzy_groups, core=core, seed=seed, names=names
@@ -240,7 +240,7 @@ def analyze(
         "candidates": candidates,
         "order": {"transform": t, **ser.to_json(), "classes": [names[i] for i in order]},
         "blocks": block_list,
-        "spans": found_spans,
+        "spans": found_flames,  # per major block: its span and its flames
         "split_groups": splits,
         "failed_groups": failed,
         "fuzzy": fuzzy_info,
@@ -294,14 +294,14 @@ def _stability(
             clip_negative=clip_negative,
             optimal_ordering="greedy",
         )
-        b = structure.blocks(M, ser.linkage, ser.order, names)
+        b = structure.blocks(M, ser.Z, ser.order, names)
         member_sets = {x["id"]: frozenset(x["member_ids"]) for x in b}
-        found["trees"].append(ser.linkage)
+        found["trees"].append(ser.Z)
         found["blocks"].append(list(member_sets.values()))
         found["splits"].append(
             [
                 (member_sets[s["blocks"][0]], member_sets[s["blocks"][1]])
-                for s in structure.split_groups(M, ser.linkage, ser.order, b)
+                for s in structure.split_groups(M, ser.Z, ser.order, b)
             ]
         )
         if failed:  # the full data's number of fuzzy groups, not chosen anew
@@ -373,7 +373,7 @@ def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str
 
 
 def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> dict:
-    per_transform = {t: tax_mod.agreement(s.linkage, tax) for t, s in seriations.items()}
+    per_transform = {t: tax_mod.agreement(s.Z, tax) for t, s in seriations.items()}
     baselines = {
         kind: tax_mod.agreement(tax_mod.linkage_from_matrix(res.counts[kind], kind), tax)
         for kind in ("confusion", "cooccurrence")
@@ -391,7 +391,7 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
 
 def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str]) -> None:
     for t, ser in analysis.seriations.items():
-        save_npy_atomically(path / linkage_file(t), ser.linkage)
+        save_npy_atomically(path / linkage_file(t), ser.Z)
         order_doc = {
             "transform": t,
             **ser.to_json(),

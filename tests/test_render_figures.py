@@ -83,7 +83,7 @@ def test_taxonomy_view_beside_hclust_view(single):
     # Fig. 2a: taxonomy bars show contiguous top-level groups; Fig. 2b: the tree and the blocks
     codes = left.taxonomy[0]["codes"]
     assert np.count_nonzero(np.diff(codes)) == len(set(codes)) - 1
-    assert left.dendrogram is None and right.dendrogram is not None and right.spans
+    assert left.dendrogram is None and right.dendrogram is not None and right.brackets
     a, b = (p["matrix"].get_window_extent() for p in fig.heatmap_panels)
     assert (a.y0, a.height) == (b.y0, b.height) and a.x1 < b.x0  # rows line up, side by side
 

@@ -173,7 +173,7 @@ def test_groups_layout_matches_groups_json(tmp_path):
     assert lay.split_boxes == [(0, 4, 6, 8), (6, 8, 0, 4)]
     assert [fc["positions"].tolist() for fc in lay.failed_columns] == [[0, 5, 9]]
     assert lay.near_duplicates == [(1, 6)]
-    assert lay.spans == [{"start": 0, "end": 4, "level": 1, "label": "A", "stable": True}]
+    assert lay.brackets == [{"start": 0, "end": 4, "level": 1, "label": "A", "stable": True}]
     fig = draw_heatmap(lay)
     img = _png(fig, tmp_path)
     # the failed column is blue exactly at the member positions

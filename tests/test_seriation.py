@@ -168,13 +168,13 @@ def test_linkage_equals_scipy(generic, distance, linkage):
         d = squareform(1 - M, checks=False)
     expected = hierarchy.linkage(d, method=linkage)
     s = S.hclust(M, distance, linkage, optimal_ordering="none")
-    assert np.allclose(s.linkage, expected, atol=1e-12)
+    assert np.allclose(s.Z, expected, atol=1e-12)
     assert s.method == "hclust" and s.params["distance"] == distance
     for how in ("optimal", "greedy"):
         o = S.hclust(M, distance, linkage, optimal_ordering=how)
         # the same tree, only branches flipped; its leaves are the order
-        assert np.allclose(hierarchy.cophenet(o.linkage), hierarchy.cophenet(expected))
-        assert np.array_equal(hierarchy.leaves_list(o.linkage), o.order)
+        assert np.allclose(hierarchy.cophenet(o.Z), hierarchy.cophenet(expected))
+        assert np.array_equal(hierarchy.leaves_list(o.Z), o.order)
         assert sorted(o.order.tolist()) == list(range(len(M)))
 
 
@@ -193,8 +193,8 @@ def test_hand_checked_four_classes():
     s = S.hclust(M)
     assert s.order.tolist() == [0, 1, 3, 2]
     assert S.hclust(M, optimal_ordering="greedy").order.tolist() == [0, 1, 3, 2]
-    assert s.linkage[:, 2].tolist() == pytest.approx([0.1, 0.2, 1.0])  # complete: max d02
-    cut = hierarchy.fcluster(s.linkage, 2, "maxclust")
+    assert s.Z[:, 2].tolist() == pytest.approx([0.1, 0.2, 1.0])  # complete: max d02
+    cut = hierarchy.fcluster(s.Z, 2, "maxclust")
     assert cut[0] == cut[1] != cut[2] == cut[3]
 
 
@@ -274,7 +274,7 @@ def test_spectral_sorts_a_chain(clip):
     s = S.spectral(chain[np.ix_(perm, perm)], clip_negative=clip)
     recovered = perm[s.order].tolist()
     assert recovered in (list(range(m)), list(range(m))[::-1])
-    assert s.linkage is None and s.method == "spectral"
+    assert s.Z is None and s.method == "spectral"
     assert s.params["components"] == [m]
 
 
@@ -372,8 +372,8 @@ def methods(M):
 def test_same_input_same_output(generic):
     for (name, a), (_, b) in zip(methods(generic), methods(generic.copy()), strict=True):
         assert np.array_equal(a.order, b.order), name
-        if a.linkage is not None:
-            assert np.array_equal(a.linkage, b.linkage), name
+        if a.Z is not None:
+            assert np.array_equal(a.Z, b.Z), name
 
 
 def test_permuted_input_gives_the_same_grouping_and_order(generic):
@@ -382,11 +382,11 @@ def test_permuted_input_gives_the_same_grouping_and_order(generic):
     for (name, a), (_, b) in zip(methods(generic), methods(P), strict=True):
         # the orientation rule (more central end first) makes even the order follow the classes
         assert np.array_equal(perm[b.order], a.order), name
-        if a.linkage is not None:
+        if a.Z is not None:
             for k in (2, 5, 9):
-                ca = hierarchy.fcluster(a.linkage, k, "maxclust")
+                ca = hierarchy.fcluster(a.Z, k, "maxclust")
                 cb = np.empty_like(ca)
-                cb[perm] = hierarchy.fcluster(b.linkage, k, "maxclust")
+                cb[perm] = hierarchy.fcluster(b.Z, k, "maxclust")
                 # the same partition, whatever the cluster numbers
                 assert len(set(zip(ca, cb, strict=True))) == len(set(ca)), (name, k)
 

@@ -180,7 +180,7 @@ def test_unstable_findings_are_drawn_dashed():
         ],
     }
     layout = heatmap_layout(M, [f"c{i}" for i in range(m)], groups=groups)
-    assert [s["stable"] for s in layout.spans] == [True, False]
+    assert [s["stable"] for s in layout.brackets] == [True, False]
     assert layout.failed_columns[0]["stable"] is False
     assert layout.unstable_near_duplicates == [(0, 1)] and layout.near_duplicates == [(4, 5)]
     fig = draw_heatmap(layout)
@@ -188,7 +188,7 @@ def test_unstable_findings_are_drawn_dashed():
     assert texts["shaky"].get_fontstyle() == "italic" and texts["kept"].get_fontstyle() == "normal"
     assert any(t.startswith("dashed") for t in texts)
     dashed = [
-        c for c in fig.heatmap_axes["spans"].collections if c.get_linestyle()[0][1] is not None
+        c for c in fig.heatmap_axes["brackets"].collections if c.get_linestyle()[0][1] is not None
     ]
     assert len(dashed) == 1 and len(dashed[0].get_segments()) == 1
 

@@ -142,7 +142,7 @@ def test_spans_flag_the_planted_flame_only():
     M[flame, A] = M[A, flame] = 0.35  # one class of top group 2 leans on top group 0
     Z, order = tree(M)
     bl = st.blocks(M, Z, order, [f"c{i}" for i in range(len(M))])
-    sp = st.spans(M, order, bl, names=[f"c{i}" for i in range(len(M))])
+    sp = st.flames(M, order, bl, names=[f"c{i}" for i in range(len(M))])
     jsonable(sp)
     assert [s["block"] for s in sp] == [b["id"] for b in bl if b["level"] == 1]
     flagged = {(s["block"], r["class_id"]) for s in sp for r in s["rows"]}
@@ -270,7 +270,7 @@ def demo_structure(seed: int, transform: str = "logit") -> dict:
         "tax": tax,
         "answers": data.answers,
         "blocks": bl,
-        "spans": st.spans(M, order, bl, names=names),
+        "spans": st.flames(M, order, bl, names=names),
         "split": st.split_groups(M, Z, order, bl),
         "failed": failed,
         "memberships": u,
@@ -393,7 +393,7 @@ def run_all(M, names=None):
     bl = st.blocks(M, Z, order, names)
     out = {
         "blocks": bl,
-        "spans": st.spans(M, order, bl, names=names),
+        "spans": st.flames(M, order, bl, names=names),
         "split": st.split_groups(M, Z, order, bl),
         "failed": st.failed_groups(M, order, bl, names=names),
         "dups": st.near_duplicates(M, names),
@@ -468,7 +468,7 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="core"):
         st.failed_groups(M, order, bl, core=0)
     with pytest.raises(ValueError, match="block_list"):
-        st.spans(M, order, [{"member_ids": [99], "level": 1}])
+        st.flames(M, order, [{"member_ids": [99], "level": 1}])
     with pytest.raises(ValueError, match="square"):
         st.stars(np.ones((1, 1)), ["a"])
 

@@ -78,7 +78,7 @@ class Seriation:
     ----------
     order : ndarray of int64, shape (m,)
         A permutation of ``range(m)``: the class shown at each position, left to right.
-    linkage : ndarray of float64, shape (m - 1, 4), or None
+    Z : ndarray of float64, shape (m - 1, 4), or None
         A scipy linkage matrix whose ``scipy.cluster.hierarchy.leaves_list`` equals ``order``,
         when the order comes from one tree; else None.
     method : str
@@ -89,12 +89,12 @@ class Seriation:
     """
 
     order: np.ndarray
-    linkage: np.ndarray | None
+    Z: np.ndarray | None
     method: str
     params: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        """The order and parameters as a JSON-serialisable dict (the linkage is saved apart).
+        """The order and parameters as a JSON-serialisable dict (the tree ``Z`` is saved apart).
 
         Examples
         --------

@@ -13,7 +13,7 @@ documented deterministic order. The rules, with their thresholds, are:
   weights ``max(M, 0)``; every block is then split the same way inside its own subtree while the
   best split reaches ``min_modularity``, up to ``max_depth`` levels. Or explicit cuts into ``k``
   clusters per level. Blocks have at least two classes.
-* :func:`spans` -- "flames": for each major block, the outside classes whose mean similarity to
+* :func:`flames` -- for each major block, the outside classes whose mean similarity to
   the block is a robust outlier (robust z >= ``z_min`` among all outside classes or among the
   outside classes of their own top-level block) and reaches at least half-way from the
   background to the block's own within-similarity.
@@ -45,7 +45,6 @@ Examples
 
 from __future__ import annotations
 
-import heapq
 import math
 import numbers
 from collections import Counter
@@ -60,6 +59,7 @@ from scipy.sparse.linalg import eigsh
 from scipy.stats import norm
 
 from classsim_spark.core.fuzzy import choose_c, fuzzy_cmeans
+from classsim_spark.core.tree import Tree
 
 MAD_SCALE = 1.4826
 """Makes the median absolute deviation a consistent estimate of a normal standard deviation."""
@@ -207,89 +207,26 @@ def _f(x) -> float | None:
 # --------------------------------------------------------------------------- the tree
 
 
-class _Tree:
-    """Sizes, leaf spans and similarity sums of every node of a linkage tree.
+class _Tree(Tree):
+    """A :class:`~classsim_spark.core.tree.Tree` with the similarity sums of every node.
 
-    Node ``i < m`` is class ``i``; node ``m + j`` is row ``j`` of ``Z``. Every node's classes are
-    a contiguous run ``leaves[start : start + size]`` of the tree's own leaf order, so sums over
-    a node's pairs come from its children's: ``within(n) = within(a) + within(b) + 2 cross(n)``
-    with ``cross(n)`` the sum over ``a x b`` -- O(m^2) for all nodes together.
+    Sums over a node's pairs come from its children's: ``within(n) = within(a) + within(b) +
+    2 cross(n)`` with ``cross(n)`` the sum over ``a x b`` -- O(m^2) for all nodes together.
     """
 
     def __init__(self, M: np.ndarray, Z: np.ndarray):
-        m = len(M)
-        self.m = m
-        self.Z = Z
-        n_nodes = 2 * m - 1
-        self.children = np.full((n_nodes, 2), -1, dtype=np.int64)
-        self.children[m:] = Z[:, :2].astype(np.int64)
-        self.parent = np.full(n_nodes, -1, dtype=np.int64)
-        self.size = np.ones(n_nodes, dtype=np.int64)
-        self.height = np.zeros(n_nodes)
-        self.height[m:] = Z[:, 2]
-        for j in range(m - 1):
-            a, b = self.children[m + j]
-            self.parent[a] = self.parent[b] = m + j
-            self.size[m + j] = self.size[a] + self.size[b]
-        # leaf order of the tree itself: left child first (as scipy's leaves_list)
-        self.start = np.zeros(n_nodes, dtype=np.int64)
-        for node in range(n_nodes - 1, m - 1, -1):
-            a, b = self.children[node]
-            self.start[a] = self.start[node]
-            self.start[b] = self.start[node] + self.size[a]
-        self.leaves = np.empty(m, dtype=np.int64)
-        self.leaves[self.start[:m]] = np.arange(m)
+        super().__init__(Z)
+        n_nodes = 2 * self.m - 1
         # similarity sums (ordered pairs, diagonal excluded)
         self.cross = np.zeros(n_nodes)  # sum of M over a x b (one direction)
         self.cross_pos = np.zeros(n_nodes)  # same for max(M, 0)
         self.within = np.zeros(n_nodes)  # sum of M over ordered pairs inside the node
-        for node in range(m, n_nodes):
+        for node in range(self.m, n_nodes):
             a, b = self.children[node]
             c, cp = _rect_sums(M, self.members(a), self.members(b))
             self.cross[node], self.cross_pos[node] = c, cp
             self.within[node] = self.within[a] + self.within[b] + 2.0 * c
         self.row_sum = M.sum(axis=1) - np.diag(M)  # sum_{j != i} M_ij
-
-    @property
-    def root(self) -> int:
-        return 2 * self.m - 2
-
-    def members(self, node: int) -> np.ndarray:
-        s = self.start[node]
-        return self.leaves[s : s + self.size[node]]
-
-    def ancestors(self, node: int) -> list[int]:
-        out = []
-        while node >= 0:
-            out.append(int(node))
-            node = int(self.parent[node])
-        return out
-
-    def splits(self, node: int, max_clusters: int):
-        """Split ``node`` into its first clusters in merge order (latest merge first).
-
-        Yields ``(split_node, frontier)`` after each split, ``frontier`` the set of current
-        cluster nodes (updated in place), for ``k = 2 .. max_clusters`` clusters.
-        """
-        heap = [-node] if node >= self.m else []
-        frontier = {int(node)}
-        k = 1
-        while heap and k < max_clusters:
-            top = -heapq.heappop(heap)
-            frontier.remove(top)
-            for child in self.children[top]:
-                frontier.add(int(child))
-                if child >= self.m:
-                    heapq.heappush(heap, -int(child))
-            k += 1
-            yield top, frontier
-
-    def cut(self, node: int, k: int) -> list[int]:
-        """The first ``k`` clusters of ``node``'s subtree in merge order (fewer if it is small)."""
-        clusters = [int(node)]
-        for _, frontier in self.splits(node, k):
-            clusters = sorted(frontier)
-        return clusters
 
     def best_modularity_cut(self, node: int, M: np.ndarray) -> tuple[list[int], float]:
         """Cut of ``node``'s subtree maximising modularity of ``max(M, 0)`` among its classes.
@@ -537,10 +474,10 @@ def _top_of(block_list: list[dict], m: int) -> np.ndarray:
     return top
 
 
-# --------------------------------------------------------------------------- spans (flames)
+# --------------------------------------------------------------------------- flames
 
 
-def spans(
+def flames(
     M,
     order,
     block_list,
@@ -606,7 +543,7 @@ def spans(
     >>> M[:5, :5] += 0.5; M[12, :5] = M[:5, 12] = 0.4; np.fill_diagonal(M, 1)
     >>> bl = [{"id": 0, "level": 1, "label": "a", "member_ids": [0, 1, 2, 3, 4], "size": 5,
     ...        "within_mean": 0.5}]
-    >>> [r["class_id"] for r in spans(M, np.arange(20), bl)[0]["rows"]]
+    >>> [r["class_id"] for r in flames(M, np.arange(20), bl)[0]["rows"]]
     [12]
     """
     M = _check_matrix(M)

@@ -53,6 +53,7 @@ from scipy import stats
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
 
+from classsim_spark.core.tree import Tree
 from classsim_spark.errors import ClasssimError
 
 __all__ = [
@@ -241,20 +242,7 @@ def tree_cut(Z, k: int) -> np.ndarray:
     k = operator.index(k)
     if not 1 <= k <= m:
         raise ValueError(f"k must be between 1 and the number of leaves {m}, got {k}")
-    n_merges = m - k
-    children = Z[:n_merges, :2].astype(np.int64)
-    is_child = np.zeros(m + n_merges, dtype=bool)
-    is_child[children.ravel()] = True
-    roots = np.flatnonzero(~is_child)
-    label = np.empty(m + n_merges, dtype=np.int64)
-    label[roots] = np.arange(k)
-    for i in range(n_merges - 1, -1, -1):
-        label[children[i]] = label[m + i]
-    leaves = label[:m]
-    _, first = np.unique(leaves[hierarchy.leaves_list(Z)], return_index=True)
-    rank = np.empty(k, dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(1, k + 1)
-    return rank[leaves]
+    return Tree(Z).labels(k)
 
 
 def adjusted_rand(a, b) -> float:

@@ -163,7 +163,7 @@ def _transform(result: SimilarityResult, groups: dict, transform: str | None) ->
     return t
 
 
-def taxonomy_spans(paths, order) -> list[dict]:
+def taxonomy_brackets(paths, order) -> list[dict]:
     """Runs of consecutive positions of ``order`` that share a taxonomy group, per level.
 
     Each run is a span ``{"start", "end", "level", "label"}`` (level 1 = coarsest), so the
@@ -171,7 +171,7 @@ def taxonomy_spans(paths, order) -> list[dict]:
 
     Examples
     --------
-    >>> spans = taxonomy_spans([("a", "a1"), ("b", "b1"), ("a", "a2")], [0, 2, 1])
+    >>> spans = taxonomy_brackets([("a", "a1"), ("b", "b1"), ("a", "a2")], [0, 2, 1])
     >>> [(s["label"], s["start"], s["end"], s["level"]) for s in spans]
     [('a', 0, 2, 1), ('b', 2, 3, 1), ('a1', 0, 1, 2), ('a2', 1, 2, 2), ('b1', 2, 3, 2)]
     """
@@ -223,7 +223,7 @@ def similarity_layout(
                 f"no taxonomy order for {t!r}: run `classsim analyze` with a taxonomy first"
             )
         options.setdefault("title", f"similarity ({t}), taxonomy order")
-        spans = [] if taxonomy is None else taxonomy_spans(taxonomy.paths, order)
+        spans = [] if taxonomy is None else taxonomy_brackets(taxonomy.paths, order)
         return heatmap_layout(
             result.matrix(t), result.classes, order, groups={"spans": spans}, **options
         )

@@ -95,8 +95,9 @@ class HeatmapLayout:
         ``icoord`` / ``dcoord`` lists of the links, ``icoord`` in order positions.
     taxonomy : list of dict
         Per level: ``level`` name, ``codes`` (int (m,), in order), ``labels`` (code -> label).
-    spans : list of dict
-        ``start``, ``end`` (half-open positions), ``label``, ``level`` (1 = outermost),
+    brackets : list of dict
+        The labelled brackets of block (or taxonomy group) spans along the left: ``start``,
+        ``end`` (half-open positions), ``label``, ``level`` (1 = outermost),
         ``stable`` (False: drawn dashed and grey, see :func:`is_unstable`).
     split_boxes : list of tuple
         ``(row_start, row_end, col_start, col_end)`` rectangles, both mirror cells of each pair.
@@ -138,7 +139,7 @@ class HeatmapLayout:
     background: str = BACKGROUND
     dendrogram: dict | None = None
     taxonomy: list[dict] = field(default_factory=list)
-    spans: list[dict] = field(default_factory=list)
+    brackets: list[dict] = field(default_factory=list)
     split_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     unstable_split_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     failed_columns: list[dict] = field(default_factory=list)
@@ -164,7 +165,7 @@ class HeatmapLayout:
         return bool(
             self.unstable_split_boxes
             or self.unstable_near_duplicates
-            or not all(s.get("stable", True) for s in self.spans)
+            or not all(s.get("stable", True) for s in self.brackets)
             or not all(f.get("stable", True) for f in self.failed_columns)
         )
 
@@ -239,14 +240,14 @@ class HeatmapLayout:
         ``"figure"`` holds ``(0, 0, width, height)`` of the panel.
         """
         side = self.matrix_inches
-        label_w = 1.8 if self.spans else 0.2
-        depth = max((s["level"] for s in self.spans), default=0)
+        label_w = 1.8 if self.brackets else 0.2
+        depth = max((s["level"] for s in self.brackets), default=0)
         bottom = self.bottom_margin() if bottom is None else bottom
         top = 0.5
         x = 0.1 + label_w
         rects: dict[str, tuple[float, float, float, float]] = {}
         if depth:
-            rects["spans"] = (x, bottom, 0.12 * depth, side)
+            rects["brackets"] = (x, bottom, 0.12 * depth, side)
             x += 0.12 * depth + 0.02
         if self.dendrogram:
             rects["dendrogram"] = (x, bottom, 1.0, side)
@@ -638,7 +639,7 @@ def _apply_groups(
         block = blocks.get(s.get("block"), s)
         if label is None:
             label = block.get("label")
-        layout.spans.append(
+        layout.brackets.append(
             {
                 "start": start,
                 "end": end,
@@ -868,14 +869,14 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
         axes[f"failed{k}"] = _column(
             add, f"failed{k}", col, ListedColormap([(1, 1, 1, 0), color]), 0, 1, m, label, color
         )
-    if layout.spans:
-        depth = max(s["level"] for s in layout.spans)
-        ax_s = axes["spans"] = add("spans")
+    if layout.brackets:
+        depth = max(s["level"] for s in layout.brackets)
+        ax_s = axes["brackets"] = add("brackets")
         ax_s.set_xlim(0, depth)
         ax_s.set_ylim(*lim)
         ax_s.set_axis_off()
         brackets: dict[bool, list] = {True: [], False: []}
-        for s in sorted(layout.spans, key=lambda s: (s["level"], s["start"] - s["end"])):
+        for s in sorted(layout.brackets, key=lambda s: (s["level"], s["start"] - s["end"])):
             x = s["level"] - 0.5
             stable = s.get("stable", True)
             brackets[stable].append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
