@@ -44,8 +44,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
+# Two pytest-xdist workers (CI has 2 cores): the Spark JVMs and servers the tests start wait on
+# I/O much of the time. The tests of the shared Spark Connect server and cluster run on one worker
+# (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) system-packages lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gram.py
