@@ -257,20 +257,10 @@ def similarity(
             f"{m} classes, layout {layout}, "
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
         )
-    # The parts of a tile travel together: keep that row as small as one tile without parts.
-    tile = tile_size or choose_tile_size(m, TILE_BYTES // max(1, parts))
-    label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
-    parts_transform = "logit" if "logit" in transforms else transforms[0]
-    plan = ScanPlan(
-        batch_layout,
-        transforms,
-        score_spec,
-        tile,
-        label_spec,
-        sample_rows,
-        parts,
-        parts_transform if parts else None,
+    plan = _scan_plan(
+        batch_layout, transforms, score_spec, tile_size, label_info, class_names, sample_rows, parts
     )
+    tile, label_spec = plan.tile_size, plan.labels
     with (
         timer.phase("scan") as info,
         connect_progress(spark, "scan"),
@@ -282,28 +272,9 @@ def similarity(
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
             f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
         )
-    if report.tasks_retried:
-        log.warning(
-            "%d of %d scan tasks were retries of tasks that failed or lost their "
-            "executor; the results are exact: each partition is counted once",
-            report.tasks_retried,
-            report.tasks,
-        )
-    id_label = batch_layout.id_column or "row positions within a task"
-    report.raise_if_invalid(drop_invalid, id_label)
+    _check_report(report, batch_layout.id_column, drop_invalid)
     with timer.phase("similarity") as info:
-        matrices, zero = {}, {}
-        for t in transforms:
-            corr = moments[t].correlation(zero_variance)
-            matrices[t] = corr.matrix
-            zero[t] = [class_names[i] for i in corr.zero_variance]
-            if zero[t]:
-                log.warning(
-                    "%s: %d classes have constant scores and correlate 0 with all others: %s",
-                    t,
-                    len(zero[t]),
-                    ", ".join(zero[t][:10]),
-                )
+        matrices, zero = _correlations(moments, transforms, zero_variance, class_names)
         info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
     run = RunRecord(
         classsim_version=__version__,
@@ -336,13 +307,7 @@ def similarity(
         tile_size=tile,
         timings_s=timer.seconds,
         spark={"version": spark.version, "connect": connect},
-        versions={
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "pyarrow": pyarrow.__version__,
-            "executable": sys.executable,
-        },
+        versions=_versions(),
     ).replace(**(run_info or {}))
     result = SimilarityResult(
         class_names,
@@ -360,3 +325,67 @@ def similarity(
                 out, overwrite=overwrite, stages=stages, config=(run_info or {}).get("config")
             )
     return result
+
+
+def _scan_plan(
+    layout, transforms, score_spec, tile_size, label_info, class_names, sample_rows, parts
+) -> ScanPlan:
+    """What every scan task does: the transforms, tiles, label counts, sample and parts."""
+    m = len(class_names)
+    # The parts of a tile travel together: keep that row as small as one tile without parts.
+    tile = tile_size or choose_tile_size(m, TILE_BYTES // max(1, parts))
+    label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
+    parts_transform = "logit" if "logit" in transforms else transforms[0]
+    return ScanPlan(
+        layout,
+        transforms,
+        score_spec,
+        tile,
+        label_spec,
+        sample_rows,
+        parts,
+        parts_transform if parts else None,
+    )
+
+
+def _check_report(report, id_column: str | None, drop_invalid: bool) -> None:
+    """Say when tasks were retried; stop on invalid rows unless they are to be dropped."""
+    if report.tasks_retried:
+        log.warning(
+            "%d of %d scan tasks were retries of tasks that failed or lost their "
+            "executor; the results are exact: each partition is counted once",
+            report.tasks_retried,
+            report.tasks,
+        )
+    report.raise_if_invalid(drop_invalid, id_column or "row positions within a task")
+
+
+def _correlations(
+    moments: dict, transforms: Sequence[str], zero_variance: str, class_names: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """Each transform's correlation matrix, and its classes of constant scores (named, and
+    warned about), in the order of ``transforms``."""
+    matrices, zero = {}, {}
+    for t in transforms:
+        corr = moments[t].correlation(zero_variance)
+        matrices[t] = corr.matrix
+        zero[t] = [class_names[i] for i in corr.zero_variance]
+        if zero[t]:
+            log.warning(
+                "%s: %d classes have constant scores and correlate 0 with all others: %s",
+                t,
+                len(zero[t]),
+                ", ".join(zero[t][:10]),
+            )
+    return matrices, zero
+
+
+def _versions() -> dict[str, str]:
+    """The versions a run's numbers depend on, for run.json."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "executable": sys.executable,
+    }

@@ -560,61 +560,83 @@ def flames(
         raise ValueError(f"coverage_quantile={coverage_quantile!r}: must be in (0, 1)")
     pos = np.empty(m, dtype=np.int64)
     pos[order] = np.arange(m)
-    out = []
-    for b in block_list:
-        if b["level"] not in levels or b["size"] < min_size or m - b["size"] < 3:
-            continue
-        inside = np.asarray(b["member_ids"], dtype=np.int64)
-        mask = np.ones(m, dtype=bool)
-        mask[inside] = False
-        outside = np.flatnonzero(mask)
-        sub = M[np.ix_(outside, inside)]
-        s = sub.mean(axis=1)
-        center, scale = robust_center_scale(s)
-        z_all = _robust_z(s, center, scale)
-        z_top = z_all.copy()
-        for t in np.unique(top[outside]):
-            group = top[outside] == t
-            if group.sum() >= min_reference:
-                c_t, s_t = robust_center_scale(s[group])
-                z_top[group] = _robust_z(s[group], c_t, s_t)
-        z = np.maximum(z_all, z_top)
-        within = float(b["within_mean"]) if b.get("within_mean") is not None else np.inf
-        lift = (s - center) / (within - center) if within > center else np.zeros_like(s)
-        q = np.quantile(sub, coverage_quantile)
-        rows = []
-        start, end = int(pos[inside].min()), int(pos[inside].max()) + 1
-        for k in np.flatnonzero((z >= z_min) & (lift >= min_lift)):
-            r = int(outside[k])
-            p = int(pos[r])
-            offset = p - start if p < start else p - end + 1 if p >= end else 0
-            rows.append(
-                {
-                    "name": names[r],
-                    "class_id": r,
-                    "position": p,
-                    "offset": int(offset),
-                    "mean_similarity": float(s[k]),
-                    "z": float(z[k]),
-                    "z_all": float(z_all[k]),
-                    "z_top": float(z_top[k]),
-                    "lift": float(lift[k]),
-                    "coverage": float((sub[k] > q).mean()),
-                }
-            )
-        rows.sort(key=lambda r: (-r["z"], r["position"]))
-        out.append(
+    thresholds = {"z_min": z_min, "min_lift": min_lift, "coverage_quantile": coverage_quantile}
+    return [
+        _block_flames(M, b, pos, top, names, min_reference, **thresholds)
+        for b in block_list
+        if b["level"] in levels and b["size"] >= min_size and m - b["size"] >= 3
+    ]
+
+
+def _outlier_z(s: np.ndarray, top: np.ndarray, min_reference: int):
+    """Robust z of every outside class's mean similarity ``s`` to a block: against all outside
+    classes, and against those of its own top-level block (``top``: each one's) where that has
+    at least ``min_reference``; with the centre and scale of all."""
+    center, scale = robust_center_scale(s)
+    z_all = _robust_z(s, center, scale)
+    z_top = z_all.copy()
+    for t in np.unique(top):
+        group = top == t
+        if group.sum() >= min_reference:
+            c_t, s_t = robust_center_scale(s[group])
+            z_top[group] = _robust_z(s[group], c_t, s_t)
+    return z_all, z_top, center, scale
+
+
+def _block_flames(
+    M: np.ndarray,
+    b: dict,
+    pos: np.ndarray,
+    top: np.ndarray,
+    names: list[str],
+    min_reference: int,
+    z_min: float,
+    min_lift: float,
+    coverage_quantile: float,
+) -> dict:
+    """The flames record of one major block (see :func:`flames`)."""
+    m = len(M)
+    inside = np.asarray(b["member_ids"], dtype=np.int64)
+    mask = np.ones(m, dtype=bool)
+    mask[inside] = False
+    outside = np.flatnonzero(mask)
+    sub = M[np.ix_(outside, inside)]
+    s = sub.mean(axis=1)
+    z_all, z_top, center, scale = _outlier_z(s, top[outside], min_reference)
+    z = np.maximum(z_all, z_top)
+    within = float(b["within_mean"]) if b.get("within_mean") is not None else np.inf
+    lift = (s - center) / (within - center) if within > center else np.zeros_like(s)
+    q = np.quantile(sub, coverage_quantile)
+    rows: list[dict[str, Any]] = []
+    start, end = int(pos[inside].min()), int(pos[inside].max()) + 1
+    for k in np.flatnonzero((z >= z_min) & (lift >= min_lift)):
+        r = int(outside[k])
+        p = int(pos[r])
+        offset = p - start if p < start else p - end + 1 if p >= end else 0
+        rows.append(
             {
-                "block": b["id"],
-                "level": b["level"],
-                "label": b.get("label"),
-                "start": start,
-                "end": end,
-                "background": {"median": center, "scale": scale},
-                "rows": rows,
+                "name": names[r],
+                "class_id": r,
+                "position": p,
+                "offset": int(offset),
+                "mean_similarity": float(s[k]),
+                "z": float(z[k]),
+                "z_all": float(z_all[k]),
+                "z_top": float(z_top[k]),
+                "lift": float(lift[k]),
+                "coverage": float((sub[k] > q).mean()),
             }
         )
-    return out
+    rows.sort(key=lambda r: (-r["z"], r["position"]))
+    return {
+        "block": b["id"],
+        "level": b["level"],
+        "label": b.get("label"),
+        "start": start,
+        "end": end,
+        "background": {"median": center, "scale": scale},
+        "rows": rows,
+    }
 
 
 # --------------------------------------------------------------------------- split groups

@@ -769,10 +769,7 @@ def _column(add, key, values, cmap, vmin, vmax, m, label, color="black"):
 def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[dict, list]:
     """Draw one layout with its left edge at ``x0`` inches; return its axes and label texts."""
     from matplotlib.cm import ScalarMappable
-    from matplotlib.collections import LineCollection
     from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Rectangle
-    from matplotlib.transforms import offset_copy
 
     geo = layout.geometry(bottom)
     fw, fh = fig.get_size_inches()
@@ -782,22 +779,70 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
         return fig.add_axes(((x0 + left) / fw, b / fh, w / fw, h / fh))
 
     m = layout.m
-    lim = (m - 0.5, -0.5)
     axes: dict = {}
     texts: list = []
     ax_m = axes["matrix"] = add("matrix")
+    _draw_matrix(ax_m, layout)
+    axes["colorbar"] = add("colorbar")
+    fig.colorbar(
+        ScalarMappable(norm=layout.norm(), cmap=layout.colormap()),
+        cax=axes["colorbar"],
+        label=layout.colorbar_label or None,
+    )
+    if layout.dendrogram:
+        axes["dendrogram"] = add("dendrogram")
+        _draw_dendrogram(axes["dendrogram"], layout)
+    for k, tax in enumerate(layout.taxonomy):
+        axes[f"taxonomy{k}"] = _column(
+            add, f"taxonomy{k}", tax["codes"] % 20, "tab20", 0, 19, m, tax["level"]
+        )
+    for k, fc in enumerate(layout.failed_columns):
+        col = np.zeros(m)
+        col[fc["positions"]] = 1
+        color = FAILED_COLOR if fc.get("stable", True) else UNSTABLE_FAILED_COLOR
+        label = fc["label"] if fc.get("stable", True) else f"{fc['label']}?"
+        axes[f"failed{k}"] = _column(
+            add, f"failed{k}", col, ListedColormap([(1, 1, 1, 0), color]), 0, 1, m, label, color
+        )
+    if layout.brackets:
+        axes["brackets"] = add("brackets")
+        texts += _draw_brackets(axes["brackets"], layout)
+    ax_n = axes["names"] = add("names")
+    texts += _draw_names(fig, ax_n, ax_m, layout, geo["names"][2])
+    if layout.has_unstable:  # a key to the dashed marks, at the panel's lower left
+        texts.append(
+            fig.text(
+                (x0 + 0.05) / fw,
+                0.004,
+                UNSTABLE_NOTE,
+                fontsize=6.5,
+                ha="left",
+                va="bottom",
+                color="0.35",
+                **_TEXT,
+            )
+        )
+    return axes, texts
+
+
+def _draw_matrix(ax, layout: HeatmapLayout) -> None:
+    """The coloured matrix with its star ticks, split-group boxes, near-duplicate circles and
+    title."""
+    from matplotlib.patches import Rectangle
+
+    m = layout.m
     # "none": unresampled in SVG/PDF (one image pixel per cell), nearest in Agg
-    ax_m.imshow(
+    ax.imshow(
         layout.rgba(), interpolation="none", aspect="auto", extent=(-0.5, m - 0.5, m - 0.5, -0.5)
     )
-    ax_m.set_xlim(-0.5, m - 0.5)
-    ax_m.set_ylim(*lim)
-    ax_m.set_xticks([])
-    ax_m.set_yticks([])
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(m - 0.5, -0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
     if layout.ticks.size:
-        ax_m.set_xticks(layout.ticks, minor=True)
-        ax_m.set_yticks(layout.ticks, minor=True)
-        ax_m.tick_params(
+        ax.set_xticks(layout.ticks, minor=True)
+        ax.set_yticks(layout.ticks, minor=True)
+        ax.tick_params(
             which="minor",
             length=5,
             width=1.0,
@@ -811,7 +856,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     lw = max(0.8, min(2.0, 200 / max(m, 1)))
     for boxes, style in ((layout.split_boxes, "solid"), (layout.unstable_split_boxes, UNSTABLE)):
         for r0, r1, c0, c1 in boxes:
-            ax_m.add_patch(
+            ax.add_patch(
                 Rectangle(
                     (c0 - 0.5, r0 - 0.5),
                     c1 - c0,
@@ -828,7 +873,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     ):
         if pairs:
             p = np.array(pairs)
-            ax_m.scatter(
+            ax.scatter(
                 np.concatenate([p[:, 1], p[:, 0]]),
                 np.concatenate([p[:, 0], p[:, 1]]),
                 s=max(12.0, (layout.matrix_inches * 72 / m) ** 2 * 1.5),
@@ -838,93 +883,91 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
                 linestyles=style,
             )
     if layout.title:
-        ax_m.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10, **_TEXT)
-    cax = axes["colorbar"] = add("colorbar")
-    fig.colorbar(
-        ScalarMappable(norm=layout.norm(), cmap=layout.colormap()),
-        cax=cax,
-        label=layout.colorbar_label or None,
-    )
+        ax.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10, **_TEXT)
 
-    if layout.dendrogram:
-        ax_d = axes["dendrogram"] = add("dendrogram")
-        links = [
-            np.column_stack([dc, ic])
-            for ic, dc in zip(layout.dendrogram["icoord"], layout.dendrogram["dcoord"], strict=True)
-        ]
-        ax_d.add_collection(LineCollection(links, colors="0.3", linewidths=0.6))
-        top = max(max(dc) for dc in layout.dendrogram["dcoord"]) or 1.0
-        ax_d.set_xlim(top * 1.02, 0)
-        ax_d.set_ylim(*lim)
-        ax_d.set_axis_off()
-    for k, tax in enumerate(layout.taxonomy):
-        axes[f"taxonomy{k}"] = _column(
-            add, f"taxonomy{k}", tax["codes"] % 20, "tab20", 0, 19, m, tax["level"]
-        )
-    for k, fc in enumerate(layout.failed_columns):
-        col = np.zeros(m)
-        col[fc["positions"]] = 1
-        color = FAILED_COLOR if fc.get("stable", True) else UNSTABLE_FAILED_COLOR
-        label = fc["label"] if fc.get("stable", True) else f"{fc['label']}?"
-        axes[f"failed{k}"] = _column(
-            add, f"failed{k}", col, ListedColormap([(1, 1, 1, 0), color]), 0, 1, m, label, color
-        )
-    if layout.brackets:
-        depth = max(s["level"] for s in layout.brackets)
-        ax_s = axes["brackets"] = add("brackets")
-        ax_s.set_xlim(0, depth)
-        ax_s.set_ylim(*lim)
-        ax_s.set_axis_off()
-        brackets: dict[bool, list] = {True: [], False: []}
-        for s in sorted(layout.brackets, key=lambda s: (s["level"], s["start"] - s["end"])):
-            x = s["level"] - 0.5
-            stable = s.get("stable", True)
-            brackets[stable].append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
-            if s["label"]:  # with nested levels the outermost labels are bold
-                outer = s["level"] == 1 and depth > 1
-                label = shorten(s["label"], 8 if outer else 7, 1.6)
-                texts.append(
-                    ax_s.text(
-                        -0.2,
-                        (s["start"] + s["end"] - 1) / 2,
-                        label,
-                        ha="right",
-                        va="center",
-                        fontsize=8 if outer else 7,
-                        fontweight="bold" if outer else "normal",
-                        color="0" if stable else UNSTABLE_TEXT_COLOR,
-                        fontstyle="normal" if stable else "italic",
-                        clip_on=False,
-                        **_TEXT,
-                    )
-                )
-        for stable, lines in brackets.items():
-            ax_s.add_collection(
-                LineCollection(
-                    lines,
-                    colors="0.2" if stable else UNSTABLE_TEXT_COLOR,
-                    linewidths=1.2,
-                    capstyle="butt",
-                    linestyles="solid" if stable else UNSTABLE,
+
+def _draw_dendrogram(ax, layout: HeatmapLayout) -> None:
+    """The tree on the left, leaves level with the matrix rows."""
+    from matplotlib.collections import LineCollection
+
+    links = [
+        np.column_stack([dc, ic])
+        for ic, dc in zip(layout.dendrogram["icoord"], layout.dendrogram["dcoord"], strict=True)
+    ]
+    ax.add_collection(LineCollection(links, colors="0.3", linewidths=0.6))
+    top = max(max(dc) for dc in layout.dendrogram["dcoord"]) or 1.0
+    ax.set_xlim(top * 1.02, 0)
+    ax.set_ylim(layout.m - 0.5, -0.5)
+    ax.set_axis_off()
+
+
+def _draw_brackets(ax, layout: HeatmapLayout) -> list:
+    """The labelled brackets of the block spans (dashed and grey where unstable); their label
+    texts."""
+    from matplotlib.collections import LineCollection
+
+    texts = []
+    depth = max(s["level"] for s in layout.brackets)
+    ax.set_xlim(0, depth)
+    ax.set_ylim(layout.m - 0.5, -0.5)
+    ax.set_axis_off()
+    brackets: dict[bool, list] = {True: [], False: []}
+    for s in sorted(layout.brackets, key=lambda s: (s["level"], s["start"] - s["end"])):
+        x = s["level"] - 0.5
+        stable = s.get("stable", True)
+        brackets[stable].append([(x, s["start"] - 0.35), (x, s["end"] - 0.65)])
+        if s["label"]:  # with nested levels the outermost labels are bold
+            outer = s["level"] == 1 and depth > 1
+            label = shorten(s["label"], 8 if outer else 7, 1.6)
+            texts.append(
+                ax.text(
+                    -0.2,
+                    (s["start"] + s["end"] - 1) / 2,
+                    label,
+                    ha="right",
+                    va="center",
+                    fontsize=8 if outer else 7,
+                    fontweight="bold" if outer else "normal",
+                    color="0" if stable else UNSTABLE_TEXT_COLOR,
+                    fontstyle="normal" if stable else "italic",
+                    clip_on=False,
+                    **_TEXT,
                 )
             )
-    ax_n = axes["names"] = add("names")
-    ax_n.set_axis_off()
-    ax_n.set_xlim(0, 1)
-    ax_n.set_ylim(*lim)
+    for stable, lines in brackets.items():
+        ax.add_collection(
+            LineCollection(
+                lines,
+                colors="0.2" if stable else UNSTABLE_TEXT_COLOR,
+                linewidths=1.2,
+                capstyle="butt",
+                linestyles="solid" if stable else UNSTABLE,
+            )
+        )
+    return texts
+
+
+def _draw_names(fig, ax, ax_matrix, layout: HeatmapLayout, width: float) -> list:
+    """Every class name beside and below the matrix when they fit, else the callouts with their
+    leaders in the names column (``width`` inches); the texts."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import offset_copy
+
+    texts = []
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(layout.m - 0.5, -0.5)
     if layout.show_names:
         fs = layout.fontsize
         # x in data, y 3 points below the matrix whatever its size
-        below = offset_copy(ax_m.get_xaxis_transform(), fig=fig, y=-3, units="points")
+        below = offset_copy(ax_matrix.get_xaxis_transform(), fig=fig, y=-3, units="points")
         for p, name in enumerate(layout.names):
             name = shorten(name, fs)
             texts.append(
-                ax_n.text(
-                    0.02, p, name, ha="left", va="center", fontsize=fs, clip_on=False, **_TEXT
-                )
+                ax.text(0.02, p, name, ha="left", va="center", fontsize=fs, clip_on=False, **_TEXT)
             )
             texts.append(
-                ax_m.text(
+                ax_matrix.text(
                     p,
                     0,
                     name,
@@ -938,15 +981,14 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
                 )
             )
     elif layout.callouts:
-        width = geo["names"][2]
         bend, end = 0.1 / width, 0.4 / width  # leader: level from the row, then slanted
         leaders = [
             [(0, c["position"]), (bend, c["position"]), (end, c["y"])] for c in layout.callouts
         ]
-        ax_n.add_collection(LineCollection(leaders, colors=LEADER_COLOR, linewidths=0.5))
+        ax.add_collection(LineCollection(leaders, colors=LEADER_COLOR, linewidths=0.5))
         for c in layout.callouts:
             texts.append(
-                ax_n.text(
+                ax.text(
                     end + 0.04 / width,
                     c["y"],
                     shorten(c["name"], CALLOUT_FONTSIZE),
@@ -957,20 +999,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
                     **_TEXT,
                 )
             )
-    if layout.has_unstable:  # a key to the dashed marks, at the panel's lower left
-        texts.append(
-            fig.text(
-                (x0 + 0.05) / fw,
-                0.004,
-                UNSTABLE_NOTE,
-                fontsize=6.5,
-                ha="left",
-                va="bottom",
-                color="0.35",
-                **_TEXT,
-            )
-        )
-    return axes, texts
+    return texts
 
 
 @covers_layout
