@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from classsim_spark.analysis import analyze
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+from classsim_spark.demo.generator import DemoSpec, generate
+from classsim_spark.demo.reference import numpy_results
 from classsim_spark.render.figures import render
 
 

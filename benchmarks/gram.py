@@ -78,7 +78,7 @@ SPARK_CONF = {
 
 def demo_spec(n: int, m: int):
     """A :class:`DemoSpec` of n samples and m classes with a taxonomy that suits m."""
-    from classsim_spark.demo_data import DemoSpec
+    from classsim_spark.demo.generator import DemoSpec
 
     top = 6
     mid = max(top, min(max(25, m // 12), m // 2))
@@ -87,7 +87,7 @@ def demo_spec(n: int, m: int):
 
 def ensure_data(layout: str, n: int, m: int, regenerate: bool) -> Path:
     """Generate (or reuse) the demo dataset of this layout and size; return its folder."""
-    from classsim_spark.demo_data import write_demo
+    from classsim_spark.demo.writer import write_demo
 
     out = OUT_ROOT / f"{layout}-{n}x{m}"
     answers = out / "answers.json"

@@ -524,7 +524,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_make_demo(args: argparse.Namespace) -> int:
-    from classsim_spark.demo_data import DemoSpec, write_demo
+    from classsim_spark.demo.generator import DemoSpec
+    from classsim_spark.demo.writer import write_demo
 
     spec = DemoSpec.sized(
         args.classes,
@@ -551,7 +552,8 @@ def cmd_make_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from classsim_spark.demo_data import DemoSpec, write_demo
+    from classsim_spark.demo.generator import DemoSpec
+    from classsim_spark.demo.writer import write_demo
 
     base = Path(args.dir)
     data = base / DEMO_DATA

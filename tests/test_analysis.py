@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from classsim_spark.analysis import analyze
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+from classsim_spark.demo.generator import DemoSpec, generate
+from classsim_spark.demo.reference import numpy_results
 from classsim_spark.io.results import ResultsExistError, SimilarityResult
 
 

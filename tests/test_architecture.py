@@ -27,7 +27,7 @@ LAYERS: dict[str, set[str]] = {
     "render": {"io", "core", "errors"},
 }
 """Layer -> the layers it may import (besides itself). Modules not named here (``analysis``,
-``api``, ``cli``, ``demo_data``, the package's face) sit on top and may import any layer."""
+``api``, ``cli``, ``demo``, the package's face) sit on top and may import any layer."""
 
 CORE_FORBIDDEN_IMPORTS = {
     "pyspark",

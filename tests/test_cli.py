@@ -116,7 +116,8 @@ def test_console_script_runs_its_own_spark(score_file):
 
 
 def test_run_and_analyze_commands_on_demo_data(spark, tmp_path, capsys):
-    from classsim_spark.demo_data import DemoSpec, write_demo
+    from classsim_spark.demo.generator import DemoSpec
+    from classsim_spark.demo.writer import write_demo
 
     data = write_demo(
         DemoSpec(samples=4000, classes=60, top_groups=4, mid_groups=10, seed=2), tmp_path / "data"
@@ -192,7 +193,8 @@ def test_run_and_analyze_commands_on_demo_data(spark, tmp_path, capsys):
 
 
 def test_run_stops_after_any_stage(spark, tmp_path, capsys):
-    from classsim_spark.demo_data import DemoSpec, write_demo
+    from classsim_spark.demo.generator import DemoSpec
+    from classsim_spark.demo.writer import write_demo
 
     data = write_demo(
         DemoSpec(samples=800, classes=18, top_groups=3, mid_groups=6, seed=4), tmp_path / "data"
@@ -281,7 +283,8 @@ def test_run_checks_the_taxonomy_before_scanning(tmp_path, capsys):
 
 def test_commands_without_spark_never_import_pyspark(tmp_path):
     """analyze, render and --help need no Spark: they must not pay for loading it."""
-    from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+    from classsim_spark.demo.generator import DemoSpec, generate
+    from classsim_spark.demo.reference import numpy_results
 
     path, _ = numpy_results(generate(DemoSpec.sized(12, samples=500)), tmp_path, ("logit",))
     for args in (["--help"], ["analyze", str(path)], ["render", str(path)]):

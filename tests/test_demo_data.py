@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classsim_spark import demo_data
-from classsim_spark.demo_data import DemoSpec, generate, write_demo
+from classsim_spark.demo import writer
+from classsim_spark.demo.generator import DemoSpec, generate
+from classsim_spark.demo.writer import write_demo
 from classsim_spark.io.results import UnsafeOutputError
 
 # 10k samples: three random blocks, three date partitions, several chunks.
@@ -442,7 +443,7 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     def boom(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(demo_data, "_answers", boom)
+    monkeypatch.setattr(writer, "planted_answers", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         write_demo(DemoSpec(samples=200, classes=20, top_groups=3, mid_groups=5), tmp_path / "d")
     assert list(tmp_path.iterdir()) == []

@@ -28,7 +28,8 @@ from servers import leftover_processes, spark_home, standalone_cluster
 
 from classsim_spark import load_results
 from classsim_spark.core.transforms import ScoreSpec, transform_block
-from classsim_spark.demo_data import DemoSpec, write_demo
+from classsim_spark.demo.generator import DemoSpec
+from classsim_spark.demo.writer import write_demo
 from classsim_spark.io.records import TasksRecord
 from classsim_spark.spark.session import package_zip
 

@@ -16,7 +16,9 @@ import pytest
 
 from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results, write_demo
+from classsim_spark.demo.generator import DemoSpec, generate
+from classsim_spark.demo.reference import numpy_results
+from classsim_spark.demo.writer import write_demo
 from classsim_spark.io import results as results_mod
 from classsim_spark.io.results import (
     UNFINISHED_FILE,

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from classsim_spark.cli import main
-from classsim_spark.demo_data import DemoSpec, write_demo
+from classsim_spark.demo.generator import DemoSpec
+from classsim_spark.demo.writer import write_demo
 from classsim_spark.io.results import (
     ResultsExistError,
     UnsafeOutputError,

@@ -15,7 +15,8 @@ import pytest  # noqa: E402
 from classsim_spark.analysis import analyze  # noqa: E402
 from classsim_spark.cli import main  # noqa: E402
 from classsim_spark.core.moments import Moments  # noqa: E402
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
+from classsim_spark.demo.generator import DemoSpec, generate  # noqa: E402
+from classsim_spark.demo.reference import numpy_results  # noqa: E402
 from classsim_spark.io.records import RunRecord  # noqa: E402
 from classsim_spark.io.results import SimilarityResult  # noqa: E402
 from classsim_spark.render.figures import (  # noqa: E402

@@ -17,7 +17,8 @@ from matplotlib.ft2font import FT2Font  # noqa: E402
 
 from classsim_spark.analysis import analyze  # noqa: E402
 from classsim_spark.cli import main  # noqa: E402
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results  # noqa: E402
+from classsim_spark.demo.generator import DemoSpec, generate  # noqa: E402
+from classsim_spark.demo.reference import numpy_results  # noqa: E402
 from classsim_spark.render import fonts  # noqa: E402
 from classsim_spark.render.heatmap import shorten  # noqa: E402
 

@@ -15,7 +15,8 @@ from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
 from classsim_spark.core import stability as st
 from classsim_spark.core.moments import Moments, row_parts
-from classsim_spark.demo_data import DemoSpec, generate, numpy_results
+from classsim_spark.demo.generator import DemoSpec, generate
+from classsim_spark.demo.reference import numpy_results
 from classsim_spark.io.records import RunRecord
 from classsim_spark.io.results import SimilarityResult
 from classsim_spark.render.heatmap import draw_heatmap, heatmap_layout
@@ -227,7 +228,7 @@ def test_scan_keeps_parts_equal_to_numpy(spark, tmp_path):
 
 def test_cli_stability_options(spark, tmp_path, capsys):
     data = tmp_path / "data"
-    from classsim_spark.demo_data import write_demo
+    from classsim_spark.demo.writer import write_demo
 
     write_demo(DemoSpec(samples=3000, classes=40, top_groups=3, mid_groups=8, seed=5), data)
     out = tmp_path / "res"

@@ -12,7 +12,7 @@ from scipy.spatial.distance import squareform
 from scipy.stats import rankdata
 
 from classsim_spark.core import structure as st
-from classsim_spark.demo_data import DemoSpec, generate
+from classsim_spark.demo.generator import DemoSpec, generate
 
 
 def tree(M, method="complete"):

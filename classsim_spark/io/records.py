@@ -4,8 +4,8 @@
 its :meth:`~RunRecord.to_json` is the file, :meth:`~RunRecord.from_json` reads it back (also the
 files of older versions, which lack some entries, and entries it does not know, kept as they were).
 The scan (:func:`classsim_spark.similarity`) and the numpy reference of the demo
-(:func:`classsim_spark.demo_data.numpy_results`) build it from the same pieces, so the two cannot
-drift apart.
+(:func:`classsim_spark.demo.reference.numpy_results`) build it from the same pieces, so the two
+cannot drift apart.
 
 Example
 -------
