@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -202,7 +202,7 @@ def analyze(
     stability_report = None
     if stability_resamples and t in res.parts:
         with timer.phase("stability") as info:
-            stability_report = _stability(
+            stability_report, scores = _stability(
                 res,
                 t,
                 Z,
@@ -213,6 +213,14 @@ def analyze(
                 stability_resamples,
                 findings=(block_list, splits, failed, duplicates, star_list),
                 fuzzy_info=fuzzy_info,
+            )
+            block_list, splits, failed, duplicates, star_list = (
+                [replace(finding, stability=value) for finding, value in zip(f, v, strict=True)]
+                for f, v in zip(
+                    (block_list, splits, failed, duplicates, star_list),
+                    scores.values(),
+                    strict=True,
+                )
             )
             info["note"] = (
                 f"{stability_report['resamples']} resamples of "
@@ -239,13 +247,13 @@ def analyze(
         "chosen": chosen,
         "candidates": candidates,
         "order": {"transform": t, **ser.to_json(), "classes": [names[i] for i in order]},
-        "blocks": block_list,
-        "spans": found_flames,  # per major block: its span and its flames
-        "split_groups": splits,
-        "failed_groups": failed,
+        "blocks": [b.to_json() for b in block_list],
+        "spans": [f.to_json() for f in found_flames],  # per major block: its span and flames
+        "split_groups": [s.to_json() for s in splits],
+        "failed_groups": [g.to_json() for g in failed],
         "fuzzy": fuzzy_info,
-        "near_duplicates": duplicates,
-        "stars": star_list,
+        "near_duplicates": [d.to_json() for d in duplicates],
+        "stars": [s.to_json() for s in star_list],
         "stability": stability_report,
         "taxonomy": taxonomy_report,
         "timings_s": timer.seconds,
@@ -264,10 +272,11 @@ def _format_optional(value: float | None) -> str:
 
 def _stability(
     res, t, Z, chosen, clip_negative, names, seed, resamples, findings, fuzzy_info
-) -> dict:
+) -> tuple[dict, dict[str, list[float]]]:
     """Re-run the analysis of transform ``t`` on subsamples and score every finding.
 
-    Each finding dict gains ``stability``; the returned summary goes into ``groups.json``.
+    Returns the summary for ``groups.json`` and, per kind of finding (``blocks``,
+    ``split_groups``, ``failed_groups``, ``near_duplicates``, ``stars``), the stability of each.
     """
     block_list, splits, failed, duplicates, star_list = findings
     parts = res.parts[t]
@@ -295,12 +304,12 @@ def _stability(
             optimal_ordering="greedy",
         )
         b = structure.blocks(M, ser.Z, ser.order, names)
-        member_sets = {x["id"]: frozenset(x["member_ids"]) for x in b}
+        member_sets = {x.id: frozenset(x.member_ids) for x in b}
         found["trees"].append(ser.Z)
         found["blocks"].append(list(member_sets.values()))
         found["splits"].append(
             [
-                (member_sets[s["blocks"][0]], member_sets[s["blocks"][1]])
+                (member_sets[s.blocks[0]], member_sets[s.blocks[1]])
                 for s in structure.split_groups(M, ser.Z, ser.order, b)
             ]
         )
@@ -308,37 +317,29 @@ def _stability(
             groups_r, _, _ = structure.failed_groups(
                 M, ser.order, b, c=fuzzy_info["c"], seed=seed, names=names
             )
-            found["failed"].append([frozenset(g["member_ids"]) for g in groups_r])
-        found["pairs"].append({tuple(d["class_ids"]) for d in structure.near_duplicates(M, names)})
+            found["failed"].append([frozenset(g.member_ids) for g in groups_r])
+        found["pairs"].append({tuple(d.class_ids) for d in structure.near_duplicates(M, names)})
         found["stars"].append(
-            {
-                s["class_id"]
-                for s in structure.stars(M, names, cooccurrence=cooccurrence, block_list=b)
-            }
+            {s.class_id for s in structure.stars(M, names, cooccurrence=cooccurrence, block_list=b)}
         )
 
-    full_sets = {x["id"]: frozenset(x["member_ids"]) for x in block_list}
+    full_sets = {x.id: frozenset(x.member_ids) for x in block_list}
     scores = {
         "blocks": stability.set_stability(list(full_sets.values()), found["blocks"]),
         "split_groups": stability.split_stability(
-            [(full_sets[s["blocks"][0]], full_sets[s["blocks"][1]]) for s in splits],
+            [(full_sets[s.blocks[0]], full_sets[s.blocks[1]]) for s in splits],
             found["splits"],
         ),
         "failed_groups": stability.set_stability(
-            [frozenset(g["member_ids"]) for g in failed], found["failed"]
+            [frozenset(g.member_ids) for g in failed], found["failed"]
         ),
         "near_duplicates": stability.item_stability(
-            [tuple(d["class_ids"]) for d in duplicates], found["pairs"]
+            [tuple(d.class_ids) for d in duplicates], found["pairs"]
         ),
-        "stars": stability.item_stability([s["class_id"] for s in star_list], found["stars"]),
+        "stars": stability.item_stability([s.class_id for s in star_list], found["stars"]),
     }
-    for finding_list, values in zip(
-        (block_list, splits, failed, duplicates, star_list), scores.values(), strict=True
-    ):
-        for finding, value in zip(finding_list, values, strict=True):
-            finding["stability"] = value
-    top = [b["stability"] for b in block_list if b["level"] == 1]
-    return {
+    top = [v for b, v in zip(block_list, scores["blocks"], strict=True) if b.level == 1]
+    summary = {
         "transform": t,
         "parts": len(parts),
         "part_rows": [p.n for p in parts],
@@ -352,6 +353,7 @@ def _stability(
             key: sum(v < stability.UNSTABLE_BELOW for v in values) for key, values in scores.items()
         },
     }
+    return summary, scores
 
 
 def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str, dict]:

@@ -4,6 +4,7 @@ near-duplicates and stars, on constructed matrices and on the planted demo data.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from scipy.spatial.distance import squareform
 from scipy.stats import rankdata
 
 from classsim_spark.core import structure as st
+from classsim_spark.core.findings import Finding
 from classsim_spark.demo.generator import DemoSpec, generate
 
 
@@ -20,8 +22,20 @@ def tree(M, method="complete"):
     return Z, leaves_list(Z)
 
 
+def as_json(obj):
+    """``obj`` with every finding replaced by its ``to_json()``."""
+    if isinstance(obj, Finding):
+        return obj.to_json()
+    if isinstance(obj, list | tuple):
+        return [as_json(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: as_json(v) for k, v in obj.items()}
+    return obj
+
+
 def jsonable(obj) -> None:
-    """JSON without NaN, and only plain Python types (no numpy scalars)."""
+    """The findings' JSON has no NaN and only plain Python types (no numpy scalars)."""
+    obj = as_json(obj)
     json.dumps(obj, allow_nan=False)
 
     def walk(x):
@@ -63,30 +77,30 @@ def test_blocks_recover_a_two_level_hierarchy():
     names = [f"c{i}" for i in range(len(M))]
     bl = st.blocks(M, Z, order, names)
     jsonable(bl)
-    level1 = [b for b in bl if b["level"] == 1]
-    level2 = [b for b in bl if b["level"] == 2]
-    assert sorted(len(set(top[b["member_ids"]])) for b in level1) == [1, 1, 1, 1]
-    assert sorted(b["size"] for b in level1) == [12] * 4
-    assert len(level2) == 12 and all(len(set(mid[b["member_ids"]])) == 1 for b in level2)
-    assert [b["id"] for b in bl] == list(range(len(bl)))
-    assert bl == sorted(bl, key=lambda b: (b["level"], b["start"]))
-    by_id = {b["id"]: b for b in bl}
+    level1 = [b for b in bl if b.level == 1]
+    level2 = [b for b in bl if b.level == 2]
+    assert sorted(len(set(top[b.member_ids])) for b in level1) == [1, 1, 1, 1]
+    assert sorted(b.size for b in level1) == [12] * 4
+    assert len(level2) == 12 and all(len(set(mid[b.member_ids])) == 1 for b in level2)
+    assert [b.id for b in bl] == list(range(len(bl)))
+    assert bl == sorted(bl, key=lambda b: (b.level, b.start))
+    by_id = {b.id: b for b in bl}
     for b in bl:
-        assert b["contiguous"] and b["end"] - b["start"] == b["size"]
-        assert [int(order[p]) for p in range(b["start"], b["end"])] == b["member_ids"]
-        assert b["members"] == [names[i] for i in b["member_ids"]]
-        if b["level"] == 1:
-            assert b["parent"] is None
+        assert b.contiguous and b.end - b.start == b.size
+        assert [int(order[p]) for p in range(b.start, b.end)] == b.member_ids
+        assert b.members == [names[i] for i in b.member_ids]
+        if b.level == 1:
+            assert b.parent is None
         else:
-            parent = by_id[b["parent"]]
-            assert set(b["member_ids"]) < set(parent["member_ids"])
-            assert parent["start"] <= b["start"] < b["end"] <= parent["end"]
-        assert b["label"] == ", ".join(b["central"]) and len(b["central"]) == 3
-        assert b["contrast"] == pytest.approx(b["within_mean"] - b["outside_mean"])
-    assert np.mean([b["within_mean"] for b in level2]) == pytest.approx(0.6, abs=0.02)
+            parent = by_id[b.parent]
+            assert set(b.member_ids) < set(parent.member_ids)
+            assert parent.start <= b.start < b.end <= parent.end
+        assert b.label == ", ".join(b.central) and len(b.central) == 3
+        assert b.contrast == pytest.approx(b.within_mean - b.outside_mean)
+    assert np.mean([b.within_mean for b in level2]) == pytest.approx(0.6, abs=0.02)
     # within-mean of a top block: 3 of its 11 partners are in the same middle group
-    assert level1[0]["within_mean"] == pytest.approx((3 * 0.6 + 8 * 0.3) / 11, abs=0.02)
-    assert level1[0]["outside_mean"] == pytest.approx(0.0, abs=0.02)
+    assert level1[0].within_mean == pytest.approx((3 * 0.6 + 8 * 0.3) / 11, abs=0.02)
+    assert level1[0].outside_mean == pytest.approx(0.0, abs=0.02)
 
 
 def test_blocks_taxonomy_labels_and_purity():
@@ -95,11 +109,11 @@ def test_blocks_taxonomy_labels_and_purity():
     tax = [(f"T{t}", f"T{t}.M{g}") for t, g in zip(top, mid, strict=True)]
     tax[int(np.flatnonzero(top == 0)[0])] = ("T9", "T9.M99")  # one mislabelled class
     bl = st.blocks(M, Z, order, [str(i) for i in range(len(M))], taxonomy=tax)
-    level1 = [b for b in bl if b["level"] == 1]
-    assert sorted(b["label"] for b in level1) == ["T0", "T1", "T2", "T3"]
-    t0 = next(b for b in level1 if b["label"] == "T0")
-    assert t0["taxonomy"][0] == {"level": 0, "label": "T0", "purity": 11 / 12}
-    assert all(b["label"] == b["taxonomy"][1]["label"] for b in bl if b["level"] == 2)
+    level1 = [b for b in bl if b.level == 1]
+    assert sorted(b.label for b in level1) == ["T0", "T1", "T2", "T3"]
+    t0 = next(b for b in level1 if b.label == "T0")
+    assert t0.taxonomy[0] == {"level": 0, "label": "T0", "purity": 11 / 12}
+    assert all(b.label == b.taxonomy[1]["label"] for b in bl if b.level == 2)
 
 
 def test_blocks_explicit_levels_and_other_orders():
@@ -107,17 +121,17 @@ def test_blocks_explicit_levels_and_other_orders():
     Z, order = tree(M)
     names = [str(i) for i in range(len(M))]
     bl = st.blocks(M, Z, order, names, levels=[2, 4, 12])
-    assert [sum(b["level"] == k for b in bl) for k in (1, 2, 3)] == [2, 4, 12]
-    assert all(b["modularity"] is None for b in bl)
+    assert [sum(b.level == k for b in bl) for k in (1, 2, 3)] == [2, 4, 12]
+    assert all(b.modularity is None for b in bl)
     for b in bl:
-        if b["level"] > 1:
-            assert set(b["member_ids"]) <= set(bl[b["parent"]]["member_ids"])
+        if b.level > 1:
+            assert set(b.member_ids) <= set(bl[b.parent].member_ids)
     jsonable(bl)
     # a leaf order of the same tree keeps blocks contiguous; an unrelated order does not
-    assert all(b["contiguous"] for b in st.blocks(M, Z, order[::-1], names))
+    assert all(b.contiguous for b in st.blocks(M, Z, order[::-1], names))
     shuffled = st.blocks(M, Z, np.random.default_rng(1).permutation(len(M)), names)
-    assert not all(b["contiguous"] for b in shuffled)
-    assert [b["member_ids"] for b in shuffled if b["level"] == 1] != []
+    assert not all(b.contiguous for b in shuffled)
+    assert [b.member_ids for b in shuffled if b.level == 1] != []
 
 
 def test_blocks_without_structure_is_one_block():
@@ -127,8 +141,8 @@ def test_blocks_without_structure_is_one_block():
     np.fill_diagonal(M, 1)
     Z, order = tree(M)
     bl = st.blocks(M, Z, order, [str(i) for i in range(30)], min_modularity=0.3)
-    assert [(b["level"], b["size"]) for b in bl] == [(1, 30)]
-    assert bl[0]["outside_mean"] is None and bl[0]["contrast"] is None
+    assert [(b.level, b.size) for b in bl] == [(1, 30)]
+    assert bl[0].outside_mean is None and bl[0].contrast is None
 
 
 # --------------------------------------------------------------------------- spans
@@ -144,15 +158,15 @@ def test_spans_flag_the_planted_flame_only():
     bl = st.blocks(M, Z, order, [f"c{i}" for i in range(len(M))])
     sp = st.flames(M, order, bl, names=[f"c{i}" for i in range(len(M))])
     jsonable(sp)
-    assert [s["block"] for s in sp] == [b["id"] for b in bl if b["level"] == 1]
-    flagged = {(s["block"], r["class_id"]) for s in sp for r in s["rows"]}
-    block_a = next(b["id"] for b in bl if b["level"] == 1 and set(b["member_ids"]) == set(A))
+    assert [s.block for s in sp] == [b.id for b in bl if b.level == 1]
+    flagged = {(s.block, r.class_id) for s in sp for r in s.rows}
+    block_a = next(b.id for b in bl if b.level == 1 and set(b.member_ids) == set(A))
     assert flagged == {(block_a, flame)}
-    row = next(s for s in sp if s["block"] == block_a)["rows"][0]
-    assert row["name"] == f"c{flame}" and row["coverage"] == 1.0
-    assert row["mean_similarity"] == pytest.approx(0.35) and row["z"] >= 3 and row["lift"] > 0.5
-    assert row["position"] == int(np.flatnonzero(order == flame)[0])
-    assert row["offset"] != 0  # outside the block's span, signed distance to it
+    row = next(s for s in sp if s.block == block_a).rows[0]
+    assert row.name == f"c{flame}" and row.coverage == 1.0
+    assert row.mean_similarity == pytest.approx(0.35) and row.z >= 3 and row.lift > 0.5
+    assert row.position == int(np.flatnonzero(order == flame)[0])
+    assert row.offset != 0  # outside the block's span, signed distance to it
 
 
 # --------------------------------------------------------------------------- split groups
@@ -170,18 +184,18 @@ def test_split_groups_find_the_planted_off_diagonal_block():
     jsonable(sg)
     assert len(sg) >= 1
     best = sg[0]
-    got = {frozenset(bl[i]["member_ids"]) for i in best["blocks"]}
+    got = {frozenset(bl[i].member_ids) for i in best.blocks}
     assert got == {frozenset(a.tolist()), frozenset(b.tolist())}
-    assert best["mean_similarity"] == pytest.approx(0.2, abs=0.02)
-    assert best["z"] >= 3 and 0 < best["p_empirical"] <= 2 / best["background"]["pairs"]
-    assert best["p_normal"] < 1e-3 and best["top_blocks"][0] != best["top_blocks"][1]
-    assert best["join_height"] == pytest.approx(Z[-1, 2]) or best["join_height"] > 0.9
-    assert [g["z"] for g in sg] == sorted((g["z"] for g in sg), reverse=True)
+    assert best.mean_similarity == pytest.approx(0.2, abs=0.02)
+    assert best.z >= 3 and 0 < best.p_empirical <= 2 / best.background["pairs"]
+    assert best.p_normal < 1e-3 and best.top_blocks[0] != best.top_blocks[1]
+    assert best.join_height == pytest.approx(Z[-1, 2]) or best.join_height > 0.9
+    assert [g.z for g in sg] == sorted((g.z for g in sg), reverse=True)
     # without the planted block nothing stands out
     M0, *_ = nested_matrix(tops=4, mids=3, per=5, noise=0.03, seed=5)
     Z0, order0 = tree(M0)
     bl0 = st.blocks(M0, Z0, order0, [str(i) for i in range(len(M0))])
-    assert all(g["z"] < 5 for g in st.split_groups(M0, Z0, order0, bl0))
+    assert all(g.z < 5 for g in st.split_groups(M0, Z0, order0, bl0))
 
 
 # --------------------------------------------------------------------------- near-duplicates, stars
@@ -196,12 +210,12 @@ def test_near_duplicates_rank_identical_profiles_first():
     M = (M + M.T) / 2
     nd = st.near_duplicates(M, [str(k) for k in range(len(M))], min_similarity=0.5)
     jsonable(nd)
-    assert nd[0]["class_ids"] == sorted([i, j]) and nd[0]["rank"] == 1
-    assert nd[0]["profile_correlation"] > 0.99 and nd[0]["max_abs_diff"] < 0.1
-    assert nd[0]["score"] == pytest.approx(min(nd[0]["similarity"], nd[0]["profile_correlation"]))
-    assert [d["score"] for d in nd] == sorted((d["score"] for d in nd), reverse=True)
+    assert nd[0].class_ids == sorted([i, j]) and nd[0].rank == 1
+    assert nd[0].profile_correlation > 0.99 and nd[0].max_abs_diff < 0.1
+    assert nd[0].score == pytest.approx(min(nd[0].similarity, nd[0].profile_correlation))
+    assert [d.score for d in nd] == sorted((d.score for d in nd), reverse=True)
     # default threshold: only pairs beyond the far-out fence (the duplicate, not the groups)
-    assert [d["class_ids"] for d in st.near_duplicates(M, list(map(str, range(len(M)))))] == [
+    assert [d.class_ids for d in st.near_duplicates(M, list(map(str, range(len(M)))))] == [
         sorted([i, j])
     ]
 
@@ -216,17 +230,17 @@ def test_stars_by_similarity_and_by_cooccurrence():
     names = [f"k{i}" for i in range(m)]
     s = st.stars(M, names)
     jsonable(s)
-    assert [x["name"] for x in s] == ["k5"]
-    assert s[0]["degree"] >= 30 and s[0]["cooccurrence_degree"] is None
+    assert [x.name for x in s] == ["k5"]
+    assert s[0].degree >= 30 and s[0].cooccurrence_degree is None
     C = np.zeros((m, m), dtype=int)
     for a in range(0, m, 2):
         C[a, a + 1] = C[a + 1, a] = 3
     C[17, :] = C[:, 17] = 2
     np.fill_diagonal(C, 50)
     s = st.stars(M, names, cooccurrence=C)
-    assert [x["name"] for x in s] == ["k5", "k17"] or [x["name"] for x in s] == ["k17", "k5"]
-    k17 = next(x for x in s if x["name"] == "k17")
-    assert k17["cooccurrence_degree"] == m - 1 and k17["cooccurrence_share"] > 1
+    assert [x.name for x in s] == ["k5", "k17"] or [x.name for x in s] == ["k17", "k5"]
+    k17 = next(x for x in s if x.name == "k17")
+    assert k17.cooccurrence_degree == m - 1 and k17.cooccurrence_share > 1
     with pytest.raises(ValueError, match="symmetric"):
         st.stars(M, names, cooccurrence=np.triu(C))
 
@@ -241,8 +255,8 @@ def test_stars_across_top_blocks():
     names = [str(i) for i in range(len(M))]
     bl = st.blocks(M, Z, order, names)
     s = st.stars(M, names, block_list=bl)
-    assert [x["class_id"] for x in s] == [hub]
-    assert s[0]["degree_scope"] == "other_top_blocks" and s[0]["degree"] >= len(others)
+    assert [x.class_id for x in s] == [hub]
+    assert s[0].degree_scope == "other_top_blocks" and s[0].degree >= len(others)
 
 
 # --------------------------------------------------------------------------- demo data
@@ -286,38 +300,38 @@ def demo(request):
 
 
 def dominated(block: dict, members: set[str]) -> bool:
-    return len(set(block["members"]) & members) / block["size"] >= 0.5
+    return len(set(block.members) & members) / block.size >= 0.5
 
 
 def test_demo_top_blocks_match_level1(demo):
-    top = [b for b in demo["blocks"] if b["level"] == 1]
-    labels = {b["taxonomy"][0]["label"] for b in top}
+    top = [b for b in demo["blocks"] if b.level == 1]
+    labels = {b.taxonomy[0]["label"] for b in top}
     if demo["transform"] == "rank":
         # on ranks (seed 0) complete linkage merges vehicle into building: 5 top blocks
         assert len(labels) >= len(set(demo["tax"]["level1"])) - 1
     else:
         assert labels == set(demo["tax"]["level1"])
-    weights = np.array([b["size"] for b in top])
-    purity = np.array([b["taxonomy"][0]["purity"] for b in top])
+    weights = np.array([b.size for b in top])
+    purity = np.array([b.taxonomy[0]["purity"] for b in top])
     assert (weights * purity).sum() / weights.sum() >= 0.9
-    assert sum(b["size"] for b in top) == len(demo["M"])
+    assert sum(b.size for b in top) == len(demo["M"])
 
 
 def test_demo_near_duplicates_ranked_first(demo):
     planted = {frozenset(d["names"]) for d in demo["answers"]["near_duplicates"]}
-    assert {frozenset(d["names"]) for d in demo["dups"][:3]} == planted
-    assert all(d["profile_correlation"] > 0.99 for d in demo["dups"][:3])
+    assert {frozenset(d.names) for d in demo["dups"][:3]} == planted
+    assert all(d.profile_correlation > 0.99 for d in demo["dups"][:3])
 
 
 def test_demo_cross_cutting_factor_is_a_failed_group(demo):
     planted = set(demo["answers"]["cross_cutting"]["names"])
     assert demo["failed"], demo["info"]
     best = demo["failed"][0]
-    core = set(best["members"])
+    core = set(best.members)
     assert len(core & planted) >= 0.75 * len(planted)  # most planted classes
     assert len(core & planted) >= 0.75 * len(core)  # and few others
-    assert best["n_top_blocks"] >= 3 and best["dispersion"] >= 0.5
-    assert best["positions"] == sorted(best["positions"])
+    assert best.n_top_blocks >= 3 and best.dispersion >= 0.5
+    assert best.positions == sorted(best.positions)
     u = demo["memberships"]
     assert u.shape == (len(demo["M"]), demo["info"]["c"] + 1)  # + the background cluster
     assert np.allclose(u.sum(axis=1), 1)
@@ -329,8 +343,8 @@ def test_demo_split_group(demo):
     A, B = (set(x["names"]) for x in split["members"])
     bl = demo["blocks"]
     assert demo["split"], "no split group"
-    best = [bl[i] for i in demo["split"][0]["blocks"]]
-    top_of = {n: b["id"] for b in bl if b["level"] == 1 for n in b["members"]}
+    best = [bl[i] for i in demo["split"][0].blocks]
+    top_of = {n: b.id for b in bl if b.level == 1 for n in b.members}
     if len({top_of[n] for n in A} | {top_of[n] for n in B}) == 1 or any(
         top_of[a] == top_of[b] for a in A for b in B
     ):
@@ -341,7 +355,7 @@ def test_demo_split_group(demo):
         planted = A if dominated(a_block, A) else B
         home = {demo["tax"].set_index("name").loc[n, "level1"] for n in planted}
         other = next(b for b in best if b is not a_block)
-        assert other["taxonomy"][0]["label"] in home
+        assert other.taxonomy[0]["label"] in home
     else:
         assert sorted(dominated(b, A) + 2 * dominated(b, B) for b in best) == [1, 2]
     jsonable(demo["split"])
@@ -374,7 +388,7 @@ def test_failed_groups_rows_features_and_explicit_c(demo):
     assert u.shape == (len(demo["M"]), 6) and info["features"] == "rows" and info["c"] == 6
     assert not info["background"] and np.allclose(u.sum(axis=1), 1)
     planted = set(demo["answers"]["cross_cutting"]["names"])
-    assert all(len(set(g["members"]) & planted) < len(planted) / 2 for g in groups)
+    assert all(len(set(g.members) & planted) < len(planted) / 2 for g in groups)
     jsonable([groups, info])
     # an explicit c with residual features
     groups, u, info = st.failed_groups(demo["M"], demo["order"], demo["blocks"], c=2)
@@ -406,25 +420,25 @@ def run_all(M, names=None):
 
 def test_two_and_three_classes():
     out = run_all(np.array([[1.0, 0.3], [0.3, 1.0]]))
-    assert [(b["level"], b["size"]) for b in out["blocks"]] == [(1, 2)]
+    assert [(b.level, b.size) for b in out["blocks"]] == [(1, 2)]
     assert out["spans"] == [] and out["split"] == [] and out["failed"][0] == []
     assert out["dups"] == [] and out["stars"] == []
     M3 = np.array([[1.0, 0.8, 0.0], [0.8, 1.0, 0.1], [0.0, 0.1, 1.0]])
     out = run_all(M3)
     assert out["failed"][0] == [] and out["split"] == []
-    assert all(b["size"] >= 2 for b in out["blocks"])
+    assert all(b.size >= 2 for b in out["blocks"])
 
 
 def test_constant_blocks():
     M = np.kron(np.eye(3), np.ones((4, 4)))
     out = run_all(M)
-    level1 = [b for b in out["blocks"] if b["level"] == 1]
-    assert sorted(b["size"] for b in level1) == [4, 4, 4]
-    assert all(b["within_mean"] == 1.0 and b["contrast"] == 1.0 for b in level1)
+    level1 = [b for b in out["blocks"] if b.level == 1]
+    assert sorted(b.size for b in level1) == [4, 4, 4]
+    assert all(b.within_mean == 1.0 and b.contrast == 1.0 for b in level1)
     assert out["failed"][0] == [] and out["failed"][2]["rank"] == 0  # the blocks explain it all
-    assert out["spans"] and all(s["rows"] == [] for s in out["spans"])
+    assert out["spans"] and all(s.rows == [] for s in out["spans"])
     dups = out["dups"]  # identical columns: every within-block pair is a duplicate
-    assert len(dups) == 18 and all(d["similarity"] == 1.0 for d in dups)
+    assert len(dups) == 18 and all(d.similarity == 1.0 for d in dups)
 
 
 def test_zero_variance_classes():
@@ -435,10 +449,10 @@ def test_zero_variance_classes():
     M[dead, dead] = 1.0
     out = run_all(M)
     for d in out["dups"]:
-        assert not set(d["class_ids"]) & set(dead)
-    assert not {s["class_id"] for s in out["stars"]} & set(dead)
+        assert not set(d.class_ids) & set(dead)
+    assert not {s.class_id for s in out["stars"]} & set(dead)
     for g in out["failed"][0]:
-        assert not set(g["member_ids"]) & set(dead)
+        assert not set(g.member_ids) & set(dead)
     assert np.isfinite(out["failed"][1]).all()
 
 
@@ -468,7 +482,9 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="core"):
         st.failed_groups(M, order, bl, core=0)
     with pytest.raises(ValueError, match="block_list"):
-        st.flames(M, order, [{"member_ids": [99], "level": 1}])
+        st.flames(M, order, [{"member_ids": [1], "level": 1}])  # not a Block
+    with pytest.raises(ValueError, match="block_list"):
+        st.flames(M, order, [replace(bl[0], member_ids=[99])])  # not a class of M
     with pytest.raises(ValueError, match="square"):
         st.stars(np.ones((1, 1)), ["a"])
 

@@ -5,8 +5,9 @@ Inputs are the similarity matrix ``M`` (m x m, symmetric; the diagonal is ignore
 linkage matrix ``Z`` of the classes (any method; clusters are taken in *merge order*, the order
 of the rows of ``Z``, so non-monotone linkages such as centroid work too), the display ``order``
 (a permutation of the classes, normally ``leaves_list(Z)``) and the class names. Every function
-returns plain Python lists, dicts, ints, floats and strings (JSON-ready, for ``groups.json``), in a
-documented deterministic order. The rules, with their thresholds, are:
+returns records of :mod:`classsim_spark.core.findings` (plain Python values; ``to_json()`` gives
+their ``groups.json`` entries), in a documented deterministic order. The rules, with their
+thresholds, are:
 
 * :func:`blocks` -- nested blocks along the diagonal. Level 1 is the cut of the tree (into its
   first ``k`` clusters in merge order) that maximises the Newman modularity of the graph with
@@ -39,7 +40,7 @@ Examples
 ...               [0.1, 0.0, 1.0, 0.8],
 ...               [0.0, 0.1, 0.8, 1.0]])
 >>> Z = linkage(squareform(1 - M, checks=False), "complete")
->>> [b["members"] for b in blocks(M, Z, leaves_list(Z), list("abcd"))]
+>>> [b.members for b in blocks(M, Z, leaves_list(Z), list("abcd"))]
 [['a', 'b'], ['c', 'd']]
 """
 
@@ -58,6 +59,15 @@ from scipy.linalg import eigh
 from scipy.sparse.linalg import eigsh
 from scipy.stats import norm
 
+from classsim_spark.core.findings import (
+    Block,
+    FailedGroup,
+    FlameRow,
+    Flames,
+    NearDuplicate,
+    SplitGroup,
+    Star,
+)
 from classsim_spark.core.fuzzy import choose_c, fuzzy_cmeans
 from classsim_spark.core.tree import Tree
 
@@ -119,12 +129,11 @@ def _check_linkage(Z, m: int) -> np.ndarray:
     return Z
 
 
-def _check_blocks(block_list, m: int) -> list[dict]:
+def _check_blocks(block_list, m: int) -> list[Block]:
     if not isinstance(block_list, Sequence):
         raise ValueError("block_list must be the list returned by blocks()")
     for b in block_list:
-        ids = b.get("member_ids") if isinstance(b, dict) else None
-        if ids is None or not all(0 <= i < m for i in ids) or "level" not in b:
+        if not isinstance(b, Block) or not all(0 <= i < m for i in b.member_ids):
             raise ValueError("block_list must be the list returned by blocks() for this M")
     return list(block_list)
 
@@ -340,7 +349,7 @@ def blocks(
     taxonomy=None,
     min_modularity: float = 0.05,
     max_depth: int = 3,
-) -> list[dict]:
+) -> list[Block]:
     """Nested blocks along the diagonal of the ordered matrix, from cuts of the tree.
 
     Parameters
@@ -371,9 +380,9 @@ def blocks(
 
     Returns
     -------
-    list of dict
+    list of Block
         One per block of two or more classes, sorted by ``(level, start)``, ids ``0, 1, ...``
-        in that order. Keys: ``id``, ``level`` (1 = top), ``parent`` (id or None), ``node``
+        in that order. Fields: ``id``, ``level`` (1 = top), ``parent`` (id or None), ``node``
         (tree node id, ``m + row of Z``), ``height`` (merge height), ``start``, ``end`` (span
         ``[start, end)`` of its members' positions in ``order``), ``contiguous`` (the members
         fill the span; true when ``order`` is a leaf order of ``Z``), ``size``, ``members`` and
@@ -393,7 +402,7 @@ def blocks(
     >>> from scipy.spatial.distance import squareform
     >>> M = np.kron(np.eye(2), np.full((3, 3), 0.6)) + 0.4 * np.eye(6)
     >>> Z = linkage(squareform(1 - M, checks=False), "average")
-    >>> [(b["level"], b["size"], round(b["contrast"], 2)) for b in blocks(M, Z, leaves_list(Z),
+    >>> [(b.level, b.size, round(b.contrast, 2)) for b in blocks(M, Z, leaves_list(Z),
     ...                                                                 list("abcdef"))]
     [(1, 3, 0.6), (1, 3, 0.6)]
     """
@@ -461,16 +470,16 @@ def blocks(
     for i, r in enumerate(records):
         parent_node = r.pop("parent_node")
         parent = None if parent_node is None else id_of.get((r["level"] - 1, parent_node))
-        out.append({"id": i, "level": r.pop("level"), "parent": parent, **r})
+        out.append(Block(id=i, parent=parent, **r))
     return out
 
 
-def _top_of(block_list: list[dict], m: int) -> np.ndarray:
+def _top_of(block_list: list[Block], m: int) -> np.ndarray:
     """Top-level block id of every class; classes in no level-1 block get ``-1 - class``."""
     top = -1 - np.arange(m)
     for b in block_list:
-        if b["level"] == 1:
-            top[b["member_ids"]] = b["id"]
+        if b.level == 1:
+            top[b.member_ids] = b.id
     return top
 
 
@@ -488,7 +497,7 @@ def flames(
     names=None,
     min_lift: float = 0.5,
     min_reference: int = 8,
-) -> list[dict]:
+) -> list[Flames]:
     """Flames: classes outside a major block whose similarity to the block stays elevated.
 
     For a block ``B`` and every class ``r`` outside it, ``s_r`` is the mean of ``M[r, B]``.
@@ -510,7 +519,7 @@ def flames(
         Similarity matrix.
     order : array_like of int
         Display order; flame positions are positions in it.
-    block_list : list of dict
+    block_list : list of Block
         Output of :func:`blocks`.
     levels : sequence of int
         Block levels that count as major.
@@ -529,21 +538,24 @@ def flames(
 
     Returns
     -------
-    list of dict
+    list of Flames
         One per major block with at least three outside classes, in block-id order: ``block``
         (id), ``level``, ``label``, ``start``, ``end``, ``background`` (``{median, scale}`` of
-        ``s``) and ``rows``: the flames sorted by ``(-z, position)``, each ``{name, class_id,
-        position, offset`` (signed distance in positions from the block's span: negative before
-        it, positive after), ``mean_similarity, z, z_all, z_top, lift, coverage}``.
+        ``s``) and ``rows``: the flames sorted by ``(-z, position)``, each a :class:`FlameRow`
+        (``name, class_id, position, offset`` (signed distance in positions from the block's
+        span: negative before it, positive after), ``mean_similarity, z, z_all, z_top, lift,
+        coverage``).
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> E = rng.normal(0, 0.02, (20, 20)); M = (E + E.T) / 2
     >>> M[:5, :5] += 0.5; M[12, :5] = M[:5, 12] = 0.4; np.fill_diagonal(M, 1)
-    >>> bl = [{"id": 0, "level": 1, "label": "a", "member_ids": [0, 1, 2, 3, 4], "size": 5,
-    ...        "within_mean": 0.5}]
-    >>> [r["class_id"] for r in flames(M, np.arange(20), bl)[0]["rows"]]
+    >>> block = Block(id=0, level=1, parent=None, node=38, height=0.5, start=0, end=5,
+    ...               contiguous=True, size=5, members=list("abcde"), member_ids=[0, 1, 2, 3, 4],
+    ...               within_mean=0.5, outside_mean=0.0, contrast=0.5, modularity=None,
+    ...               central=["a", "b", "c"], taxonomy=None, label="a")
+    >>> [r.class_id for r in flames(M, np.arange(20), [block])[0].rows]
     [12]
     """
     M = _check_matrix(M)
@@ -564,7 +576,7 @@ def flames(
     return [
         _block_flames(M, b, pos, top, names, min_reference, **thresholds)
         for b in block_list
-        if b["level"] in levels and b["size"] >= min_size and m - b["size"] >= 3
+        if b.level in levels and b.size >= min_size and m - b.size >= 3
     ]
 
 
@@ -585,7 +597,7 @@ def _outlier_z(s: np.ndarray, top: np.ndarray, min_reference: int):
 
 def _block_flames(
     M: np.ndarray,
-    b: dict,
+    b: Block,
     pos: np.ndarray,
     top: np.ndarray,
     names: list[str],
@@ -593,10 +605,10 @@ def _block_flames(
     z_min: float,
     min_lift: float,
     coverage_quantile: float,
-) -> dict:
+) -> Flames:
     """The flames record of one major block (see :func:`flames`)."""
     m = len(M)
-    inside = np.asarray(b["member_ids"], dtype=np.int64)
+    inside = np.asarray(b.member_ids, dtype=np.int64)
     mask = np.ones(m, dtype=bool)
     mask[inside] = False
     outside = np.flatnonzero(mask)
@@ -604,39 +616,39 @@ def _block_flames(
     s = sub.mean(axis=1)
     z_all, z_top, center, scale = _outlier_z(s, top[outside], min_reference)
     z = np.maximum(z_all, z_top)
-    within = float(b["within_mean"]) if b.get("within_mean") is not None else np.inf
+    within = float(b.within_mean) if b.within_mean is not None else np.inf
     lift = (s - center) / (within - center) if within > center else np.zeros_like(s)
     q = np.quantile(sub, coverage_quantile)
-    rows: list[dict[str, Any]] = []
+    rows = []
     start, end = int(pos[inside].min()), int(pos[inside].max()) + 1
     for k in np.flatnonzero((z >= z_min) & (lift >= min_lift)):
         r = int(outside[k])
         p = int(pos[r])
         offset = p - start if p < start else p - end + 1 if p >= end else 0
         rows.append(
-            {
-                "name": names[r],
-                "class_id": r,
-                "position": p,
-                "offset": int(offset),
-                "mean_similarity": float(s[k]),
-                "z": float(z[k]),
-                "z_all": float(z_all[k]),
-                "z_top": float(z_top[k]),
-                "lift": float(lift[k]),
-                "coverage": float((sub[k] > q).mean()),
-            }
+            FlameRow(
+                name=names[r],
+                class_id=r,
+                position=p,
+                offset=int(offset),
+                mean_similarity=float(s[k]),
+                z=float(z[k]),
+                z_all=float(z_all[k]),
+                z_top=float(z_top[k]),
+                lift=float(lift[k]),
+                coverage=float((sub[k] > q).mean()),
+            )
         )
-    rows.sort(key=lambda r: (-r["z"], r["position"]))
-    return {
-        "block": b["id"],
-        "level": b["level"],
-        "label": b.get("label"),
-        "start": start,
-        "end": end,
-        "background": {"median": center, "scale": scale},
-        "rows": rows,
-    }
+    rows.sort(key=lambda r: (-r.z, r.position))
+    return Flames(
+        block=b.id,
+        level=b.level,
+        label=b.label,
+        start=start,
+        end=end,
+        background={"median": center, "scale": scale},
+        rows=rows,
+    )
 
 
 # --------------------------------------------------------------------------- split groups
@@ -649,7 +661,7 @@ def split_groups(
     block_list,
     z_min: float = 3.0,
     min_background: int = 10,
-) -> list[dict]:
+) -> list[SplitGroup]:
     """Dense off-diagonal blocks: pairs of blocks in different top-level branches.
 
     Candidates at depth ``l >= 2`` of the block tree are pairs of blocks from the frontier at
@@ -670,7 +682,7 @@ def split_groups(
         The linkage the blocks came from (for the height at which the pair joins).
     order : array_like of int
         Display order.
-    block_list : list of dict
+    block_list : list of Block
         Output of :func:`blocks`.
     z_min : float
         Robust-z threshold.
@@ -679,7 +691,7 @@ def split_groups(
 
     Returns
     -------
-    list of dict
+    list of SplitGroup
         Sorted by ``(-z, depth, blocks)``: ``blocks`` ([id, id], smaller position first),
         ``labels``, ``sizes``, ``spans`` ([[start, end], [start, end]]), ``depth``,
         ``mean_similarity``, ``background`` (``{median, scale, pairs}``), ``z``,
@@ -702,18 +714,18 @@ def split_groups(
         return []
     top = _top_of(block_list, m)
     join_height = _join_height(Z, m)
-    has_child = {b["parent"] for b in block_list if b["parent"] is not None}
-    max_level = max(b["level"] for b in block_list)
+    has_child = {b.parent for b in block_list if b.parent is not None}
+    max_level = max(b.level for b in block_list)
     seen: set[tuple[int, int]] = set()
-    out: list[dict[str, Any]] = []
+    out: list[SplitGroup] = []
     for depth in range(2, max_level + 1):
         frontier = sorted(
             (
                 b
                 for b in block_list
-                if b["level"] == depth or (b["level"] < depth and b["id"] not in has_child)
+                if b.level == depth or (b.level < depth and b.id not in has_child)
             ),
-            key=lambda b: (b["start"], b["id"]),
+            key=lambda b: (b.start, b.id),
         )
         pairs, means = _cross_pairs(M, frontier, top)
         if len(pairs) < min_background:
@@ -722,30 +734,28 @@ def split_groups(
         z = _robust_z(means, center, scale)
         ranks = np.sort(means)
         for (a, b), x, zz in zip(pairs, means, z, strict=True):
-            key = (a["id"], b["id"])
+            key = (a.id, b.id)
             if zz < z_min or key in seen:
                 continue
             seen.add(key)
             n_ge = len(means) - np.searchsorted(ranks, x, side="left")
             out.append(
-                {
-                    "blocks": [a["id"], b["id"]],
-                    "labels": [a.get("label"), b.get("label")],
-                    "sizes": [a["size"], b["size"]],
-                    "spans": [[a["start"], a["end"]], [b["start"], b["end"]]],
-                    "depth": depth,
-                    "mean_similarity": float(x),
-                    "background": {"median": center, "scale": scale, "pairs": len(pairs)},
-                    "z": float(zz),
-                    "p_empirical": float(n_ge / len(means)),
-                    "p_normal": float(norm.sf(zz)),
-                    "join_height": join_height(int(a["node"]), int(b["node"]))
-                    if "node" in a and "node" in b
-                    else None,
-                    "top_blocks": [int(top[a["member_ids"][0]]), int(top[b["member_ids"][0]])],
-                }
+                SplitGroup(
+                    blocks=[a.id, b.id],
+                    labels=[a.label, b.label],
+                    sizes=[a.size, b.size],
+                    spans=[[a.start, a.end], [b.start, b.end]],
+                    depth=depth,
+                    mean_similarity=float(x),
+                    background={"median": center, "scale": scale, "pairs": len(pairs)},
+                    z=float(zz),
+                    p_empirical=float(n_ge / len(means)),
+                    p_normal=float(norm.sf(zz)),
+                    join_height=join_height(int(a.node), int(b.node)),
+                    top_blocks=[int(top[a.member_ids[0]]), int(top[b.member_ids[0]])],
+                )
             )
-    out.sort(key=lambda r: (-r["z"], r["depth"], r["blocks"]))
+    out.sort(key=lambda r: (-r.z, r.depth, r.blocks))
     return out
 
 
@@ -769,20 +779,20 @@ def _join_height(Z: np.ndarray, m: int):
 
 
 def _cross_pairs(
-    M: np.ndarray, frontier: list[dict], top: np.ndarray
-) -> tuple[list[tuple[dict, dict]], np.ndarray]:
+    M: np.ndarray, frontier: list[Block], top: np.ndarray
+) -> tuple[list[tuple[Block, Block]], np.ndarray]:
     """The pairs of frontier blocks in different top-level blocks (two top-level blocks are no
     pair: the tree already separates them), with the mean similarity between each pair."""
     pairs, sums = [], []
     for i, a in enumerate(frontier):
-        ta = top[a["member_ids"][0]]
-        ia = np.asarray(a["member_ids"])
+        ta = top[a.member_ids[0]]
+        ia = np.asarray(a.member_ids)
         for b in frontier[i + 1 :]:
-            if top[b["member_ids"][0]] == ta or (a["level"] == 1 and b["level"] == 1):
+            if top[b.member_ids[0]] == ta or (a.level == 1 and b.level == 1):
                 continue
-            s, _ = _rect_sums(M, ia, np.asarray(b["member_ids"]))
+            s, _ = _rect_sums(M, ia, np.asarray(b.member_ids))
             pairs.append((a, b))
-            sums.append(s / (a["size"] * b["size"]))
+            sums.append(s / (a.size * b.size))
     return pairs, np.asarray(sums)
 
 
@@ -844,7 +854,7 @@ def failed_groups(
     min_members: int = 3,
     min_cohesion: float = 1.0,
     names=None,
-) -> tuple[list[dict], np.ndarray, dict]:
+) -> tuple[list[FailedGroup], np.ndarray, dict]:
     """Overlapping groups that the tree scatters: fuzzy c-means groups across top-level blocks.
 
     What the blocks explain is removed first: ``R = M - F`` with ``F`` the block model of the
@@ -879,7 +889,7 @@ def failed_groups(
         Similarity matrix.
     order : array_like of int
         Display order; member positions are positions in it.
-    block_list : list of dict
+    block_list : list of Block
         Output of :func:`blocks` (level 1 = top-level blocks).
     c : int, optional
         Number of (free) fuzzy clusters, >= 1 (``rows``: >= 2); chosen by Xie-Beni if omitted.
@@ -906,7 +916,7 @@ def failed_groups(
 
     Returns
     -------
-    groups : list of dict
+    groups : list of FailedGroup
         Sorted by ``(-cohesion, -size, first position)``: ``cluster`` (fuzzy cluster index),
         ``members``, ``member_ids`` and ``positions`` (core members in display order),
         ``memberships``, ``size``, ``top_blocks`` (``{block id: count}`` as a list of ``[id,
@@ -1000,19 +1010,19 @@ def failed_groups(
         group = _failed_group(k, u, M, Rz, top, cross, pos, names, core, min_members, min_cohesion)
         if group is not None:
             groups.append(group)
-    groups.sort(key=lambda g: (-g["cohesion"], -g["size"], g["positions"][0]))
+    groups.sort(key=lambda g: (-g.cohesion, -g.size, g.positions[0]))
     return groups, u, info
 
 
-def _cross_block_residuals(M: np.ndarray, block_list: list[dict]):
+def _cross_block_residuals(M: np.ndarray, block_list: list[Block]):
     """What the finest blocks do not explain, between top-level blocks only: the top-level
     block of each class, the cross-block mask, the robust z of ``M`` minus its block model
     (0 within a top-level block), and the centre and spread of the raw residuals."""
     m = len(M)
     top = _top_of(block_list, m)
     finest = top.copy()
-    for b in sorted(block_list, key=lambda b: b["level"]):
-        finest[b["member_ids"]] = b["id"]
+    for b in sorted(block_list, key=lambda b: b.level):
+        finest[b.member_ids] = b.id
     cross = top[:, None] != top[None, :]
     R = M - _block_fit(M, finest)
     r_center, r_scale = robust_center_scale(R[np.triu(cross, 1)])
@@ -1062,7 +1072,7 @@ def _failed_group(
     core: float,
     min_members: int,
     min_cohesion: float,
-) -> dict | None:
+) -> FailedGroup | None:
     """The record of fuzzy cluster ``k`` when its core is a failed group (enough members, in at
     least two top-level blocks, cohesive across them); else None."""
     members = np.flatnonzero(u[:, k] >= core)
@@ -1077,20 +1087,20 @@ def _failed_group(
         return None
     members = members[np.argsort(pos[members])]
     shares = np.array(sorted(counts.values(), reverse=True)) / len(members)
-    return {
-        "cluster": int(k),
-        "members": [names[i] for i in members],
-        "member_ids": [int(i) for i in members],
-        "positions": [int(pos[i]) for i in members],
-        "memberships": [float(u[i, k]) for i in members],
-        "size": int(len(members)),
-        "top_blocks": [[b, n] for b, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-        "n_top_blocks": len(counts),
-        "dispersion": float(1.0 - shares[0]),
-        "entropy": float(-(shares * np.log2(shares)).sum()),
-        "cohesion": cohesion,
-        "mean_similarity": float(M[np.ix_(members, members)][sub_cross].mean()),
-    }
+    return FailedGroup(
+        cluster=int(k),
+        members=[names[i] for i in members],
+        member_ids=[int(i) for i in members],
+        positions=[int(pos[i]) for i in members],
+        memberships=[float(u[i, k]) for i in members],
+        size=int(len(members)),
+        top_blocks=[[b, n] for b, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        n_top_blocks=len(counts),
+        dispersion=float(1.0 - shares[0]),
+        entropy=float(-(shares * np.log2(shares)).sum()),
+        cohesion=cohesion,
+        mean_similarity=float(M[np.ix_(members, members)][sub_cross].mean()),
+    )
 
 
 # --------------------------------------------------------------------------- near-duplicates
@@ -1103,7 +1113,7 @@ def near_duplicates(
     min_profile: float = 0.5,
     top: int | None = 20,
     max_candidates: int = 5000,
-) -> list[dict]:
+) -> list[NearDuplicate]:
     """Class pairs with very high similarity and near-identical similarity profiles.
 
     Candidates are pairs with ``M[i, j] >= min_similarity``. By default: pairs strictly above
@@ -1137,7 +1147,7 @@ def near_duplicates(
 
     Returns
     -------
-    list of dict
+    list of NearDuplicate
         ``rank`` (1 = most suspect), ``class_ids`` ([i, j], i < j), ``names``,
         ``similarity``, ``similarity_z`` (robust z among all off-diagonal values),
         ``profile_correlation``, ``max_abs_diff``, ``score``, ``threshold``.
@@ -1146,7 +1156,7 @@ def near_duplicates(
     --------
     >>> M = np.eye(5); M[0, 1] = M[1, 0] = 0.95
     >>> M[0, 2] = M[2, 0] = M[1, 2] = M[2, 1] = 0.3
-    >>> [d["names"] for d in near_duplicates(M, list("abcde"), min_similarity=0.5)]
+    >>> [d.names for d in near_duplicates(M, list("abcde"), min_similarity=0.5)]
     [['a', 'b']]
     """
     M = _check_matrix(M)
@@ -1194,7 +1204,7 @@ def near_duplicates(
         )
     out.sort(key=lambda d: (-d["score"], -d["similarity"], d["class_ids"]))
     out = out[:top] if top is not None else out
-    return [{"rank": k + 1, **d} for k, d in enumerate(out)]
+    return [NearDuplicate(rank=k + 1, **d) for k, d in enumerate(out)]
 
 
 # --------------------------------------------------------------------------- stars
@@ -1208,7 +1218,7 @@ def stars(
     z_min: float = 3.0,
     top: int | None = None,
     block_list=None,
-) -> list[dict]:
+) -> list[Star]:
     """Classes similar to, or co-occurring with, very many others.
 
     *Similarity degree*: the number of other classes ``j`` with ``M[i, j]`` at or above the
@@ -1236,12 +1246,12 @@ def stars(
         Robust-z threshold.
     top : int, optional
         Most stars returned.
-    block_list : list of dict, optional
+    block_list : list of Block, optional
         Output of :func:`blocks`; counts cross-block partners only (recommended).
 
     Returns
     -------
-    list of dict
+    list of Star
         Sorted by ``(-z, class id)`` with ``z`` the larger of the two robust z: ``class_id``,
         ``name``, ``degree``, ``degree_z``, ``degree_scope`` (``"all"`` or
         ``"other_top_blocks"``), ``mean_similarity`` (mean ``M`` to the others),
@@ -1251,7 +1261,7 @@ def stars(
     Examples
     --------
     >>> M = np.eye(30); M[0, 1:] = M[1:, 0] = 0.5
-    >>> [s["name"] for s in stars(M, [str(i) for i in range(30)])]
+    >>> [s.name for s in stars(M, [str(i) for i in range(30)])]
     ['0']
     """
     M = _check_matrix(M)
@@ -1293,19 +1303,19 @@ def stars(
         if z < z_min:
             continue
         out.append(
-            {
-                "class_id": i,
-                "name": names[i],
-                "degree": int(degree[i]),
-                "degree_z": float(dz[i]),
-                "degree_scope": scope,
-                "mean_similarity": float(mean_sim[i]),
-                "threshold": threshold,
-                "cooccurrence_degree": None if cdeg is None else int(cdeg[i]),
-                "cooccurrence_z": None if cz is None else float(cz[i]),
-                "cooccurrence_share": None if cshare is None else float(cshare[i]),
-                "z": float(z),
-            }
+            Star(
+                class_id=i,
+                name=names[i],
+                degree=int(degree[i]),
+                degree_z=float(dz[i]),
+                degree_scope=scope,
+                mean_similarity=float(mean_sim[i]),
+                threshold=threshold,
+                cooccurrence_degree=None if cdeg is None else int(cdeg[i]),
+                cooccurrence_z=None if cz is None else float(cz[i]),
+                cooccurrence_share=None if cshare is None else float(cshare[i]),
+                z=float(z),
+            )
         )
-    out.sort(key=lambda s: (-s["z"], s["class_id"]))
+    out.sort(key=lambda s: (-s.z, s.class_id))
     return out[:top] if top is not None else out
