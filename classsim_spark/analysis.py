@@ -40,11 +40,13 @@ from classsim_spark.io.results import (
     ResultsExistError,
     SimilarityResult,
     linkage_file,
-    order_file,
     save_npy_atomically,
     stage,
     stage_done,
     write_text_atomically,
+)
+from classsim_spark.io.results import (
+    order_file as order_file_name,
 )
 from classsim_spark.io.taxonomy_file import read_taxonomy
 from classsim_spark.progress import PhaseTimer
@@ -356,7 +358,7 @@ def _stability(
     return summary, scores
 
 
-def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str, dict]:
+def _alternative_orders(res, tax, given_order_file, chosen, clip_negative) -> dict[str, dict]:
     """Display orders besides the hclust one, per transform: spectral, taxonomy, given."""
     out: dict[str, dict] = {t: {} for t in res.matrices}
     for t, M in res.matrices.items():
@@ -369,8 +371,8 @@ def _alternative_orders(res, tax, order_file, chosen, clip_negative) -> dict[str
                 linkage=chosen["linkage"],
                 clip_negative=clip_negative,
             ).to_json()
-        if order_file is not None:
-            out[t]["given"] = read_order_file(order_file, res.classes).to_json()
+        if given_order_file is not None:
+            out[t]["given"] = read_order_file(given_order_file, res.classes).to_json()
     return out
 
 
@@ -400,7 +402,7 @@ def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str])
             "classes": [names[i] for i in ser.order],
             "alternatives": alternatives.get(t, {}),
         }
-        write_text_atomically(path / order_file(t), json.dumps(order_doc, indent=1) + "\n")
+        write_text_atomically(path / order_file_name(t), json.dumps(order_doc, indent=1) + "\n")
     if analysis.memberships is not None:
         save_npy_atomically(path / MEMBERSHIPS_FILE, analysis.memberships)
     write_text_atomically(path / GROUPS_FILE, json.dumps(analysis.groups, indent=1) + "\n")

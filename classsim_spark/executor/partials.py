@@ -240,21 +240,32 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
             acc[transform].add(block, overwrite=reusable)
 
 
+def _row(
+    kind: str,
+    data: bytes,
+    transform: str = "",
+    tile_row: int = 0,
+    tile_col: int = 0,
+    n: int = 0,
+    row_mean: bytes = b"",
+    col_mean: bytes = b"",
+) -> dict:
+    """One row of :data:`PARTIAL_SCHEMA`; the fields a kind does not use are empty."""
+    return {
+        "kind": kind,
+        "transform": transform,
+        "tile_row": tile_row,
+        "tile_col": tile_col,
+        "n": n,
+        "row_mean": row_mean,
+        "col_mean": col_mean,
+        "data": data,
+    }
+
+
 def _report_batch(report: RowReport) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(
-        [
-            {
-                "kind": REPORT,
-                "transform": "",
-                "tile_row": 0,
-                "tile_col": 0,
-                "n": report.rows_kept,
-                "row_mean": b"",
-                "col_mean": b"",
-                "data": report.to_json().encode(),
-            }
-        ],
-        schema=_ARROW_SCHEMA,
+        [_row(REPORT, report.to_json().encode(), n=report.rows_kept)], schema=_ARROW_SCHEMA
     )
 
 
@@ -276,27 +287,19 @@ def _partials_row(transform: str, i: int, j: int, partials: list[Partial], parte
     (``n`` their total, the means concatenated, ``data`` their counts then their tiles)."""
     if not parted:
         ((n, r, c, tile),) = partials
-        return {
-            "kind": TILE,
-            "transform": transform,
-            "tile_row": i,
-            "tile_col": j,
-            "n": n,
-            "row_mean": r.tobytes(),
-            "col_mean": c.tobytes(),
-            "data": np.ascontiguousarray(tile).tobytes(),
-        }
+        data = np.ascontiguousarray(tile).tobytes()
+        return _row(TILE, data, transform, i, j, n, r.tobytes(), c.tobytes())
     counts = np.array([p[0] for p in partials], dtype=np.int64)
-    return {
-        "kind": PARTS,
-        "transform": transform,
-        "tile_row": i,
-        "tile_col": j,
-        "n": int(counts.sum()),
-        "row_mean": b"".join(p[1].tobytes() for p in partials),
-        "col_mean": b"".join(p[2].tobytes() for p in partials),
-        "data": counts.tobytes() + b"".join(np.ascontiguousarray(p[3]).tobytes() for p in partials),
-    }
+    return _row(
+        PARTS,
+        counts.tobytes() + b"".join(np.ascontiguousarray(p[3]).tobytes() for p in partials),
+        transform,
+        i,
+        j,
+        int(counts.sum()),
+        b"".join(p[1].tobytes() for p in partials),
+        b"".join(p[2].tobytes() for p in partials),
+    )
 
 
 def partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list[Partial]:
@@ -316,53 +319,19 @@ def partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list
 
 def _count_batch(counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
     """Frequencies as one row, the pair counts as every tile (they need not be symmetric)."""
-    rows = [
-        {
-            "kind": SUM,
-            "transform": FREQUENCIES,
-            "tile_row": 0,
-            "tile_col": 0,
-            "n": 0,
-            "row_mean": b"",
-            "col_mean": b"",
-            "data": counts.frequencies.tobytes(),
-        }
-    ]
+    rows = [_row(SUM, counts.frequencies.tobytes(), FREQUENCIES)]
     k = plan.tiles_per_side
     for i in range(k):
         for j in range(k):
             tile = counts.pairs[plan.tile_range(i), plan.tile_range(j)]
-            rows.append(
-                {
-                    "kind": SUM,
-                    "transform": counts.pairs_name,
-                    "tile_row": i,
-                    "tile_col": j,
-                    "n": 0,
-                    "row_mean": b"",
-                    "col_mean": b"",
-                    "data": np.ascontiguousarray(tile).tobytes(),
-                }
-            )
+            rows.append(_row(SUM, np.ascontiguousarray(tile).tobytes(), counts.pairs_name, i, j))
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
 def _sample_batch(sample: RowSample) -> pa.RecordBatch:
     """The sample as one row: ``n`` rows seen, ``data`` the k x m float32 rows."""
     return pa.RecordBatch.from_pylist(
-        [
-            {
-                "kind": SAMPLE,
-                "transform": "",
-                "tile_row": 0,
-                "tile_col": 0,
-                "n": sample.seen,
-                "row_mean": b"",
-                "col_mean": b"",
-                "data": sample.rows.tobytes(),
-            }
-        ],
-        schema=_ARROW_SCHEMA,
+        [_row(SAMPLE, sample.rows.tobytes(), n=sample.seen)], schema=_ARROW_SCHEMA
     )
 
 
@@ -418,20 +387,9 @@ def _merge_statistics(
             for data in batch.column("data").to_pylist():
                 part = np.frombuffer(data, dtype=np.int64)
                 total = part.copy() if total is None else total + part
+        transform, tile_row, tile_col = (k.as_py() for k in key[1:4])
         yield pa.RecordBatch.from_pylist(
-            [
-                {
-                    "kind": SUM,
-                    "transform": key[1].as_py(),
-                    "tile_row": key[2].as_py(),
-                    "tile_col": key[3].as_py(),
-                    "n": 0,
-                    "row_mean": b"",
-                    "col_mean": b"",
-                    "data": total.tobytes(),
-                }
-            ],
-            schema=_ARROW_SCHEMA,
+            [_row(SUM, total.tobytes(), transform, tile_row, tile_col)], schema=_ARROW_SCHEMA
         )
         return
     if kind == REPORT:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -91,28 +91,11 @@ class RowReport:
         return self.rows_read - self.rows_kept
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "rows_read": self.rows_read,
-                "rows_kept": self.rows_kept,
-                "counts": self.counts,
-                "examples": self.examples,
-                "tasks": self.tasks,
-                "tasks_retried": self.tasks_retried,
-            }
-        )
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RowReport:
-        data = json.loads(text)
-        return cls(
-            data["rows_read"],
-            data["rows_kept"],
-            data["counts"],
-            data["examples"],
-            data["tasks"],
-            data["tasks_retried"],
-        )
+        return cls(**json.loads(text))
 
     def describe(self, id_label: str = "sample ids") -> list[str]:
         """One sentence per problem found, most important first."""
