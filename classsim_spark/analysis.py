@@ -11,12 +11,11 @@ to the directory::
     linkage-<t>.npy           the tree of transform t (chosen distance and linkage)
     memberships.npy           fuzzy c-means memberships (m x c) behind the failed groups
 
-``groups.json`` (``"schema": "classsim.groups/1"``): ``chosen`` {transform, distance, linkage,
-criterion, score, ...}; ``candidates`` (every combination's scores); ``order`` {transform,
-method, params, classes}; ``blocks``; ``spans``; ``split_groups``; ``failed_groups`` with
-``fuzzy`` (c, criterion, ...); ``near_duplicates``; ``stars``; ``taxonomy`` (levels, agreement of
-the chosen tree, of every transform's tree, and of the confusion/co-occurrence baselines), or
-null; ``timings_s``. Each list holds plain JSON dicts documented by the function that makes it.
+``groups.json`` (``"schema": "classsim.groups/1"``) is
+:class:`~classsim_spark.io.records.GroupsRecord`'s file: the chosen combination and every
+candidate's scores, the chosen transform's order, the findings (records of
+:mod:`classsim_spark.core.findings`, documented by the function that makes each), their stability,
+the taxonomy agreement and the phase timings.
 
 Each file is written to a temporary name and renamed, ``groups.json`` last: an interrupted
 analysis never leaves a ``groups.json`` that disagrees with the orders beside it.
@@ -34,6 +33,7 @@ import numpy as np
 from classsim_spark.core import seriation, stability, structure
 from classsim_spark.core import taxonomy as tax_mod
 from classsim_spark.io.order_file import read_order_file
+from classsim_spark.io.records import GroupsRecord
 from classsim_spark.io.results import (
     GROUPS_FILE,
     MEMBERSHIPS_FILE,
@@ -53,17 +53,15 @@ from classsim_spark.progress import PhaseTimer
 
 log = logging.getLogger("classsim")
 
-SCHEMA = "classsim.groups/1"
-
 
 @dataclass
 class Analysis:
-    """What :func:`analyze` found, as written to ``groups.json``.
+    """What :func:`analyze` found.
 
     Attributes
     ----------
-    groups : dict
-        The content of ``groups.json``.
+    record : GroupsRecord
+        The findings and their numbers, as written to ``groups.json``.
     seriations : dict
         Transform -> :class:`~classsim_spark.core.seriation.Seriation` (hclust, chosen parameters).
     memberships : ndarray or None
@@ -72,14 +70,20 @@ class Analysis:
         The results directory written to.
     """
 
-    groups: dict
+    record: GroupsRecord
     seriations: dict
     memberships: np.ndarray | None
     path: Path | None = None
 
     @property
+    def groups(self) -> dict:
+        """The content of ``groups.json`` (plain JSON data)."""
+        return self.record.to_json()
+
+    @property
     def chosen(self) -> dict:
-        return self.groups["chosen"]
+        """The chosen transform, distance, linkage and the criterion's scores."""
+        return self.record.chosen
 
 
 def analyze(
@@ -243,24 +247,23 @@ def analyze(
         with timer.phase("taxonomy agreement"):
             taxonomy_report = _taxonomy_report(res, tax, seriations, t, taxonomy)
 
-    groups = {
-        "schema": SCHEMA,
-        "results": {"n": res.run.n, "m": res.m, "transforms": res.transforms},
-        "chosen": chosen,
-        "candidates": candidates,
-        "order": {"transform": t, **ser.to_json(), "classes": [names[i] for i in order]},
-        "blocks": [b.to_json() for b in block_list],
-        "spans": [f.to_json() for f in found_flames],  # per major block: its span and flames
-        "split_groups": [s.to_json() for s in splits],
-        "failed_groups": [g.to_json() for g in failed],
-        "fuzzy": fuzzy_info,
-        "near_duplicates": [d.to_json() for d in duplicates],
-        "stars": [s.to_json() for s in star_list],
-        "stability": stability_report,
-        "taxonomy": taxonomy_report,
-        "timings_s": timer.seconds,
-    }
-    analysis = Analysis(groups, seriations, memberships)
+    record = GroupsRecord(
+        results={"n": res.run.n, "m": res.m, "transforms": res.transforms},
+        chosen=chosen,
+        candidates=candidates,
+        order={"transform": t, **ser.to_json(), "classes": [names[i] for i in order]},
+        blocks=block_list,
+        spans=found_flames,
+        split_groups=splits,
+        failed_groups=failed,
+        fuzzy=fuzzy_info,
+        near_duplicates=duplicates,
+        stars=star_list,
+        stability=stability_report,
+        taxonomy=taxonomy_report,
+        timings_s=timer.seconds,
+    )
+    analysis = Analysis(record, seriations, memberships)
     if write:
         with stage(path, "analyze"):
             _write(path, analysis, alternatives, names)

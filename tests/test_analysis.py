@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from classsim_spark.analysis import analyze
+from classsim_spark.core.findings import FlameRow
 from classsim_spark.demo.generator import DemoSpec, generate
 from classsim_spark.demo.reference import numpy_results
+from classsim_spark.io.records import GroupsRecord
 from classsim_spark.io.results import ResultsExistError, SimilarityResult
 
 
@@ -24,8 +26,15 @@ def demo_results(tmp_path_factory):
 def test_demo_structure_is_recovered(demo_results):
     path, taxonomy, answers = demo_results
     result = analyze(path, taxonomy=taxonomy, taxonomy_levels="level1,level2")
-    g = json.loads((path / "groups.json").read_text())
+    text = (path / "groups.json").read_text()
+    g = json.loads(text)
     assert g["schema"] == "classsim.groups/1" and g == json.loads(json.dumps(result.groups))
+    # the typed record reads the file back to the same text, with its findings as records
+    record = GroupsRecord.from_json(g)
+    assert json.dumps(record.to_json(), indent=1) + "\n" == text
+    rows = [row for flames in record.spans for row in flames.rows]
+    assert record == result.record and rows and all(isinstance(r, FlameRow) for r in rows)
+    assert [b.id for b in record.blocks] == [b["id"] for b in g["blocks"]]
     chosen = g["chosen"]
     assert {chosen["transform"], chosen["distance"], chosen["linkage"]} <= {
         "logit",

@@ -1,9 +1,10 @@
-"""The file readers and writers of io that no other test covers by themselves: moments files
-and user order files."""
+"""The file readers and writers of io that no other test covers by themselves: moments files,
+user order files, run.json and groups.json records."""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,8 +12,9 @@ import pytest
 from classsim_spark.core.moments import Moments
 from classsim_spark.core.transforms import ScoreSpec
 from classsim_spark.io.order_file import read_order_file
-from classsim_spark.io.records import LabelsRecord, RunRecord, TasksRecord
+from classsim_spark.io.records import GroupsRecord, LabelsRecord, RunRecord, TasksRecord
 from classsim_spark.io.results import load_moments, save_moments
+from classsim_spark.render.inputs import FigureError, read_groups
 
 
 def test_moments_roundtrip_without_pickle(tmp_path):
@@ -93,3 +95,41 @@ def test_run_record_keeps_unknown_entries_and_reads_older_files():
     assert older.m is None and older.labels is None and older.scores == ScoreSpec()
     assert older.to_json()["transforms"] == ["rank"] and older.to_json()["parts"] is None
     assert RunRecord.from_json(older.to_json()) == older
+
+
+def test_groups_record_refuses_what_it_cannot_read(tmp_path):
+    star = {
+        "class_id": 2,
+        "name": "car",
+        "degree": 2,
+        "degree_z": 3.1,
+        "degree_scope": "all",
+        "mean_similarity": 0.4,
+        "threshold": 0.3,
+        "cooccurrence_degree": None,
+        "cooccurrence_z": None,
+        "cooccurrence_share": None,
+        "z": 3.1,
+    }
+    minimal = {"chosen": {"transform": "logit"}, "stars": [star], "note": "kept"}
+    record = GroupsRecord.from_json(minimal)
+    assert record.transform == "logit" and record.stars[0].class_id == 2
+    assert record.extra == {"note": "kept"} and record.to_json()["stars"] == [star]
+    assert list(record.to_json())[:3] == ["schema", "results", "chosen"]
+    with pytest.raises(ValueError, match="no 'chosen' entry"):
+        GroupsRecord.from_json({"blocks": []})
+    with pytest.raises(ValueError, match="schema 'classsim.groups/9'"):
+        GroupsRecord.from_json({**minimal, "schema": "classsim.groups/9"})
+    with pytest.raises(ValueError, match=r"stars\[0\] is not a Star: .*colour"):
+        GroupsRecord.from_json({**minimal, "stars": [{**star, "colour": "red"}]})
+    with pytest.raises(ValueError, match=r"stars\[1\] is not a Star"):
+        GroupsRecord.from_json({**minimal, "stars": [star, {"name": "dog"}]})
+    # the figures name the file and what to do
+    results = tmp_path / "r"
+    results.mkdir()
+    (results / "groups.json").write_text(json.dumps({**minimal, "stars": [{"name": "dog"}]}))
+    with pytest.raises(FigureError, match=r"r/groups\.json: stars\[0\].*analyze --overwrite"):
+        read_groups(SimpleNamespace(path=results, files={}))
+    (results / "groups.json").write_text("{broken")
+    with pytest.raises(FigureError, match=r"groups\.json: Expecting"):
+        read_groups(SimpleNamespace(path=results, files={}))

@@ -306,6 +306,6 @@ def test_render_parses_each_analysis_file_once(single, monkeypatch):
     result = SimilarityResult.load(single)
     first = inputs_mod.read_groups(result)
     groups_file = single / "groups.json"
-    groups_file.write_text(json.dumps({**first, "note": "changed"}))
-    assert inputs_mod.read_groups(result)["note"] == "changed"
-    groups_file.write_text(json.dumps(first))
+    groups_file.write_text(json.dumps({**first.to_json(), "note": "changed"}))
+    assert inputs_mod.read_groups(result).extra == {"note": "changed"}
+    groups_file.write_text(json.dumps(first.to_json()))

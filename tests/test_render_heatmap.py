@@ -222,21 +222,23 @@ def test_taxonomy_bars():
 
 
 def test_similarity_heatmap_from_results_dir(tmp_path):
+    from classsim_spark.core.findings import FailedGroup
+    from classsim_spark.io.records import GroupsRecord
     from classsim_spark.io.results import SimilarityResult
 
     m = 8
     M = _matrix(m)
     res = SimilarityResult([f"k{i}" for i in range(m)], {}, {"logit": M}, path=tmp_path)
     order = [7, 6, 5, 4, 3, 2, 1, 0]
-    (tmp_path / "groups.json").write_text(
-        json.dumps(
-            {
-                "chosen": {"transform": "logit"},
-                "order": {"transform": "logit", "order": order},
-                "failed_groups": [{"member_ids": [7, 0], "positions": [0, 7]}],
-            }
-        )
+    failed = FailedGroup(
+        0, ["k7", "k0"], [7, 0], [0, 7], [0.9, 0.8], 2, [[0], [1]], 2, 1.0, 0.7, 0.5, 0.4
     )
+    record = GroupsRecord(
+        {"transform": "logit"},
+        order={"transform": "logit", "order": order},
+        failed_groups=[failed],
+    )
+    (tmp_path / "groups.json").write_text(json.dumps(record.to_json()))
     fig = similarity_heatmap(res)
     lay = fig.heatmap_layout
     assert lay.order.tolist() == order

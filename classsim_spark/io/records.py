@@ -1,11 +1,17 @@
-"""``run.json`` as a typed record: what a similarity run computed, from what, and how.
+"""``run.json`` and ``groups.json`` as typed records.
 
-:class:`RunRecord` is what :class:`~classsim_spark.io.results.SimilarityResult` holds as ``run``;
-its :meth:`~RunRecord.to_json` is the file, :meth:`~RunRecord.from_json` reads it back (also the
+:class:`RunRecord` (what a similarity run computed, from what, and how) is what
+:class:`~classsim_spark.io.results.SimilarityResult` holds as ``run``; its
+:meth:`~RunRecord.to_json` is the file, :meth:`~RunRecord.from_json` reads it back (also the
 files of older versions, which lack some entries, and entries it does not know, kept as they were).
 The scan (:func:`classsim_spark.similarity`) and the numpy reference of the demo
 (:func:`classsim_spark.demo.reference.numpy_results`) build it from the same pieces, so the two
 cannot drift apart.
+
+:class:`GroupsRecord` (what an analysis found) is what :func:`classsim_spark.analyze` returns as
+``Analysis.record`` and what the figures read: the findings as the records of
+:mod:`classsim_spark.core.findings`, rebuilt by :meth:`~GroupsRecord.from_json`, which refuses a
+file whose findings do not have the fields this version writes.
 
 Example
 -------
@@ -22,6 +28,16 @@ import dataclasses
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from classsim_spark.core.findings import (
+    Block,
+    FailedGroup,
+    Finding,
+    FlameRow,
+    Flames,
+    NearDuplicate,
+    SplitGroup,
+    Star,
+)
 from classsim_spark.core.moments import Moments
 from classsim_spark.core.transforms import ScoreSpec
 
@@ -201,6 +217,116 @@ _FILE_ORDER = (
 
 def _plain(value: Any) -> Any:
     """A record field as JSON data (nested records as dicts, None as null)."""
+    if isinstance(value, Finding):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     return value
+
+
+GROUPS_SCHEMA = "classsim.groups/1"
+
+
+@dataclass(frozen=True)
+class GroupsRecord:
+    """Everything ``groups.json`` holds.
+
+    ``results`` (n, m, transforms of the statistics analysed); ``chosen`` (transform, distance,
+    linkage, criterion, score, ...) and ``candidates`` (every combination's scores); ``order``
+    (the chosen transform's hclust order: method, params, order, classes); the findings
+    (``blocks``, ``spans`` -- each major block's span and flames --, ``split_groups``,
+    ``failed_groups`` with ``fuzzy``, ``near_duplicates``, ``stars``); ``stability`` (how the
+    findings were resampled, or None); ``taxonomy`` (agreement with a taxonomy, or None);
+    ``timings_s``. ``extra`` keeps entries of the file this version does not know.
+    """
+
+    chosen: dict[str, Any]
+    results: dict[str, Any] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    order: dict[str, Any] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+    spans: list[Flames] = field(default_factory=list)
+    split_groups: list[SplitGroup] = field(default_factory=list)
+    failed_groups: list[FailedGroup] = field(default_factory=list)
+    fuzzy: dict[str, Any] | None = None
+    near_duplicates: list[NearDuplicate] = field(default_factory=list)
+    stars: list[Star] = field(default_factory=list)
+    stability: dict[str, Any] | None = None
+    taxonomy: dict[str, Any] | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    schema: str = GROUPS_SCHEMA
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of ``groups.json``, in the file's order; ``extra`` last."""
+        out = {key: _plain(getattr(self, key)) for key in _GROUPS_ORDER}
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GroupsRecord:
+        """Read the content of a ``groups.json``.
+
+        Raises
+        ------
+        ValueError
+            The content is not an analysis of this schema, or a finding lacks a field (or has
+            one) that this version does not know; the message names the entry.
+        """
+        if not isinstance(data, dict) or "chosen" not in data:
+            raise ValueError("not written by classsim analyze (no 'chosen' entry)")
+        schema = data.get("schema", GROUPS_SCHEMA)
+        if schema != GROUPS_SCHEMA:
+            raise ValueError(f"schema {schema!r}; this version reads {GROUPS_SCHEMA!r}")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        for key, kind in _FINDINGS.items():
+            entries = data.get(key) or []
+            values[key] = [_finding(kind, entry, key, i) for i, entry in enumerate(entries)]
+        extra = {k: v for k, v in data.items() if k not in known}
+        return cls(**values, extra=extra)
+
+    @property
+    def transform(self) -> str:
+        """The transform the analysis chose (whose findings these are)."""
+        return self.chosen["transform"]
+
+
+_GROUPS_ORDER = (
+    "schema",
+    "results",
+    "chosen",
+    "candidates",
+    "order",
+    "blocks",
+    "spans",
+    "split_groups",
+    "failed_groups",
+    "fuzzy",
+    "near_duplicates",
+    "stars",
+    "stability",
+    "taxonomy",
+    "timings_s",
+)
+
+_FINDINGS: dict[str, type[Finding]] = {
+    "blocks": Block,
+    "spans": Flames,
+    "split_groups": SplitGroup,
+    "failed_groups": FailedGroup,
+    "near_duplicates": NearDuplicate,
+    "stars": Star,
+}
+
+
+def _finding(kind: type[Finding], entry: Any, key: str, index: int) -> Finding:
+    """The record of ``groups.json``'s ``key[index]`` (flames with their rows as records)."""
+    try:
+        if kind is Flames:
+            rows = [FlameRow(**row) for row in entry.get("rows", [])]
+            return Flames(**{**entry, "rows": rows})
+        return kind(**entry)
+    except (TypeError, AttributeError) as err:
+        raise ValueError(f"{key}[{index}] is not a {kind.__name__}: {err}") from None

@@ -119,7 +119,7 @@ def confusion_layout(
         raise KeyError("the results directory has no confusion.npy (single-label runs only)")
     C = np.asarray(result.counts["confusion"])
     groups = read_groups(result)
-    g_order = groups.get("order") or {}
+    g_order = groups.order if groups else {}
     transform = transform or g_order.get("transform") or result.transforms[0]
     if order is None and g_order.get("transform") == transform:
         order = g_order.get("order")
@@ -236,8 +236,8 @@ def cooccurrence_layout(
             tuple(taxonomy.levels),
             taxonomy.paths,
         )
-    stars = sorted(groups.get("stars") or [], key=lambda s: -float(s.get("z") or 0))
-    star_ids = list(dict.fromkeys(int(s["class_id"]) for s in stars))
+    stars = sorted(groups.stars if groups else [], key=lambda s: -s.z)
+    star_ids = list(dict.fromkeys(s.class_id for s in stars))
     position = np.empty(m, dtype=np.int64)
     position[order] = np.arange(m)
     star_pos = np.sort(position[star_ids]) if star_ids else np.array([], dtype=np.int64)

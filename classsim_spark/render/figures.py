@@ -37,6 +37,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from classsim_spark.io.records import GroupsRecord  # noqa: E402
 from classsim_spark.io.results import (  # noqa: E402
     FIGURES_DIR,
     SimilarityResult,
@@ -156,8 +157,8 @@ class RenderOptions:
         }
 
 
-def _transform(result: SimilarityResult, groups: dict, transform: str | None) -> str:
-    t = transform or (groups.get("chosen") or {}).get("transform") or result.transforms[0]
+def _transform(result: SimilarityResult, groups: GroupsRecord | None, transform: str | None) -> str:
+    t = transform or (groups.transform if groups else None) or result.transforms[0]
     if t not in result.transforms:
         raise FigureError(f"transform {t!r} not in the results ({', '.join(result.transforms)})")
     return t
@@ -227,9 +228,8 @@ def similarity_layout(
         return heatmap_layout(
             result.matrix(t), result.classes, order, groups={"spans": spans}, **options
         )
-    g_order = groups.get("order") or {}
-    if g_order.get("transform") == t and "order" in g_order:
-        order, structure = g_order["order"], groups
+    if groups and groups.order.get("transform") == t and "order" in groups.order:
+        order, structure = groups.order["order"], groups.to_json()
     else:
         order, structure = orders.get("order"), None
     options.setdefault("title", f"similarity ({t}), hclust order")

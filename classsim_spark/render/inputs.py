@@ -1,9 +1,10 @@
 """What the figures read from a results directory besides the matrices.
 
 ``groups.json`` (the analysis), ``order-<t>.json`` (the hclust order and its alternatives),
-``linkage-<t>.npy`` and the taxonomy file named in ``groups.json``. Every reader returns an empty
-value when the file is missing, so a directory without an analysis still renders (in class-id
-order, without structure).
+``linkage-<t>.npy`` and the taxonomy file named in ``groups.json``, each parsed once per loaded
+result (:func:`~classsim_spark.io.results.read_once`). Every reader returns an empty value when the
+file is missing, so a directory without an analysis still renders (in class-id order, without
+structure).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from classsim_spark.core.taxonomy import Taxonomy
 from classsim_spark.errors import ClasssimError
+from classsim_spark.io.records import GroupsRecord
 from classsim_spark.io.results import (
     GROUPS_FILE,
     SimilarityResult,
@@ -49,10 +51,23 @@ def _json(file: Path) -> dict:
     return json.loads(file.read_text(encoding="utf-8"))
 
 
-def read_groups(result) -> dict:
-    """``groups.json`` of a results directory, or ``{}`` when there is none."""
+def read_groups(result) -> GroupsRecord | None:
+    """``groups.json`` of a results directory, or None when there is none.
+
+    Raises
+    ------
+    FigureError
+        The file is not an analysis this version can read (names the file and the entry).
+    """
     path = _path(result)
-    return {} if path is None else read_once(result, path / GROUPS_FILE, _json, {})
+    return None if path is None else read_once(result, path / GROUPS_FILE, _groups_record)
+
+
+def _groups_record(file: Path) -> GroupsRecord:
+    try:
+        return GroupsRecord.from_json(_json(file))
+    except ValueError as err:  # also json.JSONDecodeError
+        raise FigureError(f"{file}: {err}; run `classsim analyze --overwrite` again") from None
 
 
 def read_orders(result, transform: str) -> dict:
@@ -71,13 +86,13 @@ def read_linkage(result, transform: str) -> np.ndarray | None:
     )
 
 
-def find_taxonomy(result, groups: dict) -> Taxonomy | None:
+def find_taxonomy(result, groups: GroupsRecord | None) -> Taxonomy | None:
     """The taxonomy named in ``groups.json`` (as given, or relative to the results directory).
 
     None when the analysis had no taxonomy or its file has moved or no longer fits the classes:
     the figures are then drawn without taxonomy bars rather than failing.
     """
-    entry = groups.get("taxonomy") or {}
+    entry = (groups.taxonomy if groups else None) or {}
     file = entry.get("file")
     if not file:
         return None
