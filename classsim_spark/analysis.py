@@ -40,6 +40,7 @@ from classsim_spark.io.results import (
     ResultsExistError,
     SimilarityResult,
     linkage_file,
+    remember,
     save_npy_atomically,
     stage,
     stage_done,
@@ -266,7 +267,7 @@ def analyze(
     analysis = Analysis(record, seriations, memberships)
     if write:
         with stage(path, "analyze"):
-            _write(path, analysis, alternatives, names)
+            _write(res, analysis, alternatives, tax)
         analysis.path = path
     return analysis
 
@@ -396,16 +397,25 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
     }
 
 
-def _write(path: Path, analysis: Analysis, alternatives: dict, names: list[str]) -> None:
+def _write(res: SimilarityResult, analysis: Analysis, alternatives: dict, tax) -> None:
+    """Write the analysis's files; ``res`` remembers what they hold, so that the figures of the
+    same command (``classsim run``) parse none of them again."""
+    path, names = res.path, res.classes
     for t, ser in analysis.seriations.items():
         save_npy_atomically(path / linkage_file(t), ser.Z)
+        remember(res, path / linkage_file(t), ser.Z)
         order_doc = {
             "transform": t,
             **ser.to_json(),
             "classes": [names[i] for i in ser.order],
             "alternatives": alternatives.get(t, {}),
         }
-        write_text_atomically(path / order_file_name(t), json.dumps(order_doc, indent=1) + "\n")
+        text = json.dumps(order_doc, indent=1) + "\n"
+        write_text_atomically(path / order_file_name(t), text)
+        remember(res, path / order_file_name(t), json.loads(text))
     if analysis.memberships is not None:
         save_npy_atomically(path / MEMBERSHIPS_FILE, analysis.memberships)
     write_text_atomically(path / GROUPS_FILE, json.dumps(analysis.groups, indent=1) + "\n")
+    remember(res, path / GROUPS_FILE, analysis.record)
+    if tax is not None:
+        remember(res, Path(analysis.record.taxonomy["file"]), tax)

@@ -8,7 +8,7 @@ import logging
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from classsim_spark.spark.session import get_spark, is_connect, ship_package
 from classsim_spark.spark.sources import (
     InputError,
     InputSpec,
+    check_paths,
     direct_read_units,
     read_scores,
     resolve_labels,
@@ -146,7 +147,7 @@ def similarity(
     driver_memory_limit: int | None = None,
     sample_rows: int = 1000,
     stability_parts: int | str = "auto",
-    spark: SparkSession | None = None,
+    spark: SparkSession | Callable[[], SparkSession] | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     run_info: dict | None = None,
@@ -198,8 +199,10 @@ def similarity(
         how stable each finding is on subsamples without a second scan
         (:mod:`classsim_spark.core.stability`). ``"auto"``: as many as 384 MiB per task holds, at
         most 6 (6 at m = 527, 3 at m = 3,755, none above about 5,000 classes); 0 keeps none.
-    spark : SparkSession, optional
-        Defaults to the active session, or a new local one.
+    spark : SparkSession or callable, optional
+        The session, or a function returning one (called once path input has been checked, so
+        that a missing path or damaged file is named before a JVM starts). Defaults to the
+        active session, or a new local one.
     out : path, optional
         Write the results directory here (atomically); refused if it exists unless ``overwrite``.
     run_info : dict, optional
@@ -239,12 +242,15 @@ def similarity(
     if out is not None:
         check_writable(out, overwrite, inputs=local_paths(data))
     timer = PhaseTimer()
-    spark = spark or get_spark()
+    with _unreadable_files_as_input_errors():
+        row_groups = check_paths(data, fmt)  # before the session starts: fails in a second
+    spark = spark() if callable(spark) else spark or get_spark()
     connect = is_connect(spark)
     if connect:
         ship_package(spark)
     with timer.phase("resolve input") as info, _unreadable_files_as_input_errors():
-        df = read_scores(spark, data, fmt=fmt, where=where)
+        table = read_scores(spark, data, fmt=fmt, where=where, row_groups=row_groups)
+        df = table.df
         label_info = resolve_labels(df, labels)
         scan_df, batch_layout, class_names = resolve_layout(
             spark, df, spec, label_info[0] if label_info else None
@@ -252,7 +258,7 @@ def similarity(
         m = len(class_names)
         parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
         check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
-        units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader)
+        units, reader_reason = direct_read_units(table, data, spec, m, fmt, where, reader)
         info["note"] = (
             f"{m} classes, layout {layout}, "
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"

@@ -267,8 +267,9 @@ def run_similarity(config: dict, stages: tuple[str, ...] = ()):
     kwargs = similarity_kwargs(config)
     if kwargs["out"]:  # before a session starts: a refused output costs nothing
         check_writable(kwargs["out"], kwargs["overwrite"], inputs=local_paths(kwargs["data"]))
-    spark = _spark_from(config)
-    return similarity(**kwargs, spark=spark, run_info={"config": config}, stages=stages)
+    return similarity(
+        **kwargs, spark=lambda: _spark_from(config), run_info={"config": config}, stages=stages
+    )
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:

@@ -192,8 +192,8 @@ def test_an_interrupted_analysis_is_recorded_and_replaced_without_asking(saved, 
 
     real_write = analysis_mod._write
 
-    def write_then_stop(path, *args):
-        (path / "groups.json").write_text("{}")  # half of it written
+    def write_then_stop(result, *args):
+        (result.path / "groups.json").write_text("{}")  # half of it written
         raise KeyboardInterrupt
 
     monkeypatch.setattr(analysis_mod, "_write", write_then_stop)

@@ -286,6 +286,34 @@ def test_distribution_with_a_two_row_sample(tmp_path):
     assert any("skew = n/a" in t.get_text() for t in fig.findobj(matplotlib.text.Text))
 
 
+def test_figures_after_an_analysis_parse_none_of_its_files(tmp_path, monkeypatch):
+    """`classsim run`: the analysis hands what it wrote to the figures of the same result."""
+    import collections
+
+    import classsim_spark.render.inputs as inputs_mod
+
+    path, taxonomy = numpy_results(generate(SMALL), tmp_path, ("logit", "rank"))
+    result = SimilarityResult.load(path)
+    analyze(result, taxonomy=taxonomy, taxonomy_levels="level1,level2")
+    parsed = collections.Counter()
+    real_read_once = inputs_mod.read_once
+
+    def counting(result, file, parse, missing=None):
+        def parse_counted(f):
+            parsed[f.name] += 1
+            return parse(f)
+
+        return real_read_once(result, file, parse_counted, missing)
+
+    monkeypatch.setattr(inputs_mod, "read_once", counting)
+    render(result, workers=1)
+    assert len(list((path / "figures").glob("*.png"))) == 5
+    assert parsed == {}, parsed
+    render(SimilarityResult.load(path), overwrite=True, workers=1)  # a new command parses each once
+    assert set(parsed) == {"groups.json", "order-logit.json", "linkage-logit.npy", "classes.csv"}
+    assert set(parsed.values()) == {1}, parsed
+
+
 def test_render_parses_each_analysis_file_once(single, monkeypatch):
     import collections
 

@@ -14,13 +14,19 @@ from PIL import Image
 from scipy import stats
 from scipy.cluster.hierarchy import leaves_list
 
+from classsim_spark.core.findings import Star
 from classsim_spark.core.moments import Moments
 from classsim_spark.core.taxonomy import Taxonomy, linkage_from_matrix
+from classsim_spark.io.records import GroupsRecord
 from classsim_spark.io.results import SimilarityResult
 from classsim_spark.render import baselines, distributions, frequencies
 from classsim_spark.render.inputs import FigureError
 
 ODD = ["a$x^2$b", r"c_\d", "plain", "<b>&amp;", "d%e", "f{g}", "$", "h_i_j"]
+
+
+def _star(class_id: int, name: str, z: float = 3.0) -> Star:
+    return Star(class_id, name, 9, z, "all", 0.5, 0.3, None, None, None, z)
 
 
 def _result(tmp_path, multi_label: bool, m: int = 8, n: int = 400, seed: int = 0):
@@ -40,11 +46,12 @@ def _result(tmp_path, multi_label: bool, m: int = 8, n: int = 400, seed: int = 0
         counts["confusion"] = rng.integers(0, 30, size=(m, m)).astype(np.int64)
     tmp_path.mkdir(parents=True, exist_ok=True)
     order = list(rng.permutation(m).tolist())
-    groups = {
-        "order": {"transform": "logit", "order": order},
-        "stars": [{"class_id": 5, "name": classes[5]}, {"class_id": 2, "name": classes[2]}],
-    }
-    (tmp_path / "groups.json").write_text(json.dumps(groups))
+    groups = GroupsRecord(
+        {"transform": "logit"},
+        order={"transform": "logit", "order": order},
+        stars=[_star(5, classes[5]), _star(2, classes[2])],
+    )
+    (tmp_path / "groups.json").write_text(json.dumps(groups.to_json()))
     return SimilarityResult(classes, moments, matrices, path=tmp_path, counts=counts), order
 
 
@@ -298,9 +305,10 @@ def test_large_m_names_most_confused_and_stars_without_overlap(tmp_path):
         counts={"confusion": C, "cooccurrence": C + C.T},
     )
     stars = list(range(0, m, 3))
-    (tmp_path / "groups.json").write_text(
-        json.dumps({"stars": [{"class_id": i, "z": float(m - i)} for i in stars]})
+    groups = GroupsRecord(
+        {"transform": "logit"}, stars=[_star(i, classes[i], m - i) for i in stars]
     )
+    (tmp_path / "groups.json").write_text(json.dumps(groups.to_json()))
     conf = baselines.confusion_layout(r, log=True)
     assert set(conf.most_confused[:2]) == {17, 250}
     named = {c["name"] for c in conf.panels[1].callouts}

@@ -380,6 +380,35 @@ def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scor
         similarity(src, where="sample_id < 100", reader="arrow", spark=spark)
 
 
+def test_local_parquet_is_planned_from_the_footers_the_driver_read(
+    spark, tmp_path, planted_scores, monkeypatch
+):
+    from classsim_spark.spark import sources
+
+    x = planted_scores[:300]
+    table = pa.table({"sample_id": np.arange(len(x)), "scores": pa.array(list(x))})
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=70)  # 5 row groups
+    pq.write_table(table.slice(0, 40), tmp_path / "c d%.parquet")  # escaped in Spark's URIs
+    opened = sources.read_scores(
+        spark, str(tmp_path), row_groups=sources.check_paths(str(tmp_path))
+    )
+    files = opened.df.inputFiles()
+    assert any("%20" in f for f in files)  # Spark names the files by URI
+    executors_read = sources._footers(spark, files)  # the Spark job it replaces: the oracle
+    driver_read = sources._known_footers(files, opened.row_groups)
+    assert sorted(driver_read) == sorted(executors_read) and len(driver_read) == 6
+    assert sources._known_footers([*files, "file:///elsewhere.parquet"], opened.row_groups) is None
+
+    def no_job(*args):
+        raise AssertionError("planning local Parquet ran a Spark job")
+
+    monkeypatch.setattr(sources, "_footers", no_job)
+    res = similarity(str(tmp_path), reader="arrow", transforms=["logit"], spark=spark)
+    assert res.run.reader.reason == "2 Parquet files, 6 row groups in 2 tasks read with pyarrow"
+    both = np.concatenate([x, x[:40]])
+    assert np.abs(res.matrix("logit") - expected(both, "logit")).max() < 1e-9
+
+
 def test_direct_reader_reports_bad_rows_with_ids(spark, tmp_path, planted_scores):
     x = planted_scores[:100].copy()
     x[42, 3] = np.nan

@@ -7,9 +7,10 @@ Parquet files that the executors can open with pyarrow (local disks, shared or F
 groups themselves and hand Arrow batches straight to the decoder.
 
 Spark still plans and schedules the work: the driver lists the files (``DataFrame.inputFiles``,
-which also works over Spark Connect), one small Spark job reads their footers (row groups and row
-counts, :func:`row_groups`), and :func:`plan_units` packs the row groups into balanced *read
-units*. Each unit is one task of a ``spark.range`` with one row per partition.
+which also works over Spark Connect); their footers (row groups and row counts, :func:`row_groups`)
+are those the driver read to check local files, else one small Spark job reads them where the
+executors see the files; :func:`plan_units` packs the row groups into balanced *read units*. Each
+unit is one task of a ``spark.range`` with one row per partition.
 
 ``reader="auto"`` uses this path for Parquet paths on local or mounted filesystems when no SQL
 filter is given (a filter needs Spark's evaluation), and Spark's reader otherwise.

@@ -254,15 +254,25 @@ def read_once(result: SimilarityResult, file: Path, parse: Callable[[Path], obje
     """``parse(file)``, or what it gave for ``result`` before while the file has not changed
     (same size and modification time); ``missing`` when there is no such file."""
     try:
-        stat = file.stat()
+        stamp = _stamp(file)
     except FileNotFoundError:
         return missing
-    stamp = (stat.st_size, stat.st_mtime_ns)
     seen = result.files.get(file)
     if seen is None or seen[0] != stamp:
         seen = (stamp, parse(file))
         result.files[file] = seen
     return seen[1]
+
+
+def remember(result: SimilarityResult, file: Path, value: object) -> None:
+    """Record that ``file``, as it is now, holds ``value`` (the writer had it in memory), so that
+    :func:`read_once` gives it without parsing the file."""
+    result.files[file] = (_stamp(file), value)
+
+
+def _stamp(file: Path) -> tuple[int, int]:
+    stat = file.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def load_results(path: str | Path) -> SimilarityResult:

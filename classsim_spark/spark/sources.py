@@ -1,8 +1,10 @@
 """Where scores come from and how they are laid out: Spark-side input resolution.
 
-:func:`read_scores` opens Parquet paths (or globs), catalog tables or a DataFrame the caller
-already has, and applies an optional SQL filter. :func:`resolve_layout` then finds the classes and
-turns the three user-facing layouts into what the tasks decode (:class:`BatchLayout`):
+:func:`check_paths` checks path input on the driver before Spark starts (so a missing path or
+a damaged file is named in a second); :func:`read_scores` opens Parquet paths (or globs), catalog
+tables or a DataFrame the caller already has, and applies an optional SQL filter.
+:func:`resolve_layout` then finds the classes and turns the three user-facing layouts into what
+the tasks decode (:class:`BatchLayout`):
 
 ``wide``
     One numeric column per class, chosen by an explicit list, a name prefix (stripped to give the
@@ -91,10 +93,56 @@ class InputSpec:
             raise ValueError("the long layout needs a sample id column (id_col)")
 
 
+@dataclass(frozen=True)
+class ScoreTable:
+    """The opened score table, and the footers of its files when the driver read them.
+
+    Attributes
+    ----------
+    df : DataFrame
+        The scores, filtered by ``where``.
+    row_groups : list of (path, row_group, rows) or None
+        For local Parquet paths, every file's row groups as the driver read them while checking
+        the files (absolute local paths), so that planning the direct reads needs no Spark job.
+    """
+
+    df: DataFrame
+    row_groups: list[RowGroup] | None = None
+
+
+def check_paths(source: str | DataFrame, fmt: str = "parquet") -> list[RowGroup] | None:
+    """Check path input on the driver, before a Spark session is needed: every local path
+    exists, and local Parquet files are readable (:func:`check_local_parquet`).
+
+    Returns
+    -------
+    list of (path, row_group, rows) or None
+        The row groups of local Parquet input, for :func:`read_scores`; None for other input.
+
+    Raises
+    ------
+    InputError
+        A path that does not exist, or local Parquet files that cannot be read (named).
+    """
+    if not isinstance(source, str) or not _looks_like_path(source):
+        return None
+    paths = _paths(source)
+    missing = [p for p in paths if not _URI.match(p) and not _local_exists(p)]
+    if missing:
+        raise InputError(f"input path not found: {', '.join(missing)}")
+    if fmt == "parquet" and not any(_URI.match(p) and not p.startswith("file:") for p in paths):
+        return check_local_parquet(paths)
+    return None
+
+
 def read_scores(
-    spark: SparkSession, source: str | DataFrame, fmt: str = "parquet", where: str | None = None
-) -> DataFrame:
-    """Open the score table.
+    spark: SparkSession,
+    source: str | DataFrame,
+    fmt: str = "parquet",
+    where: str | None = None,
+    row_groups: list[RowGroup] | None = None,
+) -> ScoreTable:
+    """Open the score table (after :func:`check_paths`, for path input).
 
     Parameters
     ----------
@@ -108,28 +156,29 @@ def read_scores(
     where : str, optional
         SQL predicate applied before anything else, e.g. ``date >= '2026-01-01'`` (partition
         pruning applies).
+    row_groups : list, optional
+        What :func:`check_paths` returned.
 
     Returns
     -------
-    pyspark.sql.DataFrame
+    ScoreTable
     """
     if isinstance(source, DataFrame) or hasattr(source, "sparkSession"):
         df = source
     elif _looks_like_path(source):
-        paths = [p.strip() for p in source.split(",") if p.strip()]
-        missing = [p for p in paths if not _URI.match(p) and not _local_exists(p)]
-        if missing:
-            raise InputError(f"input path not found: {', '.join(missing)}")
-        if fmt == "parquet" and not any(_URI.match(p) and not p.startswith("file:") for p in paths):
-            check_local_parquet(paths)
+        paths = _paths(source)
         df = spark.read.format(fmt).load(paths if len(paths) > 1 else paths[0])
     else:
         df = spark.read.table(source)
-    return df.where(where) if where else df
+    return ScoreTable(df.where(where) if where else df, row_groups)
+
+
+def _paths(source: str) -> list[str]:
+    return [p.strip() for p in source.split(",") if p.strip()]
 
 
 def direct_read_units(
-    df: DataFrame,
+    table: ScoreTable,
     source: str | DataFrame,
     spec: InputSpec,
     m: int,
@@ -163,15 +212,18 @@ def direct_read_units(
         why_not = "the long layout is grouped by Spark"
     files: list[str] = []
     if why_not is None:
-        files = df.inputFiles()
+        files = table.df.inputFiles()
         if reader == "auto" and any(local_path(f) is None for f in files):
             why_not = "the files are not on a local or mounted filesystem"
     if why_not is not None:
         if reader == "arrow":
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
         return None, why_not
-    groups = _footers(df.sparkSession, files)
-    units = plan_units(groups, m, slots=task_slots(df.sparkSession))
+    spark = table.df.sparkSession
+    groups = _known_footers(files, table.row_groups)
+    if groups is None:
+        groups = _footers(spark, files)
+    units = plan_units(groups, m, slots=task_slots(spark))
     return units, (
         f"{len(files)} Parquet files, {len(groups)} row groups in {len(units)} tasks "
         "read with pyarrow"
@@ -199,6 +251,20 @@ def task_slots(spark: SparkSession) -> int | None:
         return int(instances) * int(cores)
     cores_max = conf("spark.cores.max")
     return int(cores_max) if cores_max and cores_max.isdigit() else None
+
+
+def _known_footers(files: list[str], known: list[RowGroup] | None) -> list[RowGroup] | None:
+    """Row groups of ``files`` (as Spark names them) from footers the driver already read, or
+    None when one of the files is not among them."""
+    if known is None:
+        return None
+    by_path: dict[str, list[tuple[int, int]]] = {}
+    for path, group, rows in known:
+        by_path.setdefault(path, []).append((group, rows))
+    local = [local_path(f) for f in files]
+    if any(p is None or p not in by_path for p in local):
+        return None
+    return [(f, g, rows) for f, p in zip(files, local, strict=True) for g, rows in by_path[p]]
 
 
 def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
@@ -255,17 +321,21 @@ def local_data_files(paths: list[str]) -> list[str]:
     return files
 
 
-def check_local_parquet(paths: list[str]) -> None:
+def check_local_parquet(paths: list[str]) -> list[RowGroup]:
     """Before Spark opens local Parquet input, read every file's footer here, so that an empty
     folder, a truncated or foreign file (a CSV, say) is named in one line instead of failing
-    Spark's schema inference or its tasks with Java stack traces."""
+    Spark's schema inference or its tasks with Java stack traces.
+
+    Returns the row groups of every file (absolute local paths), which plan the direct reads.
+    """
     files = local_data_files(paths)
     if not files:
         raise InputError(
             f"no data files in {', '.join(paths)} (hidden and _-prefixed files "
             "are skipped, as Spark does)"
         )
-    bad = [err for err in row_groups(files) if isinstance(err, OSError)]
+    found = list(row_groups(files))
+    bad = [err for err in found if isinstance(err, OSError)]
     hint = ""
     suffixes = {os.path.splitext(e.path)[1].lower() for e in bad} - {".parquet", ""}
     if suffixes:
@@ -274,6 +344,7 @@ def check_local_parquet(paths: list[str]) -> None:
             "give --format, e.g. --format csv)"
         )
     _raise_unreadable([str(e) for e in bad], len(files), hint)
+    return [g for g in found if not isinstance(g, OSError)]
 
 
 def _raise_unreadable(messages: list[str], total: int, hint: str = "") -> None:
