@@ -242,15 +242,13 @@ def similarity(
     if out is not None:
         check_writable(out, overwrite, inputs=local_paths(data))
     timer = PhaseTimer()
-    with _unreadable_files_as_input_errors():
-        row_groups = check_paths(data, fmt)  # before the session starts: fails in a second
+    row_groups = check_paths(data, fmt)  # before the session starts: fails in a second
     spark = spark() if callable(spark) else spark or get_spark()
     connect = is_connect(spark)
     if connect:
         ship_package(spark)
     with timer.phase("resolve input") as info, _unreadable_files_as_input_errors():
-        table = read_scores(spark, data, fmt=fmt, where=where, row_groups=row_groups)
-        df = table.df
+        df = read_scores(spark, data, fmt=fmt, where=where)
         label_info = resolve_labels(df, labels)
         scan_df, batch_layout, class_names = resolve_layout(
             spark, df, spec, label_info[0] if label_info else None
@@ -258,7 +256,7 @@ def similarity(
         m = len(class_names)
         parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
         check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
-        units, reader_reason = direct_read_units(table, data, spec, m, fmt, where, reader)
+        units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader, row_groups)
         info["note"] = (
             f"{m} classes, layout {layout}, "
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"

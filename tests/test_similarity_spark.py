@@ -389,15 +389,13 @@ def test_local_parquet_is_planned_from_the_footers_the_driver_read(
     table = pa.table({"sample_id": np.arange(len(x)), "scores": pa.array(list(x))})
     pq.write_table(table, tmp_path / "a.parquet", row_group_size=70)  # 5 row groups
     pq.write_table(table.slice(0, 40), tmp_path / "c d%.parquet")  # escaped in Spark's URIs
-    opened = sources.read_scores(
-        spark, str(tmp_path), row_groups=sources.check_paths(str(tmp_path))
-    )
-    files = opened.df.inputFiles()
+    checked = sources.check_paths(str(tmp_path))
+    files = sources.read_scores(spark, str(tmp_path)).inputFiles()
     assert any("%20" in f for f in files)  # Spark names the files by URI
     executors_read = sources._footers(spark, files)  # the Spark job it replaces: the oracle
-    driver_read = sources._known_footers(files, opened.row_groups)
+    driver_read = sources._known_footers(files, checked)
     assert sorted(driver_read) == sorted(executors_read) and len(driver_read) == 6
-    assert sources._known_footers([*files, "file:///elsewhere.parquet"], opened.row_groups) is None
+    assert sources._known_footers([*files, "file:///elsewhere.parquet"], checked) is None
 
     def no_job(*args):
         raise AssertionError("planning local Parquet ran a Spark job")

@@ -93,23 +93,6 @@ class InputSpec:
             raise ValueError("the long layout needs a sample id column (id_col)")
 
 
-@dataclass(frozen=True)
-class ScoreTable:
-    """The opened score table, and the footers of its files when the driver read them.
-
-    Attributes
-    ----------
-    df : DataFrame
-        The scores, filtered by ``where``.
-    row_groups : list of (path, row_group, rows) or None
-        For local Parquet paths, every file's row groups as the driver read them while checking
-        the files (absolute local paths), so that planning the direct reads needs no Spark job.
-    """
-
-    df: DataFrame
-    row_groups: list[RowGroup] | None = None
-
-
 def check_paths(source: str | DataFrame, fmt: str = "parquet") -> list[RowGroup] | None:
     """Check path input on the driver, before a Spark session is needed: every local path
     exists, and local Parquet files are readable (:func:`check_local_parquet`).
@@ -117,7 +100,8 @@ def check_paths(source: str | DataFrame, fmt: str = "parquet") -> list[RowGroup]
     Returns
     -------
     list of (path, row_group, rows) or None
-        The row groups of local Parquet input, for :func:`read_scores`; None for other input.
+        The row groups of local Parquet input, for :func:`direct_read_units`; None for other
+        input.
 
     Raises
     ------
@@ -136,12 +120,8 @@ def check_paths(source: str | DataFrame, fmt: str = "parquet") -> list[RowGroup]
 
 
 def read_scores(
-    spark: SparkSession,
-    source: str | DataFrame,
-    fmt: str = "parquet",
-    where: str | None = None,
-    row_groups: list[RowGroup] | None = None,
-) -> ScoreTable:
+    spark: SparkSession, source: str | DataFrame, fmt: str = "parquet", where: str | None = None
+) -> DataFrame:
     """Open the score table (after :func:`check_paths`, for path input).
 
     Parameters
@@ -156,12 +136,10 @@ def read_scores(
     where : str, optional
         SQL predicate applied before anything else, e.g. ``date >= '2026-01-01'`` (partition
         pruning applies).
-    row_groups : list, optional
-        What :func:`check_paths` returned.
 
     Returns
     -------
-    ScoreTable
+    pyspark.sql.DataFrame
     """
     if isinstance(source, DataFrame) or hasattr(source, "sparkSession"):
         df = source
@@ -170,7 +148,7 @@ def read_scores(
         df = spark.read.format(fmt).load(paths if len(paths) > 1 else paths[0])
     else:
         df = spark.read.table(source)
-    return ScoreTable(df.where(where) if where else df, row_groups)
+    return df.where(where) if where else df
 
 
 def _paths(source: str) -> list[str]:
@@ -178,15 +156,19 @@ def _paths(source: str) -> list[str]:
 
 
 def direct_read_units(
-    table: ScoreTable,
+    df: DataFrame,
     source: str | DataFrame,
     spec: InputSpec,
     m: int,
     fmt: str,
     where: str | None,
     reader: str,
+    row_groups: list[RowGroup] | None = None,
 ) -> tuple[list[ReadUnit] | None, str]:
     """Decide between Spark's reader and direct pyarrow reads (:mod:`parquet_reader`).
+
+    ``row_groups``: what :func:`check_paths` read on the driver; they plan the direct reads
+    without a Spark job when they cover every file.
 
     Returns
     -------
@@ -212,15 +194,15 @@ def direct_read_units(
         why_not = "the long layout is grouped by Spark"
     files: list[str] = []
     if why_not is None:
-        files = table.df.inputFiles()
+        files = df.inputFiles()
         if reader == "auto" and any(local_path(f) is None for f in files):
             why_not = "the files are not on a local or mounted filesystem"
     if why_not is not None:
         if reader == "arrow":
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
         return None, why_not
-    spark = table.df.sparkSession
-    groups = _known_footers(files, table.row_groups)
+    spark = df.sparkSession
+    groups = _known_footers(files, row_groups)
     if groups is None:
         groups = _footers(spark, files)
     units = plan_units(groups, m, slots=task_slots(spark))
