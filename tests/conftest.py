@@ -13,15 +13,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from jvm_archive import java_tool_options
 
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-# Every JVM the tests start (sessions, servers, the commands they run) is short-lived and does
-# little JVM-side work: the client compiler alone and the serial collector start it with a third
-# less CPU (measured: 24 -> 15.5 CPU seconds for one `classsim similarity` of the demo), which is
-# what bounds the suite on 2 cores. Results do not depend on them.
-os.environ.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+# Every JVM the tests start (sessions, servers, the commands they run) starts with less CPU, which
+# is what bounds the suite on 2 cores; results do not depend on it (tests/jvm_archive.py).
+os.environ.setdefault("JAVA_TOOL_OPTIONS", java_tool_options())
 
 
 @pytest.fixture(scope="session")

@@ -33,9 +33,10 @@ from classsim_spark.signals import Terminated, stop_signal
 
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory) -> Path:
-    """400 classes: the analysis (~5 s) and the figures (~4 s) last long enough to be hit."""
+    """250 classes: the scan (~3 s), the analysis (~1.5 s) and the figures (~3 s) each last long
+    enough to be hit 0.2 s after they start."""
     out = tmp_path_factory.mktemp("interrupts") / "data"
-    write_demo(DemoSpec(samples=20_000, classes=400, seed=3), out)
+    write_demo(DemoSpec(samples=8_000, classes=250, seed=3), out)
     return out
 
 

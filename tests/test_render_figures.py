@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 
 import matplotlib
@@ -286,50 +287,61 @@ def test_distribution_with_a_two_row_sample(tmp_path):
     assert any("skew = n/a" in t.get_text() for t in fig.findobj(matplotlib.text.Text))
 
 
-def test_figures_after_an_analysis_parse_none_of_its_files(tmp_path, monkeypatch):
-    """`classsim run`: the analysis hands what it wrote to the figures of the same result."""
-    import collections
-
+def _count_parses(monkeypatch) -> collections.Counter:
+    """Count, by file name, every analysis file the figures parse (through ``read_once``, and
+    every JSON file read at all)."""
     import classsim_spark.render.inputs as inputs_mod
 
-    path, taxonomy = numpy_results(generate(SMALL), tmp_path, ("logit", "rank"))
-    result = SimilarityResult.load(path)
-    analyze(result, taxonomy=taxonomy, taxonomy_levels="level1,level2")
     parsed = collections.Counter()
-    real_read_once = inputs_mod.read_once
+    real_read_once, real_json = inputs_mod.read_once, inputs_mod._json
 
-    def counting(result, file, parse, missing=None):
+    def read_once(result, file, parse, missing=None):
         def parse_counted(f):
             parsed[f.name] += 1
             return parse(f)
 
         return real_read_once(result, file, parse_counted, missing)
 
-    monkeypatch.setattr(inputs_mod, "read_once", counting)
-    render(result, workers=1)
-    assert len(list((path / "figures").glob("*.png"))) == 5
+    def json_counted(file):
+        parsed[f"{file.name} (as JSON)"] += 1
+        return real_json(file)
+
+    monkeypatch.setattr(inputs_mod, "read_once", read_once)
+    monkeypatch.setattr(inputs_mod, "_json", json_counted)
+    return parsed
+
+
+def test_figures_after_an_analysis_parse_none_of_its_files(single, monkeypatch):
+    """`classsim run`: the analysis hands what it wrote to the figures of the same result."""
+    result = SimilarityResult.load(single)
+    analyze(
+        result,
+        taxonomy=single.parent / "classes.csv",
+        taxonomy_levels="level1,level2",
+        overwrite=True,
+    )
+    parsed = _count_parses(monkeypatch)
+    render(result, overwrite=True, workers=1)
+    assert len(list((single / "figures").glob("*.png"))) == 5
     assert parsed == {}, parsed
-    render(SimilarityResult.load(path), overwrite=True, workers=1)  # a new command parses each once
-    assert set(parsed) == {"groups.json", "order-logit.json", "linkage-logit.npy", "classes.csv"}
-    assert set(parsed.values()) == {1}, parsed
 
 
 def test_render_parses_each_analysis_file_once(single, monkeypatch):
-    import collections
-
+    """A new command parses each file once (groups.json was parsed 4 times: once per figure and
+    once to list them)."""
     import classsim_spark.render.inputs as inputs_mod
 
-    parsed = collections.Counter()
-    real_json = inputs_mod._json
-
-    def counting(file):
-        parsed[file.name] += 1
-        return real_json(file)
-
-    monkeypatch.setattr(inputs_mod, "_json", counting)
-    render(single, overwrite=True, workers=1)
-    assert parsed["groups.json"] == 1, parsed  # was 4: once per figure and once to list them
-    assert all(count == 1 for count in parsed.values()), parsed
+    parsed = _count_parses(monkeypatch)
+    render(SimilarityResult.load(single), overwrite=True, workers=1)
+    assert set(parsed) == {
+        "groups.json",
+        "groups.json (as JSON)",
+        "order-logit.json",
+        "order-logit.json (as JSON)",
+        "linkage-logit.npy",
+        "classes.csv",
+    }, parsed
+    assert set(parsed.values()) == {1}, parsed
     # a file that changes is read again
     result = SimilarityResult.load(single)
     first = inputs_mod.read_groups(result)
