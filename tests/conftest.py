@@ -90,6 +90,7 @@ SERVER_FIXTURES = ("connect_url", "cluster")
 """Fixtures that start a server for the whole run: the tests that use one share a worker."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist (``make test`` runs two workers), keep every test of the Spark Connect
     server and of the standalone cluster on one worker (``--dist loadgroup``), so each server
