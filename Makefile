@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/classsim demo --dir $(DEMO_DIR) --overwrite
 
-# Debian packages the tests draw with: fonts covering CJK and emoji class names (small ones; users
-# are told of fonts-noto-cjk). Installed when missing and this user can (root with apt-get);
-# otherwise the tests that need them are skipped with a reason.
-TEST_DEB_PACKAGES := fonts-wqy-microhei fonts-symbola
+# Debian packages the tests need: fonts covering CJK and emoji class names (small ones; users
+# are told of fonts-noto-cjk), and Chromium for the explorer's tests in a real browser (driven by
+# Playwright from PyPI; Playwright's own browser download does not work here). Installed when
+# missing and this user can (root with apt-get); otherwise the tests that need them are skipped
+# with a reason (and fail under CI=true).
+TEST_DEB_PACKAGES := fonts-wqy-microhei fonts-symbola chromium
 
 system-packages:
 	@missing=$$(for p in $(TEST_DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -7,7 +7,8 @@ The public API::
     res.matrix("rank")                 # m x m Pearson correlation of per-sample class ranks
     cs.load_results("res")             # reopen a results directory without Spark
     cs.analyze("res", taxonomy="taxonomy.csv")   # blocks, split/failed groups, agreement
-    cs.render_figures("res")           # res/figures: PNG + SVG of every view
+    cs.render_figures("res")           # res/figures: PNG + SVG of every view, res/explorer.html
+    cs.write_explorer("res")           # res/explorer.html alone: the interactive page
     cs.figures.similarity_heatmap("res", diverging=True)   # one view as a matplotlib Figure
 
 Everything is imported on first use, so that a Spark task importing a module of this package
@@ -27,6 +28,7 @@ _PUBLIC = {
     "load_results": ("classsim_spark.io.results", "load_results"),
     "figures": ("classsim_spark.render.figures", None),
     "render_figures": ("classsim_spark.render.figures", "render"),
+    "write_explorer": ("classsim_spark.render.explorer", "write_explorer"),
 }
 """Public name -> (module, attribute; None for the module itself)."""
 

@@ -1,4 +1,4 @@
-"""Command line: ``classsim similarity | analyze | run | render | make-demo | demo``.
+"""Command line: ``classsim similarity | analyze | run | render | explore | make-demo | demo``.
 
 Every ``similarity`` option can also come from a TOML file (``--config``); options given on the
 command line win. Errors about the input are printed as one clear message (exit status 2), not as
@@ -484,6 +484,13 @@ def _add_render_options(p: argparse.ArgumentParser, with_transform: bool) -> Non
         metavar="N",
         help="processes drawing figures (default: one per CPU from 1,000 classes)",
     )
+    p.add_argument(
+        "--no-explorer",
+        dest="explorer",
+        action="store_const",
+        const=False,
+        help="do not write explorer.html (the interactive page) beside the figures",
+    )
 
 
 def _render_overrides(args: argparse.Namespace) -> dict:
@@ -498,6 +505,7 @@ def _render_overrides(args: argparse.Namespace) -> dict:
         "render.highlight": args.highlight,
         "render.distribution_class": args.distribution_class,
         "render.workers": args.workers,
+        "render.explorer": args.explorer,
     }
 
 
@@ -513,6 +521,8 @@ def render_figures(config: dict, results, only: list[str] | None = None):
         options=options_from_config(section),
         only=only,
         workers=section["workers"] or "auto",
+        explorer=section["explorer"],
+        explorer_budget_mb=section["explorer_budget_mb"],
     )
 
 
@@ -521,6 +531,20 @@ def cmd_render(args: argparse.Namespace) -> int:
         args.config, {**_render_overrides(args), "output.overwrite": args.overwrite}
     )
     print(render_figures(config, args.results, args.only))
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from classsim_spark.render.explorer import write_explorer
+
+    config = load_config(args.config, {"render.explorer_budget_mb": args.budget_mb})
+    page = write_explorer(args.results, config["render"]["explorer_budget_mb"])
+    print(page)
+    if args.open:
+        import webbrowser
+
+        if not webbrowser.open(page.resolve().as_uri()):
+            log.warning("no browser to open %s", page)
     return 0
 
 
@@ -633,6 +657,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_const", const=True, help="replace existing figures")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser(
+        "explore", help="write or refresh explorer.html, the interactive page (no Spark)"
+    )
+    p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
+    p.add_argument("--config", help="TOML file with defaults ([render] section)")
+    p.add_argument(
+        "--budget-mb",
+        type=float,
+        metavar="MB",
+        help="size limit of the page (default 30); past it matrices are stored with 8 bits",
+    )
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
     p.add_argument("--out", required=True, help="directory to create")

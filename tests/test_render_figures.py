@@ -186,7 +186,7 @@ def test_parallel_render_writes_the_same_files(single, tmp_path):
     import shutil
 
     copy = tmp_path / "res"
-    shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures"))
+    shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures", "explorer.html"))
     one = render(single, overwrite=True, workers=1)
     two = render(copy, workers=2)
     names = sorted(p.name for p in one.iterdir())
@@ -223,7 +223,7 @@ def test_unguarded_script_falls_back_to_drawing_in_process(single, tmp_path):
     import sys
 
     copy = tmp_path / "res"
-    shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures"))
+    shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures", "explorer.html"))
     script = tmp_path / "unguarded.py"
     script.write_text(
         "from classsim_spark.render.figures import render\n"
@@ -340,6 +340,8 @@ def test_render_parses_each_analysis_file_once(single, monkeypatch):
         "order-logit.json (as JSON)",
         "linkage-logit.npy",
         "classes.csv",
+        "order-rank.json",  # the explorer offers every transform's orders
+        "order-rank.json (as JSON)",
     }, parsed
     assert set(parsed.values()) == {1}, parsed
     # a file that changes is read again

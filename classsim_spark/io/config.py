@@ -67,6 +67,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "coverage": 0.8,
         "distribution_class": None,
         "workers": None,
+        "explorer": True,
+        "explorer_budget_mb": 30.0,
     },
     "spark": {"master": None, "remote": None, "conf": {}},
 }

@@ -67,6 +67,7 @@ UNFINISHED_FILE = "unfinished.json"
 GROUPS_FILE = "groups.json"
 MEMBERSHIPS_FILE = "memberships.npy"
 FIGURES_DIR = "figures"
+EXPLORER_FILE = "explorer.html"
 
 
 def similarity_file(transform: str) -> str:
@@ -283,7 +284,7 @@ def load_results(path: str | Path) -> SimilarityResult:
 RESULTS_ENTRIES = re.compile(
     r"^(run\.json|classes\.csv|sample\.npy|(frequencies|confusion|cooccurrence)\.npy"
     r"|(similarity|linkage)-.+\.npy|(moments|parts)-.+\.npz|groups\.json|order-.+\.json"
-    r"|memberships\.npy|figures|unfinished\.json|\..+\.tmp(-\w+)?)$"
+    r"|memberships\.npy|figures|explorer\.html|unfinished\.json|\..+\.tmp(-\w+)?)$"
 )
 """Names a results directory may hold: what the similarity run, ``analyze`` and ``render`` write
 (and the temporary names of an interrupted write)."""

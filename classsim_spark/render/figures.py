@@ -39,6 +39,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from classsim_spark.io.records import GroupsRecord  # noqa: E402
 from classsim_spark.io.results import (  # noqa: E402
+    EXPLORER_FILE,
     FIGURES_DIR,
     SimilarityResult,
     atomic_directory,
@@ -366,8 +367,10 @@ def render(
     options: RenderOptions | None = None,
     only: Sequence[str] | None = None,
     workers: int | str = 1,
+    explorer: bool = True,
+    explorer_budget_mb: float = 30.0,
 ) -> Path:
-    """Render the figures of a results directory into ``<dir>/figures``.
+    """Render the figures of a results directory into ``<dir>/figures``, and ``explorer.html``.
 
     Parameters
     ----------
@@ -387,6 +390,12 @@ def render(
         processes are *spawned*, so a script calling this with workers > 1 must guard its own
         top level with ``if __name__ == "__main__":`` (or the children re-run it); if they
         cannot start, the figures are drawn here instead, with a warning.
+    explorer : bool
+        Also write ``<dir>/explorer.html``, the interactive page
+        (:mod:`classsim_spark.render.explorer`); replaced only with ``overwrite``, like the
+        figures.
+    explorer_budget_mb : float
+        The page's size limit (past it the matrices are stored with 8 bits).
 
     Returns
     -------
@@ -424,26 +433,31 @@ def render(
     )
     out = result.path / FIGURES_DIR
     path = str(result.path)
+    page = result.path / EXPLORER_FILE
+    if explorer and page.exists() and not overwrite:
+        raise FigureError(f"{page} already exists; pass --overwrite to replace it")
     fonts.covering_fonts(result.classes)  # names characters no font has, once, before any figure
-    with (
-        stage(result.path, "render"),
-        atomic_directory(
+    with stage(result.path, "render"):
+        with atomic_directory(
             out, overwrite, foreign=figures_foreign_entries, what="classsim figures directory"
-        ) as tmp,
-    ):
-        done = {}
-        if workers > 1:
-            done = _in_processes(workers, path, names, options, vector, str(tmp))
-        for name in names:
-            if name not in done:
-                done[name] = _draw_and_save(makers[name], name, vector, str(tmp))
-        for name, (w, h, seconds) in done.items():
-            log.info("figure %s: %d x %d px, %.1f s", name, w, h, seconds)
+        ) as tmp:
+            done = {}
+            if workers > 1:
+                done = _in_processes(workers, path, names, options, vector, str(tmp))
+            for name in names:
+                if name not in done:
+                    done[name] = _draw_and_save(makers[name], name, vector, str(tmp))
+            for name, (w, h, seconds) in done.items():
+                log.info("figure %s: %d x %d px, %.1f s", name, w, h, seconds)
+        if explorer:
+            from classsim_spark.render.explorer import write_explorer  # it builds on this module
+
+            write_explorer(result, explorer_budget_mb)
     return out
 
 
 def options_from_config(section: dict) -> RenderOptions:
     """:class:`RenderOptions` from the ``[render]`` section of a merged configuration."""
-    values = {k: v for k, v in section.items() if k not in ("vector", "workers")}
+    values = {k: v for k, v in section.items() if k in RenderOptions.__dataclass_fields__}
     values["highlight"] = values.get("highlight") or ()
     return RenderOptions(**values)

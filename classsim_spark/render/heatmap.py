@@ -352,7 +352,7 @@ def place_labels(targets, height: float, lo: float, hi: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Extremes:
+class Extremes:
     """Exact extremes of the finite off-diagonal values (NaN when there are none)."""
 
     low: float
@@ -361,7 +361,7 @@ class _Extremes:
     high_abs: float
 
 
-def _offdiag_extremes(M: np.ndarray, rows_per_chunk: int = 512) -> _Extremes:
+def offdiag_extremes(M: np.ndarray, rows_per_chunk: int = 512) -> Extremes:
     """Extremes of the finite ``M[i, j], i != j``, in row chunks (no m x m temporaries).
 
     With m = 1 there are no off-diagonal values and the diagonal stands in.
@@ -380,7 +380,7 @@ def _offdiag_extremes(M: np.ndarray, rows_per_chunk: int = 512) -> _Extremes:
             if positive.size:
                 low_pos = min(low_pos, positive.min())
     nan = float("nan")
-    return _Extremes(
+    return Extremes(
         float(low) if np.isfinite(low) else nan,
         float(high) if np.isfinite(high) else nan,
         float(low_pos) if np.isfinite(low_pos) else nan,
@@ -395,7 +395,7 @@ def _norm_order(order, m: int) -> np.ndarray:
     return o
 
 
-def _limits(ext: _Extremes, *, diverging: bool, log: bool, vmin, vmax, cutoff):
+def _limits(ext: Extremes, *, diverging: bool, log: bool, vmin, vmax, cutoff):
     """Colour limits: the given ones, else the exact off-diagonal range (see heatmap_layout)."""
 
     def given_or(value, default):
@@ -565,7 +565,7 @@ def heatmap_layout(
         raise ValueError("a colour scale cannot be both log and diverging")
     o = _norm_order(order, m)
     lo, hi = _limits(
-        _offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin, vmax=vmax, cutoff=cutoff
+        offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin, vmax=vmax, cutoff=cutoff
     )
     show = m <= names_max
     side = max(6.0, 0.11 * m) if show else max(6.0, (m + 1) / dpi)

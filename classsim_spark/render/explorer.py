@@ -1,0 +1,297 @@
+"""``explorer.html``: one self-contained page to explore a results directory in a browser.
+
+The page holds everything inline (data, script, style) and may reach nothing: its
+Content-Security-Policy forbids every network request and admits only its own script and style
+(by hash). It can be mailed, attached to a ticket, opened from disk, or shown with
+``displayHTML`` in a Databricks notebook.
+
+What it holds (:func:`explorer_data`): the class names; each transform's matrix as its upper
+triangle, quantised to 16 bits (8 bits for the transforms not chosen when the page would
+otherwise exceed its size budget, and for all of them past that), deflated and base64-encoded;
+every order the analysis exported; the chosen view's layout as the static figure computes it
+(brackets, flames, split boxes, failed columns, near-duplicates, star ticks, dendrogram,
+taxonomy bars, colours); the findings with their numbers; the label baseline (confusion or
+co-occurrence) when the run had labels.
+
+The script is plain JavaScript in files beside this module (``explorer_assets/``), concatenated
+in :data:`SCRIPTS` order: readable, and each part testable in the page. Every string from the
+data reaches the page as text (``textContent``), never as HTML; the data travel as JSON inside a
+``<script type="application/json">`` element with ``<``, ``>`` and ``&`` escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from classsim_spark.io.results import EXPLORER_FILE, SimilarityResult, write_text_atomically
+from classsim_spark.render.figures import similarity_layout
+from classsim_spark.render.heatmap import DIVERGING_CMAP, SEQUENTIAL_CMAP, offdiag_extremes
+from classsim_spark.render.inputs import as_result, find_taxonomy, read_groups, read_orders
+
+log = logging.getLogger("classsim")
+
+SCHEMA = "classsim.explorer/1"
+BUDGET_MB = 30.0
+"""Default size limit of the page; past it the matrices are quantised more coarsely."""
+ASSETS = "classsim_spark.render.explorer_assets"
+"""The package holding the page's files."""
+SCRIPTS = ("codec.js", "view.js", "colours.js", "app.js")
+"""The page's script, in load order: decoding, viewport geometry, colours, the page itself."""
+STYLE = "explorer.css"
+LUT_SIZE = 256
+"""Colours per colormap sent to the page (matplotlib's colormaps have 256)."""
+
+
+def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
+    """The upper triangle of ``M`` (diagonal included, row by row) as unsigned integers.
+
+    Parameters
+    ----------
+    M : (m, m) float array
+    bits : {8, 16}
+    lo, hi : float
+        The range mapped onto 0 .. 2**bits - 1; values outside are clipped, NaN maps to ``lo``.
+
+    Returns
+    -------
+    ndarray of uint8 or uint16, length m (m + 1) / 2
+
+    Examples
+    --------
+    >>> quantise(np.array([[1.0, -1.0], [-1.0, 1.0]]), 8).tolist()
+    [255, 0, 255]
+    """
+    if bits not in (8, 16):
+        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    top = (1 << bits) - 1
+    rows, cols = np.triu_indices(M.shape[0])
+    x = np.nan_to_num(np.asarray(M, dtype=np.float64)[rows, cols], nan=lo)
+    q = np.rint((np.clip(x, lo, hi) - lo) / (hi - lo) * top)
+    return q.astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def packed(array: np.ndarray) -> str:
+    """``array`` little-endian, deflated (zlib) and base64-encoded, as the page decodes it."""
+    raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dict, list[str]]:
+    """Each transform's matrix, packed at the finest precision the size budget allows."""
+    plans = [
+        {t: 16 for t in result.transforms},
+        {t: 16 if t == chosen else 8 for t in result.transforms},
+        {t: 8 for t in result.transforms},
+    ]
+    notes: list[str] = []
+    for plan in plans:
+        out = {
+            t: {
+                "bits": bits,
+                "lo": -1.0,
+                "hi": 1.0,
+                "data": packed(quantise(result.matrix(t), bits)),
+            }
+            for t, bits in plan.items()
+        }
+        size = sum(len(v["data"]) for v in out.values())
+        if size <= budget or plan is plans[-1]:
+            break
+    coarse = [t for t, bits in plan.items() if bits == 8]
+    if coarse:
+        notes.append(
+            f"{', '.join(coarse)} stored with 8 bits (values to ±{1 / 255:.4f}) to keep the "
+            f"page within {budget / 1e6:.0f} MB"
+        )
+    if size > budget:
+        notes.append(
+            f"the matrices take {size / 1e6:.0f} MB, over the {budget / 1e6:.0f} MB budget"
+        )
+    return out, notes
+
+
+def _orders(result: SimilarityResult, chosen_order: list[int], chosen: str) -> list[dict]:
+    """Every order a viewer can switch to: the chosen one first, then per transform its hclust
+    order and the alternatives the analysis exported, then class-id order."""
+    out = [{"key": "chosen", "label": f"hclust ({chosen}, chosen)", "order": chosen_order}]
+    for t in result.transforms:
+        exported = read_orders(result, t)
+        if "order" in exported and (t != chosen or exported["order"] != chosen_order):
+            out.append({"key": f"{t}:hclust", "label": f"hclust ({t})", "order": exported["order"]})
+        for method, alt in (exported.get("alternatives") or {}).items():
+            if "order" in alt:
+                out.append(
+                    {"key": f"{t}:{method}", "label": f"{method} ({t})", "order": alt["order"]}
+                )
+    out.append({"key": "class-id", "label": "class id", "order": list(range(result.m))})
+    return out
+
+
+def _colours(cmap: str) -> list[str]:
+    """The colormap's 256 colours as ``#rrggbb``, the bytes the figures' pixels get."""
+    from matplotlib import colormaps
+
+    rgba = colormaps[cmap](np.arange(LUT_SIZE), bytes=True)
+    return ["#{:02x}{:02x}{:02x}".format(*rgb[:3]) for rgb in rgba.tolist()]
+
+
+def _colour_scales(result: SimilarityResult, layout) -> dict:
+    """Both colormaps and each transform's exact off-diagonal range, so that the page colours
+    as the figures do (same colormap, same default limits) and can switch live."""
+    from matplotlib.colors import to_hex
+
+    limits = {}
+    for t in result.transforms:
+        ext = offdiag_extremes(result.matrix(t))
+        limits[t] = {
+            name: (float(v) if np.isfinite(v) else None)
+            for name, v in (("low", ext.low), ("high", ext.high), ("high_abs", ext.high_abs))
+        }
+    return {
+        "sequential": _colours(SEQUENTIAL_CMAP),
+        "diverging": _colours(DIVERGING_CMAP),
+        "limits": limits,
+        "background": to_hex(layout.background),
+    }
+
+
+def _overlay(layout) -> dict:
+    """The chosen view's structure as the static figure draws it, in positions of its order."""
+    return {
+        "brackets": layout.brackets,
+        "split_boxes": [list(map(int, b)) for b in layout.split_boxes],
+        "unstable_split_boxes": [list(map(int, b)) for b in layout.unstable_split_boxes],
+        "failed_columns": [
+            {**f, "positions": [int(p) for p in f["positions"]]} for f in layout.failed_columns
+        ],
+        "near_duplicates": [list(map(int, p)) for p in layout.near_duplicates],
+        "unstable_near_duplicates": [list(map(int, p)) for p in layout.unstable_near_duplicates],
+        "ticks": [int(p) for p in layout.ticks],
+        "dendrogram": layout.dendrogram,
+        "taxonomy": [
+            {"level": t["level"], "codes": t["codes"].tolist(), "labels": t["labels"]}
+            for t in layout.taxonomy
+        ],
+    }
+
+
+def _counts(result: SimilarityResult) -> dict | None:
+    for name in ("confusion", "cooccurrence"):
+        if name in result.counts:
+            counts = np.asarray(result.counts[name])
+            return {
+                "name": name,
+                "max": int(counts.max(initial=0)),
+                "data": packed(np.clip(counts, 0, 2**32 - 1).astype(np.uint32)),
+            }
+    return None
+
+
+def explorer_data(results: SimilarityResult | str | Path, budget_mb: float = BUDGET_MB) -> dict:
+    """Everything the page shows, as JSON-ready values.
+
+    Parameters
+    ----------
+    results : SimilarityResult or path
+        A results directory, analysed or not (without an analysis: class-id order, no
+        structure).
+    budget_mb : float
+        Size limit for the matrices in the page, in MB (decimal).
+
+    Returns
+    -------
+    dict
+        ``schema``, ``title``, ``m``, ``names``, ``transforms``, ``chosen``, ``matrices``,
+        ``orders``, ``overlay``, ``colours``, ``findings``, ``taxonomy``, ``counts``, ``notes``.
+    """
+    result = as_result(results)
+    groups = read_groups(result)
+    layout = similarity_layout(result)
+    chosen = groups.transform if groups and groups.transform in result.transforms else None
+    chosen = chosen or result.transforms[0]
+    matrices, notes = _matrices(result, chosen, budget_mb * 1e6)
+    taxonomy = find_taxonomy(result, groups)
+    findings = groups.to_json() if groups else {}
+    return {
+        "schema": SCHEMA,
+        "title": "/".join(Path(result.path).resolve().parts[-2:]) if result.path else "classsim",
+        "m": result.m,
+        "n": result.run.n if result.run else None,
+        "names": list(result.classes),
+        "transforms": result.transforms,
+        "chosen": chosen,
+        "matrices": matrices,
+        "orders": _orders(result, layout.order.tolist(), chosen),
+        "overlay": _overlay(layout),
+        "colours": _colour_scales(result, layout),
+        "findings": {
+            k: findings.get(k, [])
+            for k in (
+                "blocks",
+                "spans",
+                "split_groups",
+                "failed_groups",
+                "near_duplicates",
+                "stars",
+            )
+        },
+        "taxonomy": None
+        if taxonomy is None
+        else {"levels": list(taxonomy.levels), "paths": [list(p) for p in taxonomy.paths]},
+        "counts": _counts(result),
+        "notes": notes + list(layout.notes),
+    }
+
+
+def _asset(name: str) -> str:
+    return resources.files(ASSETS).joinpath(name).read_text(encoding="utf-8")
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def _json_for_html(data: dict) -> str:
+    """JSON that cannot end its ``<script>`` element nor be read as markup."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def explorer_html(data: dict) -> str:
+    """The page for :func:`explorer_data`'s ``data``: one HTML document, nothing to fetch."""
+    script = "\n".join(f"// ---- {name}\n{_asset(name)}" for name in SCRIPTS)
+    style = _asset(STYLE)
+    csp = (
+        f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
+        "img-src data: blob:; base-uri 'none'; form-action 'none'"
+    )
+    shell = _asset("explorer.html")
+    page = shell.replace("{{CSP}}", csp).replace("{{STYLE}}", style)
+    page = page.replace("{{SCRIPT}}", script)
+    return page.replace("{{DATA}}", _json_for_html(data))  # last: the data are not searched
+
+
+def write_explorer(results: SimilarityResult | str | Path, budget_mb: float = BUDGET_MB) -> Path:
+    """Write (or replace) ``explorer.html`` in a results directory; return its path.
+
+    The file is written under a temporary name and renamed: a reader sees the old page or the
+    new one.
+    """
+    result = as_result(results)
+    if result.path is None:
+        raise ValueError("the explorer needs a saved results directory")
+    data = explorer_data(result, budget_mb)
+    target = Path(result.path) / EXPLORER_FILE
+    write_text_atomically(target, explorer_html(data))
+    log.info("explorer: %s (%.1f MB)", target, target.stat().st_size / 1e6)
+    return target

@@ -1,0 +1,1 @@
+"""The explorer page: script, style and HTML shell (read by ``render.explorer``)."""

@@ -1,0 +1,632 @@
+"use strict";
+/* The page: reads the data element, draws the matrix and its overlay for the current state,
+   and wires the controls. Every string from the data is set as text, never as HTML. */
+const Explorer = (() => {
+  const LEFT = 170;      // room for block brackets and row names
+  const BOTTOM = 120;    // room for column names
+  const BAR = 8;         // height of one taxonomy bar
+  const NAME_PX = 10;    // names are drawn once a cell is this many pixels high
+  const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+    "#ff9da7", "#9c755f", "#bab0ac"];
+
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, text, cls) => {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  };
+  const fmt = (x, digits = 3) => (x === null || x === undefined ? "n/a" : Number(x).toFixed(digits));
+
+  let data, m, matrices = {}, counts = null, orders = {}, state, geometry, tables = {};
+
+  function orderOf(key) { return orders[key] || orders.chosen; }
+
+  function positions(order) {
+    const pos = new Int32Array(m);
+    order.forEach((id, p) => { pos[id] = p; });
+    return pos;
+  }
+
+  // ------------------------------------------------------------------ state and URL
+
+  function defaults() {
+    return { o: "chosen", t: data.chosen, layer: "similarity", v: View.whole(m), div: false,
+      cut: null, con: 1, c: null };
+  }
+
+  function readHash() {
+    const h = View.fromHash(location.hash);
+    const s = defaults();
+    if (h.o && orders[h.o]) s.o = h.o;
+    if (h.t && matrices[h.t]) s.t = h.t;
+    if (h.layer === "counts" && counts) s.layer = "counts";
+    s.v = View.viewFromText(h.v, m) || s.v;
+    s.div = h.div === "1";
+    s.cut = h.cut !== undefined && h.cut !== "" && Number.isFinite(Number(h.cut)) ? Number(h.cut) : null;
+    s.con = Number.isFinite(Number(h.con)) && Number(h.con) > 0 ? Number(h.con) : 1;
+    const c = Number(h.c);
+    s.c = h.c !== undefined && Number.isInteger(c) && c >= 0 && c < m ? c : null;
+    return s;
+  }
+
+  function writeHash() {
+    const hash = View.toHash({ o: state.o, t: state.t, layer: state.layer === "counts" ? "counts" : "",
+      v: View.viewToText(state.v), div: state.div ? "1" : "", cut: state.cut ?? "",
+      con: state.con === 1 ? "" : state.con, c: state.c ?? "" });
+    history.replaceState(null, "", hash);
+  }
+
+  function update(changes) {
+    Object.assign(state, changes);
+    syncControls();
+    draw();
+    writeHash();
+  }
+
+  // ------------------------------------------------------------------ colours
+
+  function scale() {
+    const limits = Colours.defaultLimits(data.colours.limits[state.t], state.div);
+    return { ...limits, lut: state.div ? data.colours.diverging : data.colours.sequential,
+      diverging: state.div, contrast: state.con, cutoff: state.cut, background: data.colours.background };
+  }
+
+  function table() {
+    const s = scale();
+    const key = JSON.stringify([state.t, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
+    if (!tables[key]) tables = { [key]: Colours.codeTable(matrices[state.t], s) };
+    return tables[key];
+  }
+
+  function countColour(c, max, lut) {
+    if (c <= 0) return null;
+    return lut[Colours.lutIndex(Math.log1p(c) / Math.log1p(max), lut.length)];
+  }
+
+  // ------------------------------------------------------------------ drawing
+
+  function layout() {
+    const stage = $("stage");
+    const levels = data.taxonomy ? data.taxonomy.levels.length : 0;
+    const top = 6 + levels * (BAR + 2);
+    const size = Math.max(50, Math.floor(Math.min(stage.clientWidth - LEFT - 12, stage.clientHeight - top - BOTTOM)));
+    return { left: LEFT, top, size, width: stage.clientWidth, height: stage.clientHeight };
+  }
+
+  function draw() {
+    geometry = layout();
+    const { left, top, size, width, height } = geometry;
+    for (const id of ["matrix", "overlay"]) {
+      const canvas = $(id);
+      if (canvas.width !== width) canvas.width = width;
+      if (canvas.height !== height) canvas.height = height;
+    }
+    drawMatrix(left, top, size);
+    drawOverlay(left, top, size);
+    drawLegend();
+  }
+
+  function drawMatrix(left, top, size) {
+    const ctx = $("matrix").getContext("2d");
+    ctx.clearRect(0, 0, geometry.width, geometry.height);
+    const order = orderOf(state.o).order;
+    const v = state.v;
+    const ids = new Int32Array(size);
+    for (let p = 0; p < size; p++) ids[p] = order[Math.min(m - 1, Math.floor(v.x0 + ((p + 0.5) / size) * v.span))];
+    const rowIds = new Int32Array(size);
+    for (let p = 0; p < size; p++) rowIds[p] = order[Math.min(m - 1, Math.floor(v.y0 + ((p + 0.5) / size) * v.span))];
+    const image = ctx.createImageData(size, size);
+    const pixels = new Uint32Array(image.data.buffer);
+    if (state.layer === "counts") {
+      const lut = data.colours.sequential.map(Colours.rgb);
+      const max = counts.max || 1;
+      for (let py = 0; py < size; py++) {
+        const base = rowIds[py] * m;
+        for (let px = 0; px < size; px++) {
+          const c = counts.values[base + ids[px]];
+          const rgb = c > 0 ? lut[Colours.lutIndex(Math.log1p(c) / Math.log1p(max), lut.length)] : [255, 255, 255];
+          pixels[py * size + px] = (255 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0];
+        }
+      }
+    } else {
+      const codes = matrices[state.t].codes;
+      const colours = table();
+      for (let py = 0; py < size; py++) {
+        const i = rowIds[py];
+        const rowStart = i * m - (i * (i - 1)) / 2 - i;
+        for (let px = 0; px < size; px++) {
+          const j = ids[px];
+          const index = j >= i ? rowStart + j : j * m - (j * (j - 1)) / 2 + (i - j);
+          pixels[py * size + px] = colours[codes[index]];
+        }
+      }
+    }
+    ctx.putImageData(image, left, top);
+  }
+
+  function drawOverlay(left, top, size) {
+    const ctx = $("overlay").getContext("2d");
+    ctx.clearRect(0, 0, geometry.width, geometry.height);
+    const v = state.v;
+    const k = size / v.span;
+    const order = orderOf(state.o).order;
+    const at = (p) => (p - v.y0) * k;
+    ctx.save();
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    drawTaxonomyBars(ctx, left, top, size, order);
+    ctx.strokeStyle = "#999";
+    ctx.strokeRect(left - 0.5, top - 0.5, size + 1, size + 1);
+    ctx.beginPath();
+    ctx.rect(left, top, size, size);
+    ctx.clip();
+    if (state.o === "chosen") drawStructure(ctx, left, top, size);
+    if (state.c !== null) {
+      const p = positions(order)[state.c];
+      ctx.strokeStyle = "#ff00ff";
+      ctx.lineWidth = 2;
+      ctx.strokeRect(left, top + at(p), size, Math.max(k, 1));
+      ctx.strokeRect(left + (p - v.x0) * k, top, Math.max(k, 1), size);
+    }
+    ctx.restore();
+    ctx.save();
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    if (state.o === "chosen") drawBrackets(ctx, left, top, size);
+    if (k >= NAME_PX) drawNames(ctx, left, top, size, order);
+    ctx.restore();
+  }
+
+  function drawTaxonomyBars(ctx, left, top, size, order) {
+    if (!data.taxonomy) return;
+    const v = state.v;
+    const k = size / v.span;
+    const first = Math.max(0, Math.floor(v.x0));
+    const last = Math.min(m, Math.ceil(v.x0 + v.span));
+    data.taxonomy.levels.forEach((level, L) => {
+      const y = 4 + L * (BAR + 2);
+      const groups = new Map();
+      for (let p = first; p < last; p++) {
+        const g = data.taxonomy.paths[order[p]][L];
+        if (!groups.has(g)) groups.set(g, groupColour(L, g));
+        ctx.fillStyle = groups.get(g);
+        ctx.fillRect(left + (p - v.x0) * k, y, Math.max(k, 1), BAR);
+      }
+    });
+  }
+
+  const groupIndex = [];
+  function groupColour(level, group) {
+    if (!groupIndex[level]) {
+      groupIndex[level] = new Map();
+      for (const path of data.taxonomy.paths) {
+        if (!groupIndex[level].has(path[level])) groupIndex[level].set(path[level], groupIndex[level].size);
+      }
+    }
+    return PALETTE[groupIndex[level].get(group) % PALETTE.length];
+  }
+
+  function drawStructure(ctx, left, top, size) {
+    const o = data.overlay;
+    const v = state.v;
+    const k = size / v.span;
+    const x = (p) => left + (p - v.x0) * k;
+    const y = (p) => top + (p - v.y0) * k;
+    ctx.lineWidth = 1.5;
+    for (const [boxes, dash] of [[o.split_boxes, []], [o.unstable_split_boxes, [4, 3]]]) {
+      ctx.setLineDash(dash);
+      ctx.strokeStyle = "#d62728";
+      for (const [r0, r1, c0, c1] of boxes) ctx.strokeRect(x(c0), y(r0), (c1 - c0) * k, (r1 - r0) * k);
+    }
+    for (const [pairs, dash] of [[o.near_duplicates, []], [o.unstable_near_duplicates, [3, 2]]]) {
+      ctx.setLineDash(dash);
+      ctx.strokeStyle = "#ff7f0e";
+      for (const [a, b] of pairs) {
+        for (const [r, c] of [[a, b], [b, a]]) {
+          ctx.beginPath();
+          ctx.arc(x(c + 0.5), y(r + 0.5), Math.max(4, k * 0.8), 0, 2 * Math.PI);
+          ctx.stroke();
+        }
+      }
+    }
+    ctx.setLineDash([]);
+    ctx.strokeStyle = "#000";
+    for (const p of o.ticks) {
+      ctx.beginPath();
+      ctx.moveTo(x(p + 0.5), top); ctx.lineTo(x(p + 0.5), top + 5);
+      ctx.moveTo(left, y(p + 0.5)); ctx.lineTo(left + 5, y(p + 0.5));
+      ctx.stroke();
+    }
+    const highlighted = state.highlight || [];
+    ctx.fillStyle = "rgba(255, 0, 255, 0.9)";
+    for (const p of highlighted) ctx.fillRect(x(p), top, Math.max(k, 2), 6);
+  }
+
+  function drawBrackets(ctx, left, top, size) {
+    const v = state.v;
+    const k = size / v.span;
+    const depth = Math.max(1, ...data.overlay.brackets.map((b) => b.level));
+    const step = Math.min(14, (LEFT - 40) / depth);
+    for (const b of data.overlay.brackets) {
+      const y0 = top + Math.max(0, (b.start - v.y0) * k);
+      const y1 = top + Math.min(size, (b.end - v.y0) * k);
+      if (y1 - y0 < 2) continue;
+      const xb = left - 6 - (depth - b.level) * step;
+      ctx.strokeStyle = b.stable ? "#333" : "#999";
+      ctx.setLineDash(b.stable ? [] : [3, 2]);
+      ctx.beginPath();
+      ctx.moveTo(xb + 4, y0 + 1); ctx.lineTo(xb, y0 + 1); ctx.lineTo(xb, y1 - 1); ctx.lineTo(xb + 4, y1 - 1);
+      ctx.stroke();
+      if (y1 - y0 > 12 && b.label && k < NAME_PX) {
+        ctx.fillStyle = "#333";
+        ctx.textAlign = "right";
+        ctx.fillText(b.label.length > 18 ? b.label.slice(0, 17) + "…" : b.label, xb - 3, (y0 + y1) / 2);
+      }
+    }
+    ctx.setLineDash([]);
+  }
+
+  function drawNames(ctx, left, top, size, order) {
+    const v = state.v;
+    const k = size / v.span;
+    const first = Math.max(0, Math.floor(v.y0));
+    const last = Math.min(m, Math.ceil(v.y0 + v.span));
+    ctx.fillStyle = "#222";
+    ctx.textAlign = "right";
+    for (let p = first; p < last; p++) {
+      const name = data.names[order[p]];
+      ctx.fillText(name.length > 24 ? name.slice(0, 23) + "…" : name, left - 4, top + (p + 0.5 - v.y0) * k);
+    }
+    const firstCol = Math.max(0, Math.floor(v.x0));
+    const lastCol = Math.min(m, Math.ceil(v.x0 + v.span));
+    for (let p = firstCol; p < lastCol; p++) {
+      const name = data.names[order[p]];
+      ctx.save();
+      ctx.translate(left + (p + 0.5 - v.x0) * k, top + size + 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText(name.length > 18 ? name.slice(0, 17) + "…" : name, 0, 0);
+      ctx.restore();
+    }
+  }
+
+  function drawLegend() {
+    const bar = $("legend-bar");
+    const ctx = bar.getContext("2d");
+    if (state.layer === "counts") {
+      data.colours.sequential.forEach((c, i) => { ctx.fillStyle = c; ctx.fillRect(i, 0, 1, bar.height); });
+      $("legend-lo").textContent = "1";
+      $("legend-hi").textContent = `${counts.max} ${counts.name} (log)`;
+      return;
+    }
+    const s = scale();
+    for (let i = 0; i < 256; i++) {
+      ctx.fillStyle = Colours.hexOf(s.vmin + ((i + 0.5) / 256) * (s.vmax - s.vmin), s);
+      ctx.fillRect(i, 0, 1, bar.height);
+    }
+    $("legend-lo").textContent = fmt(s.vmin, 2);
+    $("legend-hi").textContent = `${fmt(s.vmax, 2)} r (${state.t})`;
+  }
+
+  // ------------------------------------------------------------------ side panels
+
+  function cellUnder(event) {
+    const rect = $("overlay").getBoundingClientRect();
+    const px = event.clientX - rect.left - geometry.left;
+    const py = event.clientY - rect.top - geometry.top;
+    if (px < 0 || py < 0 || px >= geometry.size || py >= geometry.size) return null;
+    return View.cellAt(state.v, geometry.size, px, py, m);
+  }
+
+  function blockOf(p) {
+    let best = null;
+    for (const b of data.overlay.brackets) {
+      if (b.start <= p && p < b.end && (!best || b.end - b.start < best.end - best.start)) best = b;
+    }
+    return best;
+  }
+
+  function showHover(cell) {
+    const body = $("hover-body");
+    body.replaceChildren();
+    if (!cell) { body.textContent = "move over the matrix"; return; }
+    const order = orderOf(state.o).order;
+    const i = order[cell.row], j = order[cell.col];
+    body.append(el("div", `row ${cell.row}: ${data.names[i]}`), el("div", `column ${cell.col}: ${data.names[j]}`));
+    const rows = el("table");
+    rows.id = "hover-values";
+    for (const t of data.transforms) {
+      const tr = el("tr");
+      const tri = matrices[t];
+      const value = tri.value(i, j);
+      const cellText = tri.bits === 8 ? `${fmt(value, 2)} ±${fmt(tri.step / 2, 3)}` : fmt(value);
+      tr.append(el("td", t), el("td", cellText, "num"));
+      tr.dataset.transform = t;
+      tr.dataset.value = String(value);
+      rows.append(tr);
+    }
+    if (counts) {
+      const tr = el("tr");
+      tr.append(el("td", counts.name), el("td", String(counts.values[i * m + j]), "num"));
+      rows.append(tr);
+    }
+    body.append(rows);
+    if (state.o === "chosen") {
+      for (const [what, p] of [["row", cell.row], ["column", cell.col]]) {
+        const b = blockOf(p);
+        if (b) body.append(el("div", `${what} in block ${b.label || ""} [${b.start}, ${b.end})`, "muted"));
+      }
+    }
+    body.dataset.row = String(i);
+    body.dataset.col = String(j);
+  }
+
+  function showClass(id) {
+    const panel = $("class-panel");
+    if (id === null) { panel.hidden = true; return; }
+    panel.hidden = false;
+    $("class-name").textContent = data.names[id];
+    const body = $("class-body");
+    body.replaceChildren();
+    if (data.taxonomy) body.append(el("div", data.taxonomy.paths[id].join(" › "), "muted"));
+    const tri = matrices[state.t];
+    const others = [];
+    for (let j = 0; j < m; j++) if (j !== id) others.push([tri.value(id, j), j]);
+    others.sort((a, b) => b[0] - a[0]);
+    body.append(el("div", `most similar (${state.t}):`));
+    for (const [value, j] of others.slice(0, 10)) {
+      const button = el("button", `${fmt(value)}  ${data.names[j]}`, "link");
+      button.type = "button";
+      button.addEventListener("click", () => selectClass(j));
+      body.append(button);
+    }
+  }
+
+  function selectClass(id) {
+    const p = positions(orderOf(state.o).order)[id];
+    update({ c: id, v: View.around(Math.max(0, p - 10), Math.min(m, p + 11), m), highlight: null });
+    showClass(id);
+  }
+
+  function findingItems() {
+    const f = data.findings;
+    const chosen = orders.chosen.order;
+    const pos = positions(chosen);
+    const items = [];
+    const add = (kind, text, start, end, highlight) => items.push({ kind, text, start, end, highlight });
+    for (const b of f.blocks || []) {
+      add("blocks", `block ${b.id} · level ${b.level} · ${b.size} classes${b.stability !== undefined ? ` · stability ${fmt(b.stability, 2)}` : ""}`, b.start, b.end);
+    }
+    for (const s of f.spans || []) add("flames", `${s.label} · [${s.start}, ${s.end}) · ${(s.rows || []).length} rows`, s.start, s.end);
+    for (const g of f.split_groups || []) {
+      const [[a0, a1], [b0, b1]] = g.spans;
+      add("split groups", `${g.labels.join(" ↔ ")} · r̄ ${fmt(g.mean_similarity, 2)} · z ${fmt(g.z, 1)}`, Math.min(a0, b0), Math.max(a1, b1));
+    }
+    for (const g of f.failed_groups || []) {
+      const ps = (g.member_ids || []).map((id) => pos[id]);
+      add("failed groups", `F${g.cluster} · ${g.size} classes · dispersion ${fmt(g.dispersion, 2)} · entropy ${fmt(g.entropy, 2)} · cohesion ${fmt(g.cohesion, 2)}`,
+        Math.min(...ps), Math.max(...ps) + 1, ps);
+    }
+    for (const d of f.near_duplicates || []) {
+      const [a, b] = d.class_ids.map((id) => pos[id]);
+      add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
+    }
+    for (const s of f.stars || []) {
+      const p = pos[s.class_id];
+      add("stars", `${s.name} · degree ${s.degree} · z ${fmt(s.z, 1)}`, Math.max(0, p - 10), Math.min(m, p + 11), [p]);
+    }
+    return items;
+  }
+
+  function showFindings() {
+    const body = $("findings-body");
+    body.replaceChildren();
+    const groups = new Map();
+    for (const item of findingItems()) {
+      if (!groups.has(item.kind)) groups.set(item.kind, []);
+      groups.get(item.kind).push(item);
+    }
+    if (!groups.size) body.append(el("div", "no analysis in this directory", "muted"));
+    for (const [kind, items] of groups) {
+      const details = el("details");
+      details.append(el("summary", `${kind} (${items.length})`));
+      items.forEach((item, n) => {
+        const button = el("button", item.text);
+        button.type = "button";
+        button.dataset.kind = kind;
+        button.dataset.index = String(n);
+        button.dataset.start = String(item.start);
+        button.dataset.end = String(item.end);
+        button.addEventListener("click", () => {
+          body.querySelectorAll(".selected").forEach((b) => b.classList.remove("selected"));
+          button.classList.add("selected");
+          update({ o: "chosen", c: null, v: View.around(item.start, item.end, m), highlight: item.highlight || null });
+        });
+        details.append(button);
+      });
+      body.append(details);
+    }
+  }
+
+  function showNotes() {
+    const notes = $("notes");
+    notes.replaceChildren();
+    const n = data.n ? `${data.n.toLocaleString("en")} samples × ` : "";
+    notes.append(el("div", `${n}${m} classes · chosen transform ${data.chosen}`, "muted"));
+    for (const note of data.notes) notes.append(el("div", note, "muted"));
+  }
+
+  // ------------------------------------------------------------------ search
+
+  function matches(query, limit = 12) {
+    const q = query.trim().toLowerCase();
+    if (!q) return [];
+    const prefix = [], inside = [];
+    data.names.forEach((name, id) => {
+      const at = name.toLowerCase().indexOf(q);
+      if (at === 0) prefix.push(id); else if (at > 0) inside.push(id);
+    });
+    return prefix.concat(inside).slice(0, limit);
+  }
+
+  function showSuggestions() {
+    const box = $("suggestions");
+    box.replaceChildren();
+    for (const id of matches($("search").value)) {
+      const button = el("button", data.names[id]);
+      button.type = "button";
+      button.dataset.id = String(id);
+      button.addEventListener("click", () => { box.replaceChildren(); selectClass(id); });
+      box.append(button);
+    }
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  function syncControls() {
+    $("order").value = state.o;
+    $("transform").value = state.t;
+    $("layer").value = state.layer;
+    $("diverging").checked = state.div;
+    $("cutoff").value = state.cut ?? "";
+    $("contrast").value = String(state.con);
+    $("transform").disabled = state.layer === "counts";
+  }
+
+  function fillSelect(select, options) {
+    for (const [value, label] of options) {
+      const option = el("option", label);
+      option.value = value;
+      select.append(option);
+    }
+  }
+
+  function exportPng() {
+    const out = document.createElement("canvas");
+    out.width = geometry.width;
+    out.height = geometry.height;
+    const ctx = out.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.drawImage($("matrix"), 0, 0);
+    ctx.drawImage($("overlay"), 0, 0);
+    out.toBlob((blob) => {
+      const link = el("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = `${data.title}-${state.t}.png`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    }, "image/png");
+  }
+
+  function wire() {
+    fillSelect($("order"), data.orders.map((o) => [o.key, o.label]));
+    fillSelect($("transform"), data.transforms.map((t) => [t, t]));
+    fillSelect($("layer"), [["similarity", "similarity"], ...(counts ? [["counts", counts.name]] : [])]);
+    $("order").addEventListener("change", (e) => update({ o: e.target.value, highlight: null }));
+    $("transform").addEventListener("change", (e) => { update({ t: e.target.value }); if (state.c !== null) showClass(state.c); });
+    $("layer").addEventListener("change", (e) => update({ layer: e.target.value }));
+    $("diverging").addEventListener("change", (e) => update({ div: e.target.checked }));
+    $("cutoff").addEventListener("change", (e) => update({ cut: e.target.value === "" ? null : Number(e.target.value) }));
+    $("contrast").addEventListener("input", (e) => update({ con: Number(e.target.value) }));
+    $("reset").addEventListener("click", () => update({ v: View.whole(m), highlight: null }));
+    $("png").addEventListener("click", exportPng);
+    $("search").addEventListener("input", showSuggestions);
+    $("search").addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        const found = matches(e.target.value, 1);
+        if (found.length) { $("suggestions").replaceChildren(); selectClass(found[0]); }
+      }
+    });
+    const overlay = $("overlay");
+    let drag = null;
+    overlay.addEventListener("mousemove", (e) => {
+      if (drag) {
+        if (drag.box) { drag.x1 = e.offsetX; drag.y1 = e.offsetY; drawDragBox(drag); }
+        else {
+          state.v = View.pan(drag.view, geometry.size, e.clientX - drag.cx, e.clientY - drag.cy, m);
+          draw();
+        }
+        return;
+      }
+      showHover(cellUnder(e));
+    });
+    overlay.addEventListener("mouseleave", () => showHover(null));
+    overlay.addEventListener("mousedown", (e) => {
+      drag = { box: e.shiftKey, view: { ...state.v }, cx: e.clientX, cy: e.clientY, x0: e.offsetX, y0: e.offsetY, x1: e.offsetX, y1: e.offsetY };
+    });
+    window.addEventListener("mouseup", () => {
+      if (!drag) return;
+      const d = drag;
+      drag = null;
+      if (d.box && Math.abs(d.x1 - d.x0) > 3) {
+        update({ v: View.box(state.v, geometry.size, d.x0 - geometry.left, d.y0 - geometry.top, d.x1 - geometry.left, d.y1 - geometry.top, m) });
+      } else {
+        writeHash();
+        draw();
+      }
+    });
+    overlay.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const factor = Math.exp(Math.sign(e.deltaY) * Math.min(Math.abs(e.deltaY), 200) / 300);
+      update({ v: View.zoomAt(state.v, geometry.size, e.offsetX - geometry.left, e.offsetY - geometry.top, factor, m) });
+    }, { passive: false });
+    overlay.addEventListener("dblclick", (e) => {
+      const cell = cellUnder(e);
+      if (!cell || state.o !== "chosen") return;
+      const b = blockOf(cell.row);
+      if (b) update({ v: View.around(b.start, b.end, m) });
+    });
+    window.addEventListener("resize", draw);
+    window.addEventListener("hashchange", () => { state = { ...readHash(), highlight: state.highlight }; syncControls(); draw(); });
+  }
+
+  function drawDragBox(d) {
+    draw();
+    const ctx = $("overlay").getContext("2d");
+    ctx.strokeStyle = "#000";
+    ctx.setLineDash([4, 3]);
+    ctx.strokeRect(Math.min(d.x0, d.x1), Math.min(d.y0, d.y1), Math.abs(d.x1 - d.x0), Math.abs(d.y1 - d.y0));
+    ctx.setLineDash([]);
+  }
+
+  /** Client coordinates of the centre of cell (row, col) in the current view (for tests). */
+  function cellCentre(row, col) {
+    const rect = $("overlay").getBoundingClientRect();
+    const k = geometry.size / state.v.span;
+    return { x: rect.left + geometry.left + (col + 0.5 - state.v.x0) * k,
+      y: rect.top + geometry.top + (row + 0.5 - state.v.y0) * k };
+  }
+
+  async function start() {
+    data = JSON.parse($("classsim-data").textContent);
+    m = data.m;
+    $("title").textContent = data.title;
+    document.title = `${data.title} · classsim explorer`;
+    for (const o of data.orders) orders[o.key] = o;
+    for (const t of data.transforms) {
+      const spec = data.matrices[t];
+      const codes = await Codec.unpack(spec.data, spec.bits === 8 ? Uint8Array : Uint16Array);
+      matrices[t] = new Codec.Triangle(codes, m, spec.bits, spec.lo, spec.hi);
+    }
+    if (data.counts) counts = { ...data.counts, values: await Codec.unpack(data.counts.data, Uint32Array) };
+    state = { ...readHash(), highlight: null };
+    wire();
+    syncControls();
+    showFindings();
+    showNotes();
+    draw();
+    if (state.c !== null) showClass(state.c);
+  }
+
+  const ready = start().catch((err) => {
+    console.error("classsim explorer:", err);
+    const notes = $("notes");
+    if (notes) notes.prepend(el("div", `could not open the data: ${err.message}`));
+    throw err;
+  });
+
+  return { ready, cellCentre, matches, get state() { return state; }, get geometry() { return geometry; },
+    get data() { return data; } };
+})();
+window.classsimExplorer = Explorer;

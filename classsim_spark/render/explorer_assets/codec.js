@@ -1,0 +1,44 @@
+"use strict";
+/* Decoding of the page's data: base64 -> deflate -> typed arrays, and the packed upper triangle
+   of a symmetric matrix (row by row, diagonal included) that explorer.py writes. */
+const Codec = (() => {
+  function base64Bytes(text) {
+    const binary = atob(text);
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  }
+
+  async function inflate(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  /** The little-endian array `Type` (Uint8Array, Uint16Array, Uint32Array) packed in `text`. */
+  async function unpack(text, Type) {
+    const raw = await inflate(base64Bytes(text));
+    return new Type(raw.buffer, raw.byteOffset, raw.byteLength / Type.BYTES_PER_ELEMENT);
+  }
+
+  /** Index of cell (i, j) in the packed upper triangle of an m x m matrix. */
+  function triangleIndex(i, j, m) {
+    if (i > j) [i, j] = [j, i];
+    return i * m - (i * (i - 1)) / 2 + (j - i);
+  }
+
+  /** A quantised symmetric matrix: codes 0 .. 2^bits - 1 spread evenly over [lo, hi]. */
+  class Triangle {
+    constructor(codes, m, bits, lo, hi) {
+      this.codes = codes;
+      this.m = m;
+      this.bits = bits;
+      this.lo = lo;
+      this.step = (hi - lo) / ((1 << bits) - 1);
+    }
+    code(i, j) { return this.codes[triangleIndex(i, j, this.m)]; }
+    value(i, j) { return this.lo + this.code(i, j) * this.step; }
+    valueOf(code) { return this.lo + code * this.step; }
+  }
+
+  return { base64Bytes, inflate, unpack, triangleIndex, Triangle };
+})();

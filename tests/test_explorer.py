@@ -1,0 +1,378 @@
+"""explorer.html: its data against numpy, and the page itself in headless Chromium (Debian's,
+driven by Playwright): what the pointer reports, orders, search, findings, colours, URL state,
+safety of strings from the data."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classsim_spark.analysis import analyze
+from classsim_spark.cli import main
+from classsim_spark.demo.generator import DemoSpec, generate
+from classsim_spark.demo.reference import numpy_results
+from classsim_spark.io.classes import write_classes_csv
+from classsim_spark.io.results import SimilarityResult
+from classsim_spark.render.explorer import (
+    explorer_data,
+    packed,
+    quantise,
+    write_explorer,
+)
+
+SPEC = DemoSpec(samples=3000, classes=48, top_groups=4, mid_groups=8, seed=1)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SUGGESTIONS = "() => [...document.querySelectorAll('#suggestions button')].map(b => b.textContent)"
+NASTY = ["<script>alert(1)</script>", "a & b", "say \"hi\" 'x'", "猫 ネコ", "{{SCRIPT}}", "</b>"]
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory) -> Path:
+    """48 classes, logit and rank, labels (confusion), analysed with the demo's taxonomy."""
+    path, taxonomy = numpy_results(
+        generate(SPEC), tmp_path_factory.mktemp("explorer"), ("logit", "rank")
+    )
+    analyze(path, taxonomy=taxonomy, taxonomy_levels="level1,level2")
+    write_explorer(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def nasty(tmp_path_factory) -> Path:
+    """A result whose class names are markup, entities, quotes, CJK and the page's own marks."""
+    path, _ = numpy_results(generate(SPEC), tmp_path_factory.mktemp("nasty"), ("logit",))
+    names = [*NASTY, *(f"class {i}" for i in range(SPEC.classes - len(NASTY)))]
+    write_classes_csv(names, path / "classes.csv")
+    analyze(path)
+    write_explorer(path)
+    return path
+
+
+# --------------------------------------------------------------------------- the data, no browser
+
+
+def test_quantise_and_pack_round_trip_against_numpy():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, size=(7, 7))
+    M = (a + a.T) / 2
+    rows, cols = np.triu_indices(7)
+    for bits in (8, 16):
+        q = quantise(M, bits)
+        top = 2**bits - 1
+        assert q.dtype == (np.uint8 if bits == 8 else np.uint16) and q.size == 28
+        back = -1 + q.astype(float) * 2 / top
+        assert np.abs(back - M[rows, cols]).max() <= 1 / top + 1e-12
+        raw = zlib.decompress(base64.b64decode(packed(q)))
+        assert np.array_equal(np.frombuffer(raw, dtype=q.dtype.newbyteorder("<")), q)
+    assert quantise(np.array([[np.nan, 2.0], [2.0, -3.0]]), 8).tolist() == [0, 255, 0]
+
+
+def test_data_hold_every_transform_order_and_finding(analysed):
+    result = SimilarityResult.load(analysed)
+    data = explorer_data(result)
+    groups = json.loads((analysed / "groups.json").read_text())
+    assert data["names"] == result.classes and data["m"] == 48
+    assert (
+        data["transforms"] == ["logit", "rank"] and data["chosen"] == groups["chosen"]["transform"]
+    )
+    assert data["orders"][0]["order"] == groups["order"]["order"]
+    keys = {o["key"] for o in data["orders"]}
+    assert {"chosen", "rank:hclust", "logit:spectral", "logit:taxonomy", "class-id"} <= keys
+    rank = json.loads((analysed / "order-rank.json").read_text())
+    assert next(o for o in data["orders"] if o["key"] == "rank:hclust")["order"] == rank["order"]
+    assert len(data["findings"]["blocks"]) == len(groups["blocks"]) > 0
+    assert data["counts"]["name"] == "confusion"
+    counts = np.frombuffer(zlib.decompress(base64.b64decode(data["counts"]["data"])), "<u4")
+    assert np.array_equal(counts.reshape(48, 48), np.load(analysed / "confusion.npy"))
+    M = np.load(analysed / "similarity-rank.npy")
+    off = M[~np.eye(48, dtype=bool)]
+    assert data["colours"]["limits"]["rank"]["low"] == pytest.approx(off.min())
+    assert data["colours"]["limits"]["rank"]["high"] == pytest.approx(off.max())
+    assert all(spec["bits"] == 16 for spec in data["matrices"].values())
+
+
+def test_the_budget_coarsens_the_transforms_not_chosen_first(analysed):
+    result = SimilarityResult.load(analysed)
+    full = explorer_data(result)
+    one = len(full["matrices"]["logit"]["data"])
+    tight = explorer_data(result, budget_mb=1.6 * one / 1e6)
+    bits = {t: spec["bits"] for t, spec in tight["matrices"].items()}
+    assert bits == {full["chosen"]: 16, ({"logit", "rank"} - {full["chosen"]}).pop(): 8}
+    assert any("8 bits" in note for note in tight["notes"])
+    tiny = explorer_data(result, budget_mb=0.001)
+    assert {spec["bits"] for spec in tiny["matrices"].values()} == {8}
+    assert any("over the" in note for note in tiny["notes"])
+
+
+def test_page_is_one_file_whose_policy_admits_only_its_own_script(nasty):
+    page = (nasty / "explorer.html").read_text(encoding="utf-8")
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    assert "default-src 'none'" in csp and "connect-src" not in csp  # falls back to none
+    script = re.search(r"<script>(.*)</script>", page, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing to fetch
+    # The names travel only inside the JSON element, escaped: no markup of theirs in the page.
+    assert "<script>alert(1)</script>" not in page and "</b>" not in page
+    blob = re.search(r'id="classsim-data">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(blob)["names"][: len(NASTY)] == NASTY
+    assert page.count("<script") == 2
+
+
+def test_render_writes_the_page_and_replaces_it_only_when_asked(analysed, tmp_path, capsys):
+    copy = tmp_path / "res"
+    shutil.copytree(analysed, copy, ignore=shutil.ignore_patterns("figures", "explorer.html"))
+    assert main(["render", str(copy), "--only", "similarity"]) == 0
+    page = copy / "explorer.html"
+    assert page.is_file() and page.stat().st_size > 10_000
+    shutil.rmtree(copy / "figures")
+    capsys.readouterr()
+    assert main(["render", str(copy), "--only", "similarity"]) == 2
+    assert "explorer.html already exists; pass --overwrite" in capsys.readouterr().err
+    assert not (copy / "figures").exists()  # refused before drawing anything
+    assert main(["render", str(copy), "--only", "similarity", "--no-explorer"]) == 0
+    before = page.stat().st_mtime_ns
+    assert main(["explore", str(copy)]) == 0  # refreshes it, nothing else
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(page)
+    assert page.stat().st_mtime_ns >= before
+    assert sorted(p.name for p in (copy / "figures").iterdir()) == [
+        "similarity.png",
+        "similarity.svg",
+    ]
+
+
+# --------------------------------------------------------------------------- in the browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = "Chromium is not installed (Debian: apt-get install chromium; `make test` does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+class Page:
+    """One open explorer page, its console and the requests it made."""
+
+    def __init__(self, browser, path: Path, hash_: str = ""):
+        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.problems: list[str] = []
+        self.requests: list[str] = []
+        self.page.on(
+            "console", lambda m: m.type in ("error", "warning") and self.problems.append(m.text)
+        )
+        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
+        self.page.on("dialog", lambda d: self.problems.append(f"dialog: {d.message}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto((path / "explorer.html").resolve().as_uri() + hash_)
+        self.page.evaluate("window.classsimExplorer.ready")
+
+    def js(self, expression: str, arg=None):
+        return self.page.evaluate(expression, arg)
+
+    def hover(self, row: int, col: int) -> dict:
+        """Move the pointer to cell (row, col) of the current order; what the panel reports."""
+        at = self.js("([r, c]) => window.classsimExplorer.cellCentre(r, c)", [row, col])
+        self.page.mouse.move(at["x"], at["y"])
+        return self.js(
+            """() => {
+              const body = document.getElementById("hover-body");
+              const values = {};
+              for (const tr of body.querySelectorAll("tr[data-transform]")) {
+                values[tr.dataset.transform] = [Number(tr.dataset.value), tr.cells[1].textContent];
+              }
+              return {row: Number(body.dataset.row), col: Number(body.dataset.col),
+                      text: body.textContent, values};
+            }"""
+        )
+
+    def state(self) -> dict:
+        return self.js("() => JSON.parse(JSON.stringify(window.classsimExplorer.state))")
+
+    def close(self):
+        self.page.close()
+
+
+@pytest.fixture
+def page(browser, analysed):
+    opened = Page(browser, analysed)
+    yield opened
+    opened.close()
+    assert opened.problems == [], opened.problems
+    assert all(url.startswith("file://") for url in opened.requests), opened.requests
+
+
+def test_hover_reports_the_pair_and_every_transform_value(page, analysed):
+    groups = json.loads((analysed / "groups.json").read_text())
+    order = groups["order"]["order"]
+    names = json.loads(json.dumps(SimilarityResult.load(analysed).classes))
+    confusion = np.load(analysed / "confusion.npy")
+    for row, col in [(0, 0), (3, 17), (40, 2), (47, 46)]:
+        seen = page.hover(row, col)
+        i, j = order[row], order[col]
+        assert (seen["row"], seen["col"]) == (i, j)
+        assert names[i] in seen["text"] and names[j] in seen["text"]
+        for t in ("logit", "rank"):
+            expected = np.load(analysed / f"similarity-{t}.npy")[i, j]
+            value, shown = seen["values"][t]
+            assert abs(value - expected) <= 1 / 65535 + 1e-9
+            assert abs(float(shown) - expected) <= 0.0005 + 1 / 65535
+        assert f"confusion{confusion[i, j]}" in seen["text"].replace(" ", "")
+
+
+def test_switching_the_order_shows_the_exported_order(page, analysed):
+    spectral = json.loads((analysed / "order-logit.json").read_text())["alternatives"]["spectral"]
+    page.page.select_option("#order", "logit:spectral")
+    assert page.state()["o"] == "logit:spectral"
+    assert "o=logit%3Aspectral" in page.page.url
+    for p in (0, 5, 47):
+        assert page.hover(p, p)["row"] == spectral["order"][p]
+    page.page.select_option("#order", "class-id")
+    assert page.hover(9, 30)["row"] == 9 and page.hover(9, 30)["col"] == 30
+
+
+def test_search_finds_a_class_and_its_panel(page, analysed):
+    names = SimilarityResult.load(analysed).classes
+    target = names[11]
+    page.page.fill("#search", target[:-1])
+    suggestions = page.js(SUGGESTIONS)
+    assert target in suggestions
+    assert all(target[:-1].lower() in s.lower() for s in suggestions)
+    page.page.fill("#search", target)
+    page.page.press("#search", "Enter")
+    assert page.state()["c"] == 11
+    assert page.js("() => document.getElementById('class-name').textContent") == target
+    M = np.load(analysed / f"similarity-{page.state()['t']}.npy")
+    best = int(np.argsort(-np.where(np.eye(48, dtype=bool)[11], -np.inf, M[11]))[0])
+    first = page.js("() => document.querySelector('#class-body button').textContent")
+    assert first.endswith(names[best])
+
+
+def test_a_finding_click_zooms_to_its_span(page, analysed):
+    blocks = json.loads((analysed / "groups.json").read_text())["blocks"]
+    page.page.select_option("#order", "class-id")
+    page.page.click("summary:has-text('blocks')")
+    page.page.click("#findings-body button[data-kind='blocks'][data-index='1']")
+    state = page.state()
+    start, end = blocks[1]["start"], blocks[1]["end"]
+    pad = max(1, round((end - start) * 0.05))
+    assert state["o"] == "chosen"
+    assert state["v"]["span"] == pytest.approx(min(48, end - start + 2 * pad))
+    assert state["v"]["x0"] <= start and state["v"]["x0"] + state["v"]["span"] >= end
+
+
+def test_screenshot_pixel_has_the_figure_colour(page, analysed):
+    from io import BytesIO
+
+    from matplotlib import colormaps
+    from matplotlib.image import imread
+
+    t = page.state()["t"]
+    M = np.load(analysed / f"similarity-{t}.npy")
+    order = json.loads((analysed / "groups.json").read_text())["order"]["order"]
+    page.js("() => window.location.hash = '#v=10,20,6'")
+    page.page.wait_for_function("window.classsimExplorer.state.v.span === 6")
+    off = M[~np.eye(48, dtype=bool)]
+    for row, col in [(20, 10), (22, 13), (25, 15)]:
+        at = page.js("([r, c]) => window.classsimExplorer.cellCentre(r, c)", [row, col])
+        png = page.page.screenshot(clip={"x": at["x"], "y": at["y"], "width": 1, "height": 1})
+        pixel = np.round(imread(BytesIO(png), format="png")[0, 0, :3] * 255).astype(int)
+        q = np.round((M[order[row], order[col]] + 1) / 2 * 65535) / 65535 * 2 - 1
+        x = (q - off.min()) / (off.max() - off.min())
+        expected = np.array(colormaps["viridis"](min(int(x * 256), 255), bytes=True)[:3])
+        assert pixel.tolist() == expected.tolist(), (row, col, pixel, expected)
+
+
+def test_the_url_reopens_the_same_view(browser, page, analysed):
+    page.page.select_option("#transform", "rank")
+    page.page.select_option("#order", "rank:hclust")
+    page.page.check("#diverging")
+    page.js("() => window.location.hash = window.location.hash.replace(/v=[^&]*/, 'v=4,4,12')")
+    page.page.wait_for_function("window.classsimExplorer.state.v.span === 12")
+    state = page.state()
+    again = Page(browser, analysed, "#" + page.page.url.split("#", 1)[1])
+    try:
+        assert again.state() == state
+        assert again.js("() => document.getElementById('transform').value") == "rank"
+        assert again.problems == []
+    finally:
+        again.close()
+
+
+def test_png_export_downloads_the_view(page, tmp_path):
+    with page.page.expect_download() as download:
+        page.page.click("#png")
+    target = tmp_path / "view.png"
+    download.value.save_as(target)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_viewport_geometry_in_the_page(page):
+    """The page's pure functions: cells and pixels, zoom about a point, packed indices."""
+    result = page.js(
+        """() => {
+          const v = {x0: 10, y0: 20, span: 40};
+          const z = View.zoomAt(v, 400, 100, 300, 0.5, 100);
+          const before = [10 + 100 / 400 * 40, 20 + 300 / 400 * 40];
+          const after = [z.x0 + 100 / 400 * z.span, z.y0 + 300 / 400 * z.span];
+          const indices = [];
+          for (let i = 0; i < 5; i++) {
+            for (let j = 0; j < 5; j++) indices.push(Codec.triangleIndex(i, j, 5));
+          }
+          return {before, after, span: z.span, cell: View.cellAt(v, 400, 399, 0, 100),
+                  clamped: View.clamp({x0: -5, y0: 99, span: 500}, 100), indices,
+                  hash: View.fromHash(View.toHash({o: "logit:spectral", c: 0, none: null}))};
+        }"""
+    )
+    assert result["after"] == pytest.approx(result["before"]) and result["span"] == 20
+    assert result["cell"] == {"row": 20, "col": 49}
+    assert result["clamped"] == {"x0": 0, "y0": 0, "span": 100}
+    rows, cols = np.triu_indices(5)
+    index = np.zeros((5, 5), dtype=int)
+    index[rows, cols] = np.arange(rows.size)
+    index[cols, rows] = np.arange(rows.size)
+    assert result["indices"] == index.ravel().tolist()
+    assert result["hash"] == {"o": "logit:spectral", "c": "0"}
+
+
+def test_names_from_the_data_are_text_never_markup(browser, nasty):
+    opened = Page(browser, nasty)
+    try:
+        for name in NASTY:
+            opened.page.fill("#search", name)
+            shown = opened.js(SUGGESTIONS)
+            assert name in shown, (name, shown)
+        assert opened.js("() => document.querySelectorAll('script').length") == 2
+        assert opened.js("() => document.querySelectorAll('b').length") == 0
+        seen = opened.hover(0, 0)
+        assert seen["row"] >= 0
+        assert opened.problems == []
+    finally:
+        opened.close()
