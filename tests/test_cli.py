@@ -282,12 +282,13 @@ def test_run_checks_the_taxonomy_before_scanning(tmp_path, capsys):
 
 
 def test_commands_without_spark_never_import_pyspark(tmp_path):
-    """analyze, render and --help need no Spark: they must not pay for loading it."""
+    """analyze, render, explore and --help need no Spark: they must not pay for loading it."""
     from classsim_spark.demo.generator import DemoSpec, generate
     from classsim_spark.demo.reference import numpy_results
 
     path, _ = numpy_results(generate(DemoSpec.sized(12, samples=500)), tmp_path, ("logit",))
-    for args in (["--help"], ["analyze", str(path)], ["render", str(path)]):
+    commands = (["--help"], ["analyze", str(path)], ["render", str(path)], ["explore", str(path)])
+    for args in commands:
         probe = (
             "import sys\nfrom classsim_spark.cli import main\n"
             f"try:\n    code = main({args!r})\nexcept SystemExit as e:\n    code = e.code\n"

@@ -20,6 +20,7 @@ Layout (all readable without Spark)::
     linkage-<t>.npy           the tree of transform t,
     memberships.npy           the fuzzy memberships behind the failed groups
     figures/                  the figures (:mod:`classsim_spark.render.figures`)
+    explorer.html             the interactive page (:mod:`classsim_spark.render.explorer`)
     unfinished.json           present only while a command is changing the directory, or after
                               one stopped before all its stages were done (see below)
 
