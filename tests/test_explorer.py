@@ -288,7 +288,8 @@ def test_a_finding_click_zooms_to_its_span(page, analysed):
     assert state["v"]["x0"] <= start and state["v"]["x0"] + state["v"]["span"] >= end
 
 
-def test_screenshot_pixel_has_the_figure_colour(page, analysed):
+@pytest.mark.parametrize("painted", ["whole", "per view"])
+def test_screenshot_pixel_has_the_figure_colour(page, analysed, painted):
     from io import BytesIO
 
     from matplotlib import colormaps
@@ -297,6 +298,8 @@ def test_screenshot_pixel_has_the_figure_colour(page, analysed):
     t = page.state()["t"]
     M = np.load(analysed / f"similarity-{t}.npy")
     order = json.loads((analysed / "groups.json").read_text())["order"]["order"]
+    if painted == "per view":  # the path for m above settings.fullMax
+        page.js("() => { window.classsimExplorer.settings.fullMax = 10; }")
     page.js("() => window.location.hash = '#v=10,20,6'")
     page.page.wait_for_function("window.classsimExplorer.state.v.span === 6")
     off = M[~np.eye(48, dtype=bool)]

@@ -2,10 +2,12 @@
 /* The page: reads the data element, draws the matrix and its overlay for the current state,
    and wires the controls. Every string from the data is set as text, never as HTML. */
 const Explorer = (() => {
-  const LEFT = 170;      // room for block brackets and row names
+  const LEFT = 170;      // room for the dendrogram, block brackets and row names
+  const DENDRO_RIGHT = 72; // the dendrogram spans x = 4 .. DENDRO_RIGHT
   const BOTTOM = 120;    // room for column names
   const BAR = 8;         // height of one taxonomy bar
   const NAME_PX = 10;    // names are drawn once a cell is this many pixels high
+  const settings = { fullMax: 4096 }; // up to this many classes the matrix is painted whole
   const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
     "#ff9da7", "#9c755f", "#bab0ac"];
 
@@ -107,41 +109,71 @@ const Explorer = (() => {
     drawLegend();
   }
 
-  function drawMatrix(left, top, size) {
-    const ctx = $("matrix").getContext("2d");
-    ctx.clearRect(0, 0, geometry.width, geometry.height);
-    const order = orderOf(state.o).order;
-    const v = state.v;
-    const ids = new Int32Array(size);
-    for (let p = 0; p < size; p++) ids[p] = order[Math.min(m - 1, Math.floor(v.x0 + ((p + 0.5) / size) * v.span))];
-    const rowIds = new Int32Array(size);
-    for (let p = 0; p < size; p++) rowIds[p] = order[Math.min(m - 1, Math.floor(v.y0 + ((p + 0.5) / size) * v.span))];
-    const image = ctx.createImageData(size, size);
-    const pixels = new Uint32Array(image.data.buffer);
+  /** Fill `pixels` (rows x cols, ABGR) with the cells of class ids rowIds x colIds. */
+  function paint(pixels, rowIds, colIds) {
+    const cols = colIds.length;
     if (state.layer === "counts") {
       const lut = data.colours.sequential.map(Colours.rgb);
       const max = counts.max || 1;
-      for (let py = 0; py < size; py++) {
-        const base = rowIds[py] * m;
-        for (let px = 0; px < size; px++) {
-          const c = counts.values[base + ids[px]];
-          const rgb = c > 0 ? lut[Colours.lutIndex(Math.log1p(c) / Math.log1p(max), lut.length)] : [255, 255, 255];
-          pixels[py * size + px] = (255 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0];
+      rowIds.forEach((i, r) => {
+        for (let c = 0; c < cols; c++) {
+          const n = counts.values[i * m + colIds[c]];
+          const rgb = n > 0 ? lut[Colours.lutIndex(Math.log1p(n) / Math.log1p(max), lut.length)] : [255, 255, 255];
+          pixels[r * cols + c] = (255 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0];
         }
-      }
-    } else {
-      const codes = matrices[state.t].codes;
-      const colours = table();
-      for (let py = 0; py < size; py++) {
-        const i = rowIds[py];
-        const rowStart = i * m - (i * (i - 1)) / 2 - i;
-        for (let px = 0; px < size; px++) {
-          const j = ids[px];
-          const index = j >= i ? rowStart + j : j * m - (j * (j - 1)) / 2 + (i - j);
-          pixels[py * size + px] = colours[codes[index]];
-        }
-      }
+      });
+      return;
     }
+    const codes = matrices[state.t].codes;
+    const colours = table();
+    rowIds.forEach((i, r) => {
+      const rowStart = i * m - (i * (i - 1)) / 2 - i;
+      for (let c = 0; c < cols; c++) {
+        const j = colIds[c];
+        const index = j >= i ? rowStart + j : j * m - (j * (j - 1)) / 2 + (i - j);
+        pixels[r * cols + c] = colours[codes[index]];
+      }
+    });
+  }
+
+  /** The whole ordered matrix, one pixel per cell, for the current layer, order and colours. */
+  let full = { key: null, canvas: null };
+  function fullImage() {
+    const s = scale();
+    const key = JSON.stringify([state.layer, state.t, state.o, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
+    if (full.key !== key) {
+      const canvas = full.canvas || document.createElement("canvas");
+      canvas.width = m;
+      canvas.height = m;
+      const ctx = canvas.getContext("2d");
+      const image = ctx.createImageData(m, m);
+      const order = Int32Array.from(orderOf(state.o).order);
+      paint(new Uint32Array(image.data.buffer), order, order);
+      ctx.putImageData(image, 0, 0);
+      full = { key, canvas };
+    }
+    return full.canvas;
+  }
+
+  /** The matrix area. Up to settings.fullMax classes the whole matrix is painted once (per order,
+      transform and colour change) and each view scaled from it: averaged when a cell is under
+      a pixel, nearest (exact colours) when larger. Past it, each view samples one cell per
+      pixel. */
+  function drawMatrix(left, top, size) {
+    const ctx = $("matrix").getContext("2d");
+    ctx.clearRect(0, 0, geometry.width, geometry.height);
+    const v = state.v;
+    if (m <= settings.fullMax) {
+      ctx.imageSmoothingEnabled = size < v.span;
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(fullImage(), v.x0, v.y0, v.span, v.span, left, top, size, size);
+      return;
+    }
+    const order = orderOf(state.o).order;
+    const sample = (start) => Int32Array.from({ length: size },
+      (_, p) => order[Math.min(m - 1, Math.floor(start + ((p + 0.5) / size) * v.span))]);
+    const image = ctx.createImageData(size, size);
+    paint(new Uint32Array(image.data.buffer), sample(v.y0), sample(v.x0));
     ctx.putImageData(image, left, top);
   }
 
@@ -173,8 +205,9 @@ const Explorer = (() => {
     ctx.save();
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
-    if (state.o === "chosen") drawBrackets(ctx, left, top, size);
+    if (state.o === "chosen") drawDendrogram(ctx, top, size);
     if (k >= NAME_PX) drawNames(ctx, left, top, size, order);
+    else if (state.o === "chosen") drawBrackets(ctx, left, top, size);
     ctx.restore();
   }
 
@@ -243,11 +276,45 @@ const Explorer = (() => {
     for (const p of highlighted) ctx.fillRect(x(p), top, Math.max(k, 2), 6);
   }
 
+  /** `text`, shortened with an ellipsis to fit `width` pixels in the context's font. */
+  function fit(ctx, text, width) {
+    if (ctx.measureText(text).width <= width) return text;
+    let n = text.length;
+    while (n > 1 && ctx.measureText(text.slice(0, n) + "…").width > width) n--;
+    return text.slice(0, n) + "…";
+  }
+
+  /** The tree of the chosen order along the left, root leftmost, leaves level with the rows. */
+  function drawDendrogram(ctx, top, size) {
+    const tree = data.overlay.dendrogram;
+    if (!tree) return;
+    const v = state.v;
+    const k = size / v.span;
+    const height = Math.max(...tree.dcoord.map((d) => Math.max(...d))) || 1;
+    const x = (d) => DENDRO_RIGHT - (d / height) * (DENDRO_RIGHT - 4);
+    const y = (p) => top + (p + 0.5 - v.y0) * k;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, top, DENDRO_RIGHT + 1, size);
+    ctx.clip();
+    ctx.strokeStyle = "#555";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    tree.icoord.forEach((ic, n) => {
+      const dc = tree.dcoord[n];
+      if (y(Math.max(...ic)) < top || y(Math.min(...ic)) > top + size) return;
+      ctx.moveTo(x(dc[0]), y(ic[0]));
+      for (let e = 1; e < 4; e++) ctx.lineTo(x(dc[e]), y(ic[e]));
+    });
+    ctx.stroke();
+    ctx.restore();
+  }
+
   function drawBrackets(ctx, left, top, size) {
     const v = state.v;
     const k = size / v.span;
     const depth = Math.max(1, ...data.overlay.brackets.map((b) => b.level));
-    const step = Math.min(14, (LEFT - 40) / depth);
+    const step = Math.min(14, (LEFT - DENDRO_RIGHT - 60) / depth);
     for (const b of data.overlay.brackets) {
       const y0 = top + Math.max(0, (b.start - v.y0) * k);
       const y1 = top + Math.min(size, (b.end - v.y0) * k);
@@ -261,7 +328,7 @@ const Explorer = (() => {
       if (y1 - y0 > 12 && b.label && k < NAME_PX) {
         ctx.fillStyle = "#333";
         ctx.textAlign = "right";
-        ctx.fillText(b.label.length > 18 ? b.label.slice(0, 17) + "…" : b.label, xb - 3, (y0 + y1) / 2);
+        ctx.fillText(fit(ctx, b.label, xb - 3 - DENDRO_RIGHT - 4), xb - 3, (y0 + y1) / 2);
       }
     }
     ctx.setLineDash([]);
@@ -274,9 +341,10 @@ const Explorer = (() => {
     const last = Math.min(m, Math.ceil(v.y0 + v.span));
     ctx.fillStyle = "#222";
     ctx.textAlign = "right";
+    const nameWidth = left - 8 - (state.o === "chosen" && data.overlay.dendrogram ? DENDRO_RIGHT : 0);
     for (let p = first; p < last; p++) {
       const name = data.names[order[p]];
-      ctx.fillText(name.length > 24 ? name.slice(0, 23) + "…" : name, left - 4, top + (p + 0.5 - v.y0) * k);
+      ctx.fillText(fit(ctx, name, nameWidth), left - 4, top + (p + 0.5 - v.y0) * k);
     }
     const firstCol = Math.max(0, Math.floor(v.x0));
     const lastCol = Math.min(m, Math.ceil(v.x0 + v.span));
@@ -285,7 +353,7 @@ const Explorer = (() => {
       ctx.save();
       ctx.translate(left + (p + 0.5 - v.x0) * k, top + size + 4);
       ctx.rotate(-Math.PI / 2);
-      ctx.fillText(name.length > 18 ? name.slice(0, 17) + "…" : name, 0, 0);
+      ctx.fillText(fit(ctx, name, BOTTOM - 8), 0, 0);
       ctx.restore();
     }
   }
@@ -388,32 +456,37 @@ const Explorer = (() => {
     showClass(id);
   }
 
+  const stable = (finding) =>
+    typeof finding.stability === "number" ? ` · stability ${fmt(finding.stability, 2)}` : "";
+
   function findingItems() {
     const f = data.findings;
     const chosen = orders.chosen.order;
     const pos = positions(chosen);
     const items = [];
     const add = (kind, text, start, end, highlight) => items.push({ kind, text, start, end, highlight });
+    const labels = new Map(data.overlay.brackets.map((b) => [`${b.start}:${b.end}`, b.label]));
     for (const b of f.blocks || []) {
-      add("blocks", `block ${b.id} · level ${b.level} · ${b.size} classes${b.stability !== undefined ? ` · stability ${fmt(b.stability, 2)}` : ""}`, b.start, b.end);
+      const label = labels.get(`${b.start}:${b.end}`);
+      add("blocks", `${label ? `${label} (block ${b.id})` : `block ${b.id}`} · level ${b.level} · ${b.size} classes${stable(b)}`, b.start, b.end);
     }
     for (const s of f.spans || []) add("flames", `${s.label} · [${s.start}, ${s.end}) · ${(s.rows || []).length} rows`, s.start, s.end);
     for (const g of f.split_groups || []) {
       const [[a0, a1], [b0, b1]] = g.spans;
-      add("split groups", `${g.labels.join(" ↔ ")} · r̄ ${fmt(g.mean_similarity, 2)} · z ${fmt(g.z, 1)}`, Math.min(a0, b0), Math.max(a1, b1));
+      add("split groups", `${g.labels.join(" ↔ ")} · r̄ ${fmt(g.mean_similarity, 2)} · z ${fmt(g.z, 1)}${stable(g)}`, Math.min(a0, b0), Math.max(a1, b1));
     }
     for (const g of f.failed_groups || []) {
       const ps = (g.member_ids || []).map((id) => pos[id]);
-      add("failed groups", `F${g.cluster} · ${g.size} classes · dispersion ${fmt(g.dispersion, 2)} · entropy ${fmt(g.entropy, 2)} · cohesion ${fmt(g.cohesion, 2)}`,
+      add("failed groups", `F${g.cluster} · ${g.size} classes · dispersion ${fmt(g.dispersion, 2)} · entropy ${fmt(g.entropy, 2)} · cohesion ${fmt(g.cohesion, 2)}${stable(g)}`,
         Math.min(...ps), Math.max(...ps) + 1, ps);
     }
     for (const d of f.near_duplicates || []) {
       const [a, b] = d.class_ids.map((id) => pos[id]);
-      add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
+      add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}${stable(d)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
     }
     for (const s of f.stars || []) {
       const p = pos[s.class_id];
-      add("stars", `${s.name} · degree ${s.degree} · z ${fmt(s.z, 1)}`, Math.max(0, p - 10), Math.min(m, p + 11), [p]);
+      add("stars", `${s.name} · degree ${s.degree} · z ${fmt(s.z, 1)}${stable(s)}`, Math.max(0, p - 10), Math.min(m, p + 11), [p]);
     }
     return items;
   }
@@ -626,7 +699,7 @@ const Explorer = (() => {
     throw err;
   });
 
-  return { ready, cellCentre, matches, get state() { return state; }, get geometry() { return geometry; },
+  return { ready, cellCentre, matches, settings, draw: () => draw(), get state() { return state; }, get geometry() { return geometry; },
     get data() { return data; } };
 })();
 window.classsimExplorer = Explorer;
