@@ -81,3 +81,15 @@ print(
 )
 print("figures:", cs.render_figures(params["out"], overwrite=params["overwrite"] == "true"))
 display(cs.figures.similarity_heatmap(params["out"]))
+
+# COMMAND ----------
+
+# MAGIC %md The explorer, `<out>/explorer.html` (written with the figures): one self-contained page
+# MAGIC to zoom into the matrix, read the names and every transform's value under the pointer,
+# MAGIC switch orders and transforms, follow a finding to its classes and search for a class. It
+# MAGIC needs no network; download it from the volume to keep or share it.
+
+# COMMAND ----------
+
+with open(f"{params['out']}/explorer.html", encoding="utf-8") as page:
+    displayHTML(page.read())

@@ -30,6 +30,7 @@ def test_jupyter_quickstart_runs(spark):
     assert planted <= top  # the planted near-duplicates are among the 5 most similar pairs
     left, right = namespace["fig"].heatmap_layouts  # taxonomy order beside the hclust order
     assert left.taxonomy and right.dendrogram is not None
+    assert namespace["page"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 class _Widgets:
@@ -55,7 +56,13 @@ def test_databricks_notebook_runs(spark, tmp_path, planted_scores):
     shown = []
     dbutils = type("DBUtils", (), {})()
     dbutils.widgets = _Widgets({"table": "nb_predictions", "out": str(tmp_path / "res")})
-    namespace = {"spark": spark, "dbutils": dbutils, "display": shown.append}
+    pages = []
+    namespace = {
+        "spark": spark,
+        "dbutils": dbutils,
+        "display": shown.append,
+        "displayHTML": pages.append,
+    }
     exec(compile(source, "class_similarity_databricks.py", "exec"), namespace)
     assert (tmp_path / "res" / "run.json").is_file()
     pairs = shown[0]
@@ -70,3 +77,5 @@ def test_databricks_notebook_runs(spark, tmp_path, planted_scores):
         == json.loads((tmp_path / "res" / "groups.json").read_text())["order"]["order"]
     )
     assert (tmp_path / "res" / "figures" / "similarity.png").is_file()
+    assert pages == [(tmp_path / "res" / "explorer.html").read_text(encoding="utf-8")]
+    assert 'id="classsim-data"' in pages[0]
