@@ -258,6 +258,26 @@ def test_switching_the_order_shows_the_exported_order(page, analysed):
     assert page.hover(9, 30)["row"] == 9 and page.hover(9, 30)["col"] == 30
 
 
+def test_taxonomy_order_beside_the_chosen_one(page, analysed):
+    """Fig. 2a beside 2b: two panels, each reporting the classes of its own order."""
+    taxonomy = json.loads((analysed / "order-logit.json").read_text())["alternatives"]["taxonomy"]
+    chosen = json.loads((analysed / "groups.json").read_text())["order"]["order"]
+    page.page.select_option("#compare", "logit:taxonomy")
+    assert "cmp=logit%3Ataxonomy" in page.page.url
+    panels = page.js("() => window.classsimExplorer.geometry.panels.map(p => p.o)")
+    assert panels == ["logit:taxonomy", "chosen"]
+    for p in (0, 20, 47):
+        at = page.js("([r, c]) => window.classsimExplorer.cellCentre(r, c, 0)", [p, p])
+        page.page.mouse.move(at["x"], at["y"])
+        assert (
+            page.js("() => Number(document.getElementById('hover-body').dataset.row)")
+            == (taxonomy["order"][p])
+        )
+        assert page.hover(p, p)["row"] == chosen[p]
+    page.page.select_option("#compare", "")
+    assert page.js("() => window.classsimExplorer.geometry.panels.length") == 1
+
+
 def test_search_finds_a_class_and_its_panel(page, analysed):
     names = SimilarityResult.load(analysed).classes
     target = names[11]
@@ -374,6 +394,8 @@ def test_names_from_the_data_are_text_never_markup(browser, nasty):
             assert name in shown, (name, shown)
         assert opened.js("() => document.querySelectorAll('script').length") == 2
         assert opened.js("() => document.querySelectorAll('b').length") == 0
+        opened.page.press("#search", "Escape")  # the suggestions close
+        assert opened.js("() => document.getElementById('suggestions').children.length") == 0
         seen = opened.hover(0, 0)
         assert seen["row"] >= 0
         assert opened.problems == []

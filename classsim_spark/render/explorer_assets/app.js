@@ -33,7 +33,7 @@ const Explorer = (() => {
   // ------------------------------------------------------------------ state and URL
 
   function defaults() {
-    return { o: "chosen", t: data.chosen, layer: "similarity", v: View.whole(m), div: false,
+    return { o: "chosen", cmp: "", t: data.chosen, layer: "similarity", v: View.whole(m), div: false,
       cut: null, con: 1, c: null };
   }
 
@@ -41,6 +41,7 @@ const Explorer = (() => {
     const h = View.fromHash(location.hash);
     const s = defaults();
     if (h.o && orders[h.o]) s.o = h.o;
+    if (h.cmp && orders[h.cmp]) s.cmp = h.cmp;
     if (h.t && matrices[h.t]) s.t = h.t;
     if (h.layer === "counts" && counts) s.layer = "counts";
     s.v = View.viewFromText(h.v, m) || s.v;
@@ -53,7 +54,7 @@ const Explorer = (() => {
   }
 
   function writeHash() {
-    const hash = View.toHash({ o: state.o, t: state.t, layer: state.layer === "counts" ? "counts" : "",
+    const hash = View.toHash({ o: state.o, cmp: state.cmp, t: state.t, layer: state.layer === "counts" ? "counts" : "",
       v: View.viewToText(state.v), div: state.div ? "1" : "", cut: state.cut ?? "",
       con: state.con === 1 ? "" : state.con, c: state.c ?? "" });
     history.replaceState(null, "", hash);
@@ -81,31 +82,35 @@ const Explorer = (() => {
     return tables[key];
   }
 
-  function countColour(c, max, lut) {
-    if (c <= 0) return null;
-    return lut[Colours.lutIndex(Math.log1p(c) / Math.log1p(max), lut.length)];
-  }
-
   // ------------------------------------------------------------------ drawing
 
+  /** One matrix panel, or two side by side (the compared order left, the main order right,
+      as Fig. 2a beside 2b); both show the same positions of their orders. The main panel's
+      left, top and size are also the geometry's own. */
   function layout() {
     const stage = $("stage");
     const levels = data.taxonomy ? data.taxonomy.levels.length : 0;
     const top = 6 + levels * (BAR + 2);
-    const size = Math.max(50, Math.floor(Math.min(stage.clientWidth - LEFT - 12, stage.clientHeight - top - BOTTOM)));
-    return { left: LEFT, top, size, width: stage.clientWidth, height: stage.clientHeight };
+    const keys = state.cmp ? [state.cmp, state.o] : [state.o];
+    const across = (stage.clientWidth - 12) / keys.length - LEFT;
+    const size = Math.max(50, Math.floor(Math.min(across, stage.clientHeight - top - BOTTOM)));
+    const panels = keys.map((o, n) => ({ o, left: LEFT + n * (size + LEFT), top, size }));
+    return { ...panels[panels.length - 1], panels, width: stage.clientWidth, height: stage.clientHeight };
   }
 
   function draw() {
     geometry = layout();
-    const { left, top, size, width, height } = geometry;
+    const { width, height } = geometry;
     for (const id of ["matrix", "overlay"]) {
       const canvas = $(id);
       if (canvas.width !== width) canvas.width = width;
       if (canvas.height !== height) canvas.height = height;
+      canvas.getContext("2d").clearRect(0, 0, width, height);
     }
-    drawMatrix(left, top, size);
-    drawOverlay(left, top, size);
+    for (const panel of geometry.panels) {
+      drawMatrix(panel);
+      drawOverlay(panel);
+    }
     drawLegend();
   }
 
@@ -137,39 +142,42 @@ const Explorer = (() => {
   }
 
   /** The whole ordered matrix, one pixel per cell, for the current layer, order and colours. */
-  let full = { key: null, canvas: null };
-  function fullImage() {
+  let painted = new Map(); // order key -> {key, canvas}, for the panels shown
+  function fullImage(o) {
     const s = scale();
-    const key = JSON.stringify([state.layer, state.t, state.o, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
-    if (full.key !== key) {
-      const canvas = full.canvas || document.createElement("canvas");
+    const key = JSON.stringify([state.layer, state.t, o, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
+    const shown = new Set(geometry.panels.map((panel) => panel.o));
+    for (const old of painted.keys()) if (!shown.has(old)) painted.delete(old);
+    let entry = painted.get(o);
+    if (!entry || entry.key !== key) {
+      const canvas = entry ? entry.canvas : document.createElement("canvas");
       canvas.width = m;
       canvas.height = m;
       const ctx = canvas.getContext("2d");
       const image = ctx.createImageData(m, m);
-      const order = Int32Array.from(orderOf(state.o).order);
+      const order = Int32Array.from(orderOf(o).order);
       paint(new Uint32Array(image.data.buffer), order, order);
       ctx.putImageData(image, 0, 0);
-      full = { key, canvas };
+      entry = { key, canvas };
+      painted.set(o, entry);
     }
-    return full.canvas;
+    return entry.canvas;
   }
 
   /** The matrix area. Up to settings.fullMax classes the whole matrix is painted once (per order,
       transform and colour change) and each view scaled from it: averaged when a cell is under
       a pixel, nearest (exact colours) when larger. Past it, each view samples one cell per
       pixel. */
-  function drawMatrix(left, top, size) {
+  function drawMatrix({ o, left, top, size }) {
     const ctx = $("matrix").getContext("2d");
-    ctx.clearRect(0, 0, geometry.width, geometry.height);
     const v = state.v;
     if (m <= settings.fullMax) {
       ctx.imageSmoothingEnabled = size < v.span;
       ctx.imageSmoothingQuality = "high";
-      ctx.drawImage(fullImage(), v.x0, v.y0, v.span, v.span, left, top, size, size);
+      ctx.drawImage(fullImage(o), v.x0, v.y0, v.span, v.span, left, top, size, size);
       return;
     }
-    const order = orderOf(state.o).order;
+    const order = orderOf(o).order;
     const sample = (start) => Int32Array.from({ length: size },
       (_, p) => order[Math.min(m - 1, Math.floor(start + ((p + 0.5) / size) * v.span))]);
     const image = ctx.createImageData(size, size);
@@ -177,12 +185,11 @@ const Explorer = (() => {
     ctx.putImageData(image, left, top);
   }
 
-  function drawOverlay(left, top, size) {
+  function drawOverlay({ o, left, top, size }) {
     const ctx = $("overlay").getContext("2d");
-    ctx.clearRect(0, 0, geometry.width, geometry.height);
     const v = state.v;
     const k = size / v.span;
-    const order = orderOf(state.o).order;
+    const order = orderOf(o).order;
     const at = (p) => (p - v.y0) * k;
     ctx.save();
     ctx.font = "11px system-ui, sans-serif";
@@ -193,7 +200,7 @@ const Explorer = (() => {
     ctx.beginPath();
     ctx.rect(left, top, size, size);
     ctx.clip();
-    if (state.o === "chosen") drawStructure(ctx, left, top, size);
+    if (o === "chosen") drawStructure(ctx, left, top, size);
     if (state.c !== null) {
       const p = positions(order)[state.c];
       ctx.strokeStyle = "#ff00ff";
@@ -205,9 +212,9 @@ const Explorer = (() => {
     ctx.save();
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
-    if (state.o === "chosen") drawDendrogram(ctx, top, size);
-    if (k >= NAME_PX) drawNames(ctx, left, top, size, order);
-    else if (state.o === "chosen") drawBrackets(ctx, left, top, size);
+    if (o === "chosen") drawDendrogram(ctx, left - LEFT, top, size);
+    if (k >= NAME_PX) drawNames(ctx, left, top, size, order, o === "chosen");
+    else drawBrackets(ctx, left, top, size, bracketsOf(o), o === "chosen");
     ctx.restore();
   }
 
@@ -285,17 +292,17 @@ const Explorer = (() => {
   }
 
   /** The tree of the chosen order along the left, root leftmost, leaves level with the rows. */
-  function drawDendrogram(ctx, top, size) {
+  function drawDendrogram(ctx, offset, top, size) {
     const tree = data.overlay.dendrogram;
     if (!tree) return;
     const v = state.v;
     const k = size / v.span;
     const height = Math.max(...tree.dcoord.map((d) => Math.max(...d))) || 1;
-    const x = (d) => DENDRO_RIGHT - (d / height) * (DENDRO_RIGHT - 4);
+    const x = (d) => offset + DENDRO_RIGHT - (d / height) * (DENDRO_RIGHT - 4);
     const y = (p) => top + (p + 0.5 - v.y0) * k;
     ctx.save();
     ctx.beginPath();
-    ctx.rect(0, top, DENDRO_RIGHT + 1, size);
+    ctx.rect(offset, top, DENDRO_RIGHT + 1, size);
     ctx.clip();
     ctx.strokeStyle = "#555";
     ctx.lineWidth = 1;
@@ -310,12 +317,44 @@ const Explorer = (() => {
     ctx.restore();
   }
 
-  function drawBrackets(ctx, left, top, size) {
+  /** The labelled spans along an order: the analysis's blocks and flames for the chosen order,
+      the runs of taxonomy groups (two coarsest levels) for a taxonomy order, else none. */
+  const runs = new Map();
+  function bracketsOf(o) {
+    if (o === "chosen") return data.overlay.brackets;
+    if (!o.endsWith(":taxonomy") || !data.taxonomy) return [];
+    if (!runs.has(o)) {
+      const order = orderOf(o).order;
+      const found = [];
+      for (let L = 0; L < Math.min(2, data.taxonomy.levels.length); L++) {
+        const key = (p) => data.taxonomy.paths[order[p]].slice(0, L + 1).join("\u0000");
+        let start = 0;
+        for (let p = 1; p <= m; p++) {
+          if (p === m || key(p) !== key(start)) {
+            found.push({ start, end: p, level: L + 1, label: data.taxonomy.paths[order[start]][L], stable: true });
+            start = p;
+          }
+        }
+      }
+      runs.set(o, found);
+    }
+    return runs.get(o);
+  }
+
+  function drawBrackets(ctx, left, top, size, brackets, besideTree) {
     const v = state.v;
     const k = size / v.span;
-    const depth = Math.max(1, ...data.overlay.brackets.map((b) => b.level));
+    const depth = Math.max(1, ...brackets.map((b) => b.level));
     const step = Math.min(14, (LEFT - DENDRO_RIGHT - 60) / depth);
-    for (const b of data.overlay.brackets) {
+    // One level is labelled, left of every bracket: the finest whose spans are mostly tall enough.
+    const tall = (L) => {
+      const heights = brackets.filter((b) => b.level === L).map((b) => (b.end - b.start) * k).sort((a, b) => a - b);
+      return heights.length > 0 && heights[Math.floor(heights.length / 2)] >= 14;
+    };
+    let labelled = 1;
+    for (let L = depth; L > 1; L--) if (tall(L)) { labelled = L; break; }
+    const xLabel = left - 6 - (depth - 1) * step - 3;
+    for (const b of brackets) {
       const y0 = top + Math.max(0, (b.start - v.y0) * k);
       const y1 = top + Math.min(size, (b.end - v.y0) * k);
       if (y1 - y0 < 2) continue;
@@ -325,23 +364,24 @@ const Explorer = (() => {
       ctx.beginPath();
       ctx.moveTo(xb + 4, y0 + 1); ctx.lineTo(xb, y0 + 1); ctx.lineTo(xb, y1 - 1); ctx.lineTo(xb + 4, y1 - 1);
       ctx.stroke();
-      if (y1 - y0 > 12 && b.label && k < NAME_PX) {
+      if (b.level === labelled && y1 - y0 > 12 && b.label) {
         ctx.fillStyle = "#333";
         ctx.textAlign = "right";
-        ctx.fillText(fit(ctx, b.label, xb - 3 - DENDRO_RIGHT - 4), xb - 3, (y0 + y1) / 2);
+        const room = xLabel - (left - LEFT) - (besideTree && data.overlay.dendrogram ? DENDRO_RIGHT : 0) - 4;
+        ctx.fillText(fit(ctx, b.label, room), xLabel, (y0 + y1) / 2);
       }
     }
     ctx.setLineDash([]);
   }
 
-  function drawNames(ctx, left, top, size, order) {
+  function drawNames(ctx, left, top, size, order, besideTree) {
     const v = state.v;
     const k = size / v.span;
     const first = Math.max(0, Math.floor(v.y0));
     const last = Math.min(m, Math.ceil(v.y0 + v.span));
     ctx.fillStyle = "#222";
     ctx.textAlign = "right";
-    const nameWidth = left - 8 - (state.o === "chosen" && data.overlay.dendrogram ? DENDRO_RIGHT : 0);
+    const nameWidth = LEFT - 8 - (besideTree && data.overlay.dendrogram ? DENDRO_RIGHT : 0);
     for (let p = first; p < last; p++) {
       const name = data.names[order[p]];
       ctx.fillText(fit(ctx, name, nameWidth), left - 4, top + (p + 0.5 - v.y0) * k);
@@ -378,12 +418,22 @@ const Explorer = (() => {
 
   // ------------------------------------------------------------------ side panels
 
-  function cellUnder(event) {
+  /** The panel under the pointer and the pointer's pixel in it, or null. */
+  function panelUnder(event) {
     const rect = $("overlay").getBoundingClientRect();
-    const px = event.clientX - rect.left - geometry.left;
-    const py = event.clientY - rect.top - geometry.top;
-    if (px < 0 || py < 0 || px >= geometry.size || py >= geometry.size) return null;
-    return View.cellAt(state.v, geometry.size, px, py, m);
+    for (const panel of geometry.panels) {
+      const px = event.clientX - rect.left - panel.left;
+      const py = event.clientY - rect.top - panel.top;
+      if (px >= 0 && py >= 0 && px < panel.size && py < panel.size) return { panel, px, py };
+    }
+    return null;
+  }
+
+  /** The cell under the pointer (row and column positions, and the panel's order key). */
+  function cellUnder(event) {
+    const at = panelUnder(event);
+    const cell = at && View.cellAt(state.v, at.panel.size, at.px, at.py, m);
+    return cell && { ...cell, o: at.panel.o };
   }
 
   function blockOf(p) {
@@ -398,7 +448,7 @@ const Explorer = (() => {
     const body = $("hover-body");
     body.replaceChildren();
     if (!cell) { body.textContent = "move over the matrix"; return; }
-    const order = orderOf(state.o).order;
+    const order = orderOf(cell.o).order;
     const i = order[cell.row], j = order[cell.col];
     body.append(el("div", `row ${cell.row}: ${data.names[i]}`), el("div", `column ${cell.col}: ${data.names[j]}`));
     const rows = el("table");
@@ -419,7 +469,7 @@ const Explorer = (() => {
       rows.append(tr);
     }
     body.append(rows);
-    if (state.o === "chosen") {
+    if (cell.o === "chosen") {
       for (const [what, p] of [["row", cell.row], ["column", cell.col]]) {
         const b = blockOf(p);
         if (b) body.append(el("div", `${what} in block ${b.label || ""} [${b.start}, ${b.end})`, "muted"));
@@ -558,6 +608,7 @@ const Explorer = (() => {
 
   function syncControls() {
     $("order").value = state.o;
+    $("compare").value = state.cmp;
     $("transform").value = state.t;
     $("layer").value = state.layer;
     $("diverging").checked = state.div;
@@ -594,9 +645,11 @@ const Explorer = (() => {
 
   function wire() {
     fillSelect($("order"), data.orders.map((o) => [o.key, o.label]));
+    fillSelect($("compare"), [["", "nothing"], ...data.orders.map((o) => [o.key, o.label])]);
     fillSelect($("transform"), data.transforms.map((t) => [t, t]));
     fillSelect($("layer"), [["similarity", "similarity"], ...(counts ? [["counts", counts.name]] : [])]);
     $("order").addEventListener("change", (e) => update({ o: e.target.value, highlight: null }));
+    $("compare").addEventListener("change", (e) => update({ cmp: e.target.value }));
     $("transform").addEventListener("change", (e) => { update({ t: e.target.value }); if (state.c !== null) showClass(state.c); });
     $("layer").addEventListener("change", (e) => update({ layer: e.target.value }));
     $("diverging").addEventListener("change", (e) => update({ div: e.target.checked }));
@@ -605,7 +658,9 @@ const Explorer = (() => {
     $("reset").addEventListener("click", () => update({ v: View.whole(m), highlight: null }));
     $("png").addEventListener("click", exportPng);
     $("search").addEventListener("input", showSuggestions);
+    $("search").addEventListener("blur", () => setTimeout(() => $("suggestions").replaceChildren(), 200));
     $("search").addEventListener("keydown", (e) => {
+      if (e.key === "Escape") $("suggestions").replaceChildren();
       if (e.key === "Enter") {
         const found = matches(e.target.value, 1);
         if (found.length) { $("suggestions").replaceChildren(); selectClass(found[0]); }
@@ -626,14 +681,17 @@ const Explorer = (() => {
     });
     overlay.addEventListener("mouseleave", () => showHover(null));
     overlay.addEventListener("mousedown", (e) => {
-      drag = { box: e.shiftKey, view: { ...state.v }, cx: e.clientX, cy: e.clientY, x0: e.offsetX, y0: e.offsetY, x1: e.offsetX, y1: e.offsetY };
+      const at = panelUnder(e);
+      if (!at) return;
+      drag = { box: e.shiftKey, panel: at.panel, view: { ...state.v }, cx: e.clientX, cy: e.clientY, x0: e.offsetX, y0: e.offsetY, x1: e.offsetX, y1: e.offsetY };
     });
     window.addEventListener("mouseup", () => {
       if (!drag) return;
       const d = drag;
       drag = null;
       if (d.box && Math.abs(d.x1 - d.x0) > 3) {
-        update({ v: View.box(state.v, geometry.size, d.x0 - geometry.left, d.y0 - geometry.top, d.x1 - geometry.left, d.y1 - geometry.top, m) });
+        const p = d.panel;
+        update({ v: View.box(state.v, p.size, d.x0 - p.left, d.y0 - p.top, d.x1 - p.left, d.y1 - p.top, m) });
       } else {
         writeHash();
         draw();
@@ -642,11 +700,12 @@ const Explorer = (() => {
     overlay.addEventListener("wheel", (e) => {
       e.preventDefault();
       const factor = Math.exp(Math.sign(e.deltaY) * Math.min(Math.abs(e.deltaY), 200) / 300);
-      update({ v: View.zoomAt(state.v, geometry.size, e.offsetX - geometry.left, e.offsetY - geometry.top, factor, m) });
+      const at = panelUnder(e);
+      if (at) update({ v: View.zoomAt(state.v, at.panel.size, at.px, at.py, factor, m) });
     }, { passive: false });
     overlay.addEventListener("dblclick", (e) => {
       const cell = cellUnder(e);
-      if (!cell || state.o !== "chosen") return;
+      if (!cell || cell.o !== "chosen") return;
       const b = blockOf(cell.row);
       if (b) update({ v: View.around(b.start, b.end, m) });
     });
@@ -663,12 +722,14 @@ const Explorer = (() => {
     ctx.setLineDash([]);
   }
 
-  /** Client coordinates of the centre of cell (row, col) in the current view (for tests). */
-  function cellCentre(row, col) {
+  /** Client coordinates of the centre of cell (row, col) in the current view of a panel
+      (default the main one; 0 is the compared order's when two are shown). */
+  function cellCentre(row, col, panel = geometry.panels.length - 1) {
     const rect = $("overlay").getBoundingClientRect();
-    const k = geometry.size / state.v.span;
-    return { x: rect.left + geometry.left + (col + 0.5 - state.v.x0) * k,
-      y: rect.top + geometry.top + (row + 0.5 - state.v.y0) * k };
+    const p = geometry.panels[panel];
+    const k = p.size / state.v.span;
+    return { x: rect.left + p.left + (col + 0.5 - state.v.x0) * k,
+      y: rect.top + p.top + (row + 0.5 - state.v.y0) * k };
   }
 
   async function start() {
