@@ -431,6 +431,12 @@ def _log_findings(analysis) -> None:
         )
 
 
+def _add_rendered_results(p: argparse.ArgumentParser) -> None:
+    """The results directory and config file of a command that draws (render, explore)."""
+    p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
+    p.add_argument("--config", help="TOML file with defaults ([render] section)")
+
+
 def _add_render_options(p: argparse.ArgumentParser, with_transform: bool) -> None:
     p.add_argument(
         "--vector", choices=["svg", "pdf"], help="vector format beside each PNG (default svg)"
@@ -645,8 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("render", help="write the figures of a results directory (no Spark)")
-    p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
-    p.add_argument("--config", help="TOML file with defaults ([render] section)")
+    _add_rendered_results(p)
     _add_render_options(p, with_transform=True)
     p.add_argument(
         "--only",
@@ -661,8 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "explore", help="write or refresh explorer.html, the interactive page (no Spark)"
     )
-    p.add_argument("results", help="results directory (after `classsim analyze` for structure)")
-    p.add_argument("--config", help="TOML file with defaults ([render] section)")
+    _add_rendered_results(p)
     p.add_argument(
         "--budget-mb",
         type=float,
