@@ -542,9 +542,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_explore(args: argparse.Namespace) -> int:
     from classsim_spark.render.explorer import write_explorer
+    from classsim_spark.render.figures import options_from_config
 
     config = load_config(args.config, {"render.explorer_budget_mb": args.budget_mb})
-    page = write_explorer(args.results, config["render"]["explorer_budget_mb"])
+    section = config["render"]
+    page = write_explorer(args.results, section["explorer_budget_mb"], options_from_config(section))
     print(page)
     if args.open:
         import webbrowser

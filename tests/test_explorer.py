@@ -67,13 +67,13 @@ def test_quantise_and_pack_round_trip_against_numpy():
     rows, cols = np.triu_indices(7)
     for bits in (8, 16):
         q = quantise(M, bits)
-        top = 2**bits - 1
+        steps = 2**bits - 2
         assert q.dtype == (np.uint8 if bits == 8 else np.uint16) and q.size == 28
-        back = -1 + q.astype(float) * 2 / top
-        assert np.abs(back - M[rows, cols]).max() <= 1 / top + 1e-12
+        back = -1 + (q.astype(float) - 1) * 2 / steps
+        assert q.min() >= 1 and np.abs(back - M[rows, cols]).max() <= 1 / steps + 1e-12
         raw = zlib.decompress(base64.b64decode(packed(q)))
         assert np.array_equal(np.frombuffer(raw, dtype=q.dtype.newbyteorder("<")), q)
-    assert quantise(np.array([[np.nan, 2.0], [2.0, -3.0]]), 8).tolist() == [0, 255, 0]
+    assert quantise(np.array([[np.nan, 2.0], [2.0, -3.0]]), 8).tolist() == [0, 255, 1]
 
 
 def test_data_hold_every_transform_order_and_finding(analysed):
@@ -213,6 +213,12 @@ class Page:
             }"""
         )
 
+    def url_shows(self, part: str) -> None:
+        """Wait until the URL fragment holds ``part`` (the page writes it at most every 200 ms)."""
+        self.page.wait_for_function(
+            "(part) => location.hash.includes(part)", arg=part, timeout=5000
+        )
+
     def state(self) -> dict:
         return self.js("() => JSON.parse(JSON.stringify(window.classsimExplorer.state))")
 
@@ -242,8 +248,8 @@ def test_hover_reports_the_pair_and_every_transform_value(page, analysed):
         for t in ("logit", "rank"):
             expected = np.load(analysed / f"similarity-{t}.npy")[i, j]
             value, shown = seen["values"][t]
-            assert abs(value - expected) <= 1 / 65535 + 1e-9
-            assert abs(float(shown) - expected) <= 0.0005 + 1 / 65535
+            assert abs(value - expected) <= 1 / 65534 + 1e-9
+            assert abs(float(shown) - expected) <= 0.0005 + 1 / 65534
         assert f"confusion{confusion[i, j]}" in seen["text"].replace(" ", "")
 
 
@@ -251,7 +257,7 @@ def test_switching_the_order_shows_the_exported_order(page, analysed):
     spectral = json.loads((analysed / "order-logit.json").read_text())["alternatives"]["spectral"]
     page.page.select_option("#order", "logit:spectral")
     assert page.state()["o"] == "logit:spectral"
-    assert "o=logit%3Aspectral" in page.page.url
+    page.url_shows("o=logit%3Aspectral")
     for p in (0, 5, 47):
         assert page.hover(p, p)["row"] == spectral["order"][p]
     page.page.select_option("#order", "class-id")
@@ -263,7 +269,7 @@ def test_taxonomy_order_beside_the_chosen_one(page, analysed):
     taxonomy = json.loads((analysed / "order-logit.json").read_text())["alternatives"]["taxonomy"]
     chosen = json.loads((analysed / "groups.json").read_text())["order"]["order"]
     page.page.select_option("#compare", "logit:taxonomy")
-    assert "cmp=logit%3Ataxonomy" in page.page.url
+    page.url_shows("cmp=logit%3Ataxonomy")
     panels = page.js("() => window.classsimExplorer.geometry.panels.map(p => p.o)")
     assert panels == ["logit:taxonomy", "chosen"]
     for p in (0, 20, 47):
@@ -327,7 +333,7 @@ def test_screenshot_pixel_has_the_figure_colour(page, analysed, painted):
         at = page.js("([r, c]) => window.classsimExplorer.cellCentre(r, c)", [row, col])
         png = page.page.screenshot(clip={"x": at["x"], "y": at["y"], "width": 1, "height": 1})
         pixel = np.round(imread(BytesIO(png), format="png")[0, 0, :3] * 255).astype(int)
-        q = np.round((M[order[row], order[col]] + 1) / 2 * 65535) / 65535 * 2 - 1
+        q = np.round((M[order[row], order[col]] + 1) / 2 * 65534) / 65534 * 2 - 1
         x = (q - off.min()) / (off.max() - off.min())
         expected = np.array(colormaps["viridis"](min(int(x * 256), 255), bytes=True)[:3])
         assert pixel.tolist() == expected.tolist(), (row, col, pixel, expected)
@@ -337,6 +343,7 @@ def test_the_url_reopens_the_same_view(browser, page, analysed):
     page.page.select_option("#transform", "rank")
     page.page.select_option("#order", "rank:hclust")
     page.page.check("#diverging")
+    page.url_shows("div=1")
     page.js("() => window.location.hash = window.location.hash.replace(/v=[^&]*/, 'v=4,4,12')")
     page.page.wait_for_function("window.classsimExplorer.state.v.span === 12")
     state = page.state()
@@ -398,6 +405,74 @@ def test_names_from_the_data_are_text_never_markup(browser, nasty):
         assert opened.js("() => document.getElementById('suggestions').children.length") == 0
         seen = opened.hover(0, 0)
         assert seen["row"] >= 0
+        assert opened.problems == []
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory) -> Path:
+    """Two classes, no analysis, no labels, a NaN off the diagonal (a constant class)."""
+    from classsim_spark.core.moments import Moments
+
+    x = np.column_stack([np.arange(5.0), np.full(5, 2.0)])
+    small = SimilarityResult(
+        classes=["a", "b"],
+        moments={"logit": Moments.from_block(x)},
+        matrices={"logit": np.array([[1.0, np.nan], [np.nan, 1.0]])},
+    )
+    out = small.save(tmp_path_factory.mktemp("bare-res") / "res")
+    write_explorer(out)
+    return out
+
+
+def test_a_mangled_url_opens_the_default_view(browser, analysed):
+    for fragment in ("#o=constructor&t=toString&cmp=__proto__&c=", "#v=%E0%A4%A&o=%&c=abc", "#x"):
+        opened = Page(browser, analysed, fragment)
+        try:
+            state = opened.state()
+            assert (state["o"], state["cmp"], state["c"]) == ("chosen", "", None), fragment
+            assert state["v"] == {"x0": 0, "y0": 0, "span": 48}
+            assert opened.problems == []
+        finally:
+            opened.close()
+
+
+def test_two_classes_without_analysis_and_a_nan(browser, bare):
+    data = explorer_data(SimilarityResult.load(bare))
+    assert [o["label"] for o in data["orders"]] == ["class id (no analysis)"]
+    assert data["counts"] is None and data["taxonomy"] is None
+    opened = Page(browser, bare)
+    try:
+        seen = opened.hover(0, 1)
+        assert (seen["row"], seen["col"]) == (0, 1)
+        assert seen["values"]["logit"][1] == "n/a"
+        assert opened.hover(1, 1)["values"]["logit"][1] == "1.000"
+        assert "no analysis in this directory" in opened.js(
+            "() => document.getElementById('findings-body').textContent"
+        )
+        assert opened.problems == []
+    finally:
+        opened.close()
+
+
+def test_the_page_opens_as_render_was_told_and_cuts_off_as_the_figures(browser, analysed, tmp_path):
+    from classsim_spark.render.figures import RenderOptions, similarity_layout
+
+    copy = tmp_path / "res"
+    shutil.copytree(analysed, copy, ignore=shutil.ignore_patterns("figures", "explorer.html"))
+    options = RenderOptions(transform="rank", cutoff=0.1, contrast=0.5)
+    write_explorer(copy, options=options)
+    opened = Page(browser, copy)
+    try:
+        state = opened.state()
+        assert (state["t"], state["cut"], state["con"], state["div"]) == ("rank", 0.1, 0.5, False)
+        limits = opened.js(
+            "() => Colours.defaultLimits("
+            "window.classsimExplorer.data.colours.limits.rank, false, 0.1)"
+        )
+        layout = similarity_layout(copy, transform="rank", cutoff=0.1)
+        assert limits == {"vmin": pytest.approx(layout.vmin), "vmax": pytest.approx(layout.vmax)}
         assert opened.problems == []
     finally:
         opened.close()

@@ -6,12 +6,12 @@ Content-Security-Policy forbids every network request and admits only its own sc
 ``displayHTML`` in a Databricks notebook.
 
 What it holds (:func:`explorer_data`): the class names; each transform's matrix as its upper
-triangle, quantised to 16 bits (8 bits for the transforms not chosen when the page would
-otherwise exceed its size budget, and for all of them past that), deflated and base64-encoded;
-every order the analysis exported; the chosen view's layout as the static figure computes it
-(brackets, flames, split boxes, failed columns, near-duplicates, star ticks, dendrogram,
-taxonomy bars, colours); the findings with their numbers; the label baseline (confusion or
-co-occurrence) when the run had labels.
+triangle, quantised to 16 bits with a code for NaN (8 bits for the transforms not chosen when
+the matrices would otherwise exceed their size budget, and for all of them past that), deflated
+and base64-encoded; every order the analysis exported; the chosen view's structure as the static
+figure computes it (brackets, split boxes, near-duplicates, star ticks, dendrogram) and its
+colours; the taxonomy; the findings with their numbers; the label baseline (confusion or
+co-occurrence) when the run had labels; the transform and colours the page opens with.
 
 The script is plain JavaScript in files beside this module (``explorer_assets/``), concatenated
 in :data:`SCRIPTS` order: readable, and each part testable in the page. Every string from the
@@ -25,6 +25,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from classsim_spark.io.results import EXPLORER_FILE, SimilarityResult, write_text_atomically
-from classsim_spark.render.figures import similarity_layout
+from classsim_spark.render.figures import RenderOptions, similarity_layout
 from classsim_spark.render.heatmap import DIVERGING_CMAP, SEQUENTIAL_CMAP, offdiag_extremes
 from classsim_spark.render.inputs import as_result, find_taxonomy, read_groups, read_orders
 
@@ -58,7 +59,8 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
     M : (m, m) float array
     bits : {8, 16}
     lo, hi : float
-        The range mapped onto 0 .. 2**bits - 1; values outside are clipped, NaN maps to ``lo``.
+        The range mapped evenly onto codes 1 .. 2**bits - 1 (values outside are clipped); code
+        0 is NaN (drawn as background, reported as n/a, as in the figures).
 
     Returns
     -------
@@ -66,15 +68,15 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
 
     Examples
     --------
-    >>> quantise(np.array([[1.0, -1.0], [-1.0, 1.0]]), 8).tolist()
-    [255, 0, 255]
+    >>> quantise(np.array([[1.0, -1.0], [np.nan, 0.0]]), 8).tolist()
+    [255, 0, 128]
     """
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
-    top = (1 << bits) - 1
-    rows, cols = np.triu_indices(M.shape[0])
-    x = np.nan_to_num(np.asarray(M, dtype=np.float64)[rows, cols], nan=lo)
-    q = np.rint((np.clip(x, lo, hi) - lo) / (hi - lo) * top)
+    steps = (1 << bits) - 2
+    x = np.asarray(M, dtype=np.float64)[np.triu_indices(M.shape[0])]
+    q = 1 + np.rint((np.clip(x, lo, hi) - lo) / (hi - lo) * steps)
+    q[np.isnan(x)] = 0
     return q.astype(np.uint8 if bits == 8 else np.uint16)
 
 
@@ -118,10 +120,19 @@ def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dic
     return out, notes
 
 
-def _orders(result: SimilarityResult, chosen_order: list[int], chosen: str) -> list[dict]:
-    """Every order a viewer can switch to: the chosen one first, then per transform its hclust
-    order and the alternatives the analysis exported, then class-id order."""
-    out = [{"key": "chosen", "label": f"hclust ({chosen}, chosen)", "order": chosen_order}]
+def _orders(
+    result: SimilarityResult, chosen_order: list[int], chosen: str, analysed: bool
+) -> list[dict]:
+    """Every order a viewer can switch to: the chosen one first (the analysis's; without one,
+    the exported hclust order or class-id order), then per transform its hclust order and the
+    alternatives the analysis exported, then class-id order."""
+    if analysed:
+        label = f"hclust ({chosen}, chosen)"
+    elif chosen_order != list(range(result.m)):
+        label = f"hclust ({chosen})"
+    else:
+        label = "class id (no analysis)"
+    out = [{"key": "chosen", "label": label, "order": chosen_order}]
     for t in result.transforms:
         exported = read_orders(result, t)
         if "order" in exported and (t != chosen or exported["order"] != chosen_order):
@@ -131,7 +142,8 @@ def _orders(result: SimilarityResult, chosen_order: list[int], chosen: str) -> l
                 out.append(
                     {"key": f"{t}:{method}", "label": f"{method} ({t})", "order": alt["order"]}
                 )
-    out.append({"key": "class-id", "label": "class id", "order": list(range(result.m))})
+    if chosen_order != list(range(result.m)):
+        out.append({"key": "class-id", "label": "class id", "order": list(range(result.m))})
     return out
 
 
@@ -169,17 +181,10 @@ def _overlay(layout) -> dict:
         "brackets": layout.brackets,
         "split_boxes": [list(map(int, b)) for b in layout.split_boxes],
         "unstable_split_boxes": [list(map(int, b)) for b in layout.unstable_split_boxes],
-        "failed_columns": [
-            {**f, "positions": [int(p) for p in f["positions"]]} for f in layout.failed_columns
-        ],
         "near_duplicates": [list(map(int, p)) for p in layout.near_duplicates],
         "unstable_near_duplicates": [list(map(int, p)) for p in layout.unstable_near_duplicates],
         "ticks": [int(p) for p in layout.ticks],
         "dendrogram": layout.dendrogram,
-        "taxonomy": [
-            {"level": t["level"], "codes": t["codes"].tolist(), "labels": t["labels"]}
-            for t in layout.taxonomy
-        ],
     }
 
 
@@ -195,7 +200,11 @@ def _counts(result: SimilarityResult) -> dict | None:
     return None
 
 
-def explorer_data(results: SimilarityResult | str | Path, budget_mb: float = BUDGET_MB) -> dict:
+def explorer_data(
+    results: SimilarityResult | str | Path,
+    budget_mb: float | None = None,
+    options: RenderOptions | None = None,
+) -> dict:
     """Everything the page shows, as JSON-ready values.
 
     Parameters
@@ -203,20 +212,27 @@ def explorer_data(results: SimilarityResult | str | Path, budget_mb: float = BUD
     results : SimilarityResult or path
         A results directory, analysed or not (without an analysis: class-id order, no
         structure).
-    budget_mb : float
-        Size limit for the matrices in the page, in MB (decimal).
+    budget_mb : float, optional
+        Size limit for the matrices in the page, in MB (decimal; default :data:`BUDGET_MB`).
+        The rest (names, orders, findings, counts) comes on top: small beside the matrices
+        except the label counts, which deflate well (mostly zeros).
+    options : RenderOptions, optional
+        The figures' options: their transform and colours (diverging, cut-off, contrast) are
+        the page's opening state.
 
     Returns
     -------
     dict
-        ``schema``, ``title``, ``m``, ``names``, ``transforms``, ``chosen``, ``matrices``,
-        ``orders``, ``overlay``, ``colours``, ``findings``, ``taxonomy``, ``counts``, ``notes``.
+        ``schema``, ``title``, ``m``, ``n``, ``names``, ``transforms``, ``chosen``,
+        ``initial``, ``matrices``, ``orders``, ``overlay``, ``colours``, ``findings``,
+        ``taxonomy``, ``counts``, ``notes``.
     """
+    options = options or RenderOptions()
+    budget_mb = BUDGET_MB if budget_mb is None else budget_mb
     result = as_result(results)
     groups = read_groups(result)
     layout = similarity_layout(result)
-    chosen = groups.transform if groups and groups.transform in result.transforms else None
-    chosen = chosen or result.transforms[0]
+    chosen = groups.transform if groups else result.transforms[0]
     matrices, notes = _matrices(result, chosen, budget_mb * 1e6)
     taxonomy = find_taxonomy(result, groups)
     findings = groups.to_json() if groups else {}
@@ -228,8 +244,14 @@ def explorer_data(results: SimilarityResult | str | Path, budget_mb: float = BUD
         "names": list(result.classes),
         "transforms": result.transforms,
         "chosen": chosen,
+        "initial": {
+            "transform": options.transform or chosen,
+            "diverging": bool(options.diverging),
+            "cutoff": options.cutoff,
+            "contrast": float(options.contrast),
+        },
         "matrices": matrices,
-        "orders": _orders(result, layout.order.tolist(), chosen),
+        "orders": _orders(result, layout.order.tolist(), chosen, groups is not None),
         "overlay": _overlay(layout),
         "colours": _colour_scales(result, layout),
         "findings": {
@@ -275,22 +297,27 @@ def explorer_html(data: dict) -> str:
         f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
         "img-src data: blob:; base-uri 'none'; form-action 'none'"
     )
-    shell = _asset("explorer.html")
-    page = shell.replace("{{CSP}}", csp).replace("{{STYLE}}", style)
-    page = page.replace("{{SCRIPT}}", script)
-    return page.replace("{{DATA}}", _json_for_html(data))  # last: the data are not searched
+    values = {"CSP": csp, "STYLE": style, "SCRIPT": script, "DATA": _json_for_html(data)}
+    # One pass: nothing inserted is searched again (a class name "{{SCRIPT}}" stays a name).
+    return re.sub(
+        r"\{\{(CSP|STYLE|SCRIPT|DATA)\}\}", lambda m: values[m[1]], _asset("explorer.html")
+    )
 
 
-def write_explorer(results: SimilarityResult | str | Path, budget_mb: float = BUDGET_MB) -> Path:
+def write_explorer(
+    results: SimilarityResult | str | Path,
+    budget_mb: float | None = None,
+    options: RenderOptions | None = None,
+) -> Path:
     """Write (or replace) ``explorer.html`` in a results directory; return its path.
 
-    The file is written under a temporary name and renamed: a reader sees the old page or the
-    new one.
+    ``budget_mb`` and ``options`` as for :func:`explorer_data`. The file is written under a
+    temporary name and renamed: a reader sees the old page or the new one.
     """
     result = as_result(results)
     if result.path is None:
         raise ValueError("the explorer needs a saved results directory")
-    data = explorer_data(result, budget_mb)
+    data = explorer_data(result, budget_mb, options)
     target = Path(result.path) / EXPLORER_FILE
     write_text_atomically(target, explorer_html(data))
     log.info("explorer: %s (%.1f MB)", target, target.stat().st_size / 1e6)

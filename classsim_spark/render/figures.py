@@ -368,7 +368,7 @@ def render(
     only: Sequence[str] | None = None,
     workers: int | str = 1,
     explorer: bool = True,
-    explorer_budget_mb: float = 30.0,
+    explorer_budget_mb: float | None = None,
 ) -> Path:
     """Render the figures of a results directory into ``<dir>/figures``, and ``explorer.html``.
 
@@ -394,8 +394,9 @@ def render(
         Also write ``<dir>/explorer.html``, the interactive page
         (:mod:`classsim_spark.render.explorer`); replaced only with ``overwrite``, like the
         figures.
-    explorer_budget_mb : float
-        The page's size limit (past it the matrices are stored with 8 bits).
+    explorer_budget_mb : float, optional
+        The page's size limit for its matrices (default 30 MB; past it they are stored with 8
+        bits). The page opens with ``options``' transform and colours.
 
     Returns
     -------
@@ -452,7 +453,7 @@ def render(
         if explorer:
             from classsim_spark.render.explorer import write_explorer  # it builds on this module
 
-            write_explorer(result, explorer_budget_mb)
+            write_explorer(result, explorer_budget_mb, options)
     return out
 
 

@@ -22,7 +22,7 @@ const Explorer = (() => {
 
   let data, m, matrices = {}, counts = null, orders = {}, state, geometry, tables = {};
 
-  function orderOf(key) { return orders[key] || orders.chosen; }
+  function orderOf(key) { return has(orders, key) ? orders[key] : orders.chosen; }
 
   function positions(order) {
     const pos = new Int32Array(m);
@@ -32,32 +32,43 @@ const Explorer = (() => {
 
   // ------------------------------------------------------------------ state and URL
 
+  const has = (object, key) => typeof key === "string" && Object.hasOwn(object, key);
+
+  /** The opening view: the chosen order and what `render` was told (transform, colours). */
   function defaults() {
-    return { o: "chosen", cmp: "", t: data.chosen, layer: "similarity", v: View.whole(m), div: false,
-      cut: null, con: 1, c: null };
+    const start = data.initial;
+    return { o: "chosen", cmp: "", t: has(matrices, start.transform) ? start.transform : data.chosen,
+      layer: "similarity", v: View.whole(m), div: start.diverging, cut: start.cutoff,
+      con: start.contrast, c: null };
   }
 
   function readHash() {
     const h = View.fromHash(location.hash);
     const s = defaults();
-    if (h.o && orders[h.o]) s.o = h.o;
-    if (h.cmp && orders[h.cmp]) s.cmp = h.cmp;
-    if (h.t && matrices[h.t]) s.t = h.t;
+    if (has(orders, h.o)) s.o = h.o;
+    if (has(orders, h.cmp)) s.cmp = h.cmp;
+    if (has(matrices, h.t)) s.t = h.t;
     if (h.layer === "counts" && counts) s.layer = "counts";
     s.v = View.viewFromText(h.v, m) || s.v;
-    s.div = h.div === "1";
-    s.cut = h.cut !== undefined && h.cut !== "" && Number.isFinite(Number(h.cut)) ? Number(h.cut) : null;
-    s.con = Number.isFinite(Number(h.con)) && Number(h.con) > 0 ? Number(h.con) : 1;
-    const c = Number(h.c);
-    s.c = h.c !== undefined && Number.isInteger(c) && c >= 0 && c < m ? c : null;
+    const number = (text) => (text === undefined || text === "" ? NaN : Number(text));
+    if (h.div !== undefined) s.div = h.div === "1";
+    if (h.cut !== undefined) s.cut = Number.isFinite(number(h.cut)) ? number(h.cut) : null;
+    if (number(h.con) > 0) s.con = number(h.con);
+    const c = number(h.c);
+    s.c = Number.isInteger(c) && c >= 0 && c < m ? c : null;
     return s;
   }
 
+  /** The state in the URL fragment, at most every 200 ms (browsers limit history writes). */
+  let hashTimer = null;
   function writeHash() {
-    const hash = View.toHash({ o: state.o, cmp: state.cmp, t: state.t, layer: state.layer === "counts" ? "counts" : "",
-      v: View.viewToText(state.v), div: state.div ? "1" : "", cut: state.cut ?? "",
-      con: state.con === 1 ? "" : state.con, c: state.c ?? "" });
-    history.replaceState(null, "", hash);
+    clearTimeout(hashTimer);
+    hashTimer = setTimeout(() => {
+      const hash = View.toHash({ o: state.o, cmp: state.cmp, t: state.t,
+        layer: state.layer === "counts" ? "counts" : "", v: View.viewToText(state.v),
+        div: state.div ? "1" : "0", cut: state.cut ?? "", con: state.con, c: state.c ?? "" });
+      history.replaceState(null, "", hash);
+    }, 200);
   }
 
   function update(changes) {
@@ -70,7 +81,7 @@ const Explorer = (() => {
   // ------------------------------------------------------------------ colours
 
   function scale() {
-    const limits = Colours.defaultLimits(data.colours.limits[state.t], state.div);
+    const limits = Colours.defaultLimits(data.colours.limits[state.t], state.div, state.cut);
     return { ...limits, lut: state.div ? data.colours.diverging : data.colours.sequential,
       diverging: state.div, contrast: state.con, cutoff: state.cut, background: data.colours.background };
   }
@@ -224,6 +235,10 @@ const Explorer = (() => {
     const k = size / v.span;
     const first = Math.max(0, Math.floor(v.x0));
     const last = Math.min(m, Math.ceil(v.x0 + v.span));
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, 0, size, top);
+    ctx.clip();
     data.taxonomy.levels.forEach((level, L) => {
       const y = 4 + L * (BAR + 2);
       const groups = new Map();
@@ -234,6 +249,7 @@ const Explorer = (() => {
         ctx.fillRect(left + (p - v.x0) * k, y, Math.max(k, 1), BAR);
       }
     });
+    ctx.restore();
   }
 
   const groupIndex = [];
@@ -457,7 +473,8 @@ const Explorer = (() => {
       const tr = el("tr");
       const tri = matrices[t];
       const value = tri.value(i, j);
-      const cellText = tri.bits === 8 ? `${fmt(value, 2)} ±${fmt(tri.step / 2, 3)}` : fmt(value);
+      const cellText = Number.isNaN(value) ? "n/a"
+        : tri.bits === 8 ? `${fmt(value, 2)} ±${fmt(tri.step / 2, 3)}` : fmt(value);
       tr.append(el("td", t), el("td", cellText, "num"));
       tr.dataset.transform = t;
       tr.dataset.value = String(value);
@@ -506,7 +523,7 @@ const Explorer = (() => {
     showClass(id);
   }
 
-  const stable = (finding) =>
+  const stabilityText = (finding) =>
     typeof finding.stability === "number" ? ` · stability ${fmt(finding.stability, 2)}` : "";
 
   function findingItems() {
@@ -518,25 +535,25 @@ const Explorer = (() => {
     const labels = new Map(data.overlay.brackets.map((b) => [`${b.start}:${b.end}`, b.label]));
     for (const b of f.blocks || []) {
       const label = labels.get(`${b.start}:${b.end}`);
-      add("blocks", `${label ? `${label} (block ${b.id})` : `block ${b.id}`} · level ${b.level} · ${b.size} classes${stable(b)}`, b.start, b.end);
+      add("blocks", `${label ? `${label} (block ${b.id})` : `block ${b.id}`} · level ${b.level} · ${b.size} classes${stabilityText(b)}`, b.start, b.end);
     }
-    for (const s of f.spans || []) add("flames", `${s.label} · [${s.start}, ${s.end}) · ${(s.rows || []).length} rows`, s.start, s.end);
+    for (const s of f.spans || []) add("flames", `${s.label ?? `block ${s.block}`} · [${s.start}, ${s.end}) · ${(s.rows || []).length} rows`, s.start, s.end);
     for (const g of f.split_groups || []) {
       const [[a0, a1], [b0, b1]] = g.spans;
-      add("split groups", `${g.labels.join(" ↔ ")} · r̄ ${fmt(g.mean_similarity, 2)} · z ${fmt(g.z, 1)}${stable(g)}`, Math.min(a0, b0), Math.max(a1, b1));
+      add("split groups", `${g.labels.map((label, n) => label ?? `block ${g.blocks[n]}`).join(" ↔ ")} · r̄ ${fmt(g.mean_similarity, 2)} · z ${fmt(g.z, 1)}${stabilityText(g)}`, Math.min(a0, b0), Math.max(a1, b1));
     }
     for (const g of f.failed_groups || []) {
       const ps = (g.member_ids || []).map((id) => pos[id]);
-      add("failed groups", `F${g.cluster} · ${g.size} classes · dispersion ${fmt(g.dispersion, 2)} · entropy ${fmt(g.entropy, 2)} · cohesion ${fmt(g.cohesion, 2)}${stable(g)}`,
+      add("failed groups", `F${g.cluster} · ${g.size} classes · dispersion ${fmt(g.dispersion, 2)} · entropy ${fmt(g.entropy, 2)} · cohesion ${fmt(g.cohesion, 2)}${stabilityText(g)}`,
         Math.min(...ps), Math.max(...ps) + 1, ps);
     }
     for (const d of f.near_duplicates || []) {
       const [a, b] = d.class_ids.map((id) => pos[id]);
-      add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}${stable(d)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
+      add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}${stabilityText(d)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
     }
     for (const s of f.stars || []) {
       const p = pos[s.class_id];
-      add("stars", `${s.name} · degree ${s.degree} · z ${fmt(s.z, 1)}${stable(s)}`, Math.max(0, p - 10), Math.min(m, p + 11), [p]);
+      add("stars", `${s.name} · degree ${s.degree} · z ${fmt(s.z, 1)}${stabilityText(s)}`, Math.max(0, p - 10), Math.min(m, p + 11), [p]);
     }
     return items;
   }
@@ -669,6 +686,7 @@ const Explorer = (() => {
     const overlay = $("overlay");
     let drag = null;
     overlay.addEventListener("mousemove", (e) => {
+      if (drag && e.buttons === 0) drag = null;  // released outside the page
       if (drag) {
         if (drag.box) { drag.x1 = e.offsetX; drag.y1 = e.offsetY; drawDragBox(drag); }
         else {
@@ -682,14 +700,14 @@ const Explorer = (() => {
     overlay.addEventListener("mouseleave", () => showHover(null));
     overlay.addEventListener("mousedown", (e) => {
       const at = panelUnder(e);
-      if (!at) return;
+      if (!at || e.button !== 0) return;
       drag = { box: e.shiftKey, panel: at.panel, view: { ...state.v }, cx: e.clientX, cy: e.clientY, x0: e.offsetX, y0: e.offsetY, x1: e.offsetX, y1: e.offsetY };
     });
     window.addEventListener("mouseup", () => {
       if (!drag) return;
       const d = drag;
       drag = null;
-      if (d.box && Math.abs(d.x1 - d.x0) > 3) {
+      if (d.box && Math.max(Math.abs(d.x1 - d.x0), Math.abs(d.y1 - d.y0)) > 3) {
         const p = d.panel;
         update({ v: View.box(state.v, p.size, d.x0 - p.left, d.y0 - p.top, d.x1 - p.left, d.y1 - p.top, m) });
       } else {
@@ -710,7 +728,12 @@ const Explorer = (() => {
       if (b) update({ v: View.around(b.start, b.end, m) });
     });
     window.addEventListener("resize", draw);
-    window.addEventListener("hashchange", () => { state = { ...readHash(), highlight: state.highlight }; syncControls(); draw(); });
+    window.addEventListener("hashchange", () => {
+      state = { ...readHash(), highlight: state.highlight };
+      syncControls();
+      draw();
+      showClass(state.c);
+    });
   }
 
   function drawDragBox(d) {

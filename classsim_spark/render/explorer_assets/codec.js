@@ -26,18 +26,19 @@ const Codec = (() => {
     return i * m - (i * (i - 1)) / 2 + (j - i);
   }
 
-  /** A quantised symmetric matrix: codes 0 .. 2^bits - 1 spread evenly over [lo, hi]. */
+  /** A quantised symmetric matrix: code 0 is NaN, codes 1 .. 2^bits - 1 spread evenly over
+      [lo, hi] (explorer.py's quantise). */
   class Triangle {
     constructor(codes, m, bits, lo, hi) {
       this.codes = codes;
       this.m = m;
       this.bits = bits;
       this.lo = lo;
-      this.step = (hi - lo) / ((1 << bits) - 1);
+      this.step = (hi - lo) / ((1 << bits) - 2);
     }
     code(i, j) { return this.codes[triangleIndex(i, j, this.m)]; }
-    value(i, j) { return this.lo + this.code(i, j) * this.step; }
-    valueOf(code) { return this.lo + code * this.step; }
+    value(i, j) { return this.valueAt(this.code(i, j)); }
+    valueAt(code) { return code === 0 ? NaN : this.lo + (code - 1) * this.step; }
   }
 
   return { base64Bytes, inflate, unpack, triangleIndex, Triangle };

@@ -24,13 +24,14 @@ const Colours = (() => {
     return x >= 1 ? n - 1 : Math.floor(x * n);
   }
 
-  /** The limits a transform's matrix gets by default: its exact off-diagonal range. */
-  function defaultLimits(limits, diverging) {
+  /** The limits a transform's matrix gets by default, as the figures take them: its exact
+      off-diagonal range (symmetric when diverging), the low end raised to a cut-off. */
+  function defaultLimits(limits, diverging, cutoff = null) {
     if (diverging) {
       const top = limits.high_abs > 0 ? limits.high_abs : 1;
       return { vmin: -top, vmax: top };
     }
-    const lo = limits.low ?? 0;
+    const lo = cutoff === null ? limits.low ?? 0 : Math.max(limits.low ?? cutoff, cutoff);
     const hi = limits.high ?? lo + 1;
     return hi > lo ? { vmin: lo, vmax: hi } : { vmin: lo, vmax: lo + 1 };
   }
@@ -42,8 +43,8 @@ const Colours = (() => {
     const pack = (c) => (255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0];
     const table = new Uint32Array(1 << triangle.bits);
     for (let code = 0; code < table.length; code++) {
-      const value = triangle.valueOf(code);
-      const hidden = scale.cutoff !== null && value < scale.cutoff;
+      const value = triangle.valueAt(code);
+      const hidden = Number.isNaN(value) || (scale.cutoff !== null && value < scale.cutoff);
       table[code] = pack(hidden ? background : lut[lutIndex(normalise(value, scale), lut.length)]);
     }
     return table;

@@ -61,13 +61,18 @@ const View = (() => {
     return "#" + parts.join("&");
   }
 
+  /** The fragment's keys and values; parts that are not key=value or not decodable are
+      skipped (a mangled link opens the default view, not an error). */
   function fromHash(hash) {
-    const state = {};
+    const state = Object.create(null);
     for (const part of hash.replace(/^#/, "").split("&")) {
-      if (!part) continue;
       const at = part.indexOf("=");
-      if (at < 0) continue;
-      state[decodeURIComponent(part.slice(0, at))] = decodeURIComponent(part.slice(at + 1));
+      if (at < 1) continue;
+      try {
+        state[decodeURIComponent(part.slice(0, at))] = decodeURIComponent(part.slice(at + 1));
+      } catch (err) {
+        if (!(err instanceof URIError)) throw err;
+      }
     }
     return state;
   }
