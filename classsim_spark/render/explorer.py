@@ -68,7 +68,7 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
 
     Examples
     --------
-    >>> quantise(np.array([[1.0, -1.0], [np.nan, 0.0]]), 8).tolist()
+    >>> quantise(np.array([[1.0, np.nan], [np.nan, 0.0]]), 8).tolist()
     [255, 0, 128]
     """
     if bits not in (8, 16):
