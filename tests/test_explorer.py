@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import zlib
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,13 @@ class Page:
             "(part) => location.hash.includes(part)", arg=part, timeout=5000
         )
 
+    def pixel(self, x: float, y: float) -> list[int]:
+        """The RGB of the screen pixel at client coordinates (x, y)."""
+        from matplotlib.image import imread
+
+        png = self.page.screenshot(clip={"x": x, "y": y, "width": 1, "height": 1})
+        return np.round(imread(BytesIO(png), format="png")[0, 0, :3] * 255).astype(int).tolist()
+
     def state(self) -> dict:
         return self.js("() => JSON.parse(JSON.stringify(window.classsimExplorer.state))")
 
@@ -316,10 +324,7 @@ def test_a_finding_click_zooms_to_its_span(page, analysed):
 
 @pytest.mark.parametrize("painted", ["whole", "per view"])
 def test_screenshot_pixel_has_the_figure_colour(page, analysed, painted):
-    from io import BytesIO
-
     from matplotlib import colormaps
-    from matplotlib.image import imread
 
     t = page.state()["t"]
     M = np.load(analysed / f"similarity-{t}.npy")
@@ -331,12 +336,11 @@ def test_screenshot_pixel_has_the_figure_colour(page, analysed, painted):
     off = M[~np.eye(48, dtype=bool)]
     for row, col in [(20, 10), (22, 13), (25, 15)]:
         at = page.js("([r, c]) => window.classsimExplorer.cellCentre(r, c)", [row, col])
-        png = page.page.screenshot(clip={"x": at["x"], "y": at["y"], "width": 1, "height": 1})
-        pixel = np.round(imread(BytesIO(png), format="png")[0, 0, :3] * 255).astype(int)
+        pixel = page.pixel(at["x"], at["y"])
         q = np.round((M[order[row], order[col]] + 1) / 2 * 65534) / 65534 * 2 - 1
         x = (q - off.min()) / (off.max() - off.min())
         expected = np.array(colormaps["viridis"](min(int(x * 256), 255), bytes=True)[:3])
-        assert pixel.tolist() == expected.tolist(), (row, col, pixel, expected)
+        assert pixel == expected.tolist(), (row, col, pixel, expected)
 
 
 def test_the_url_reopens_the_same_view(browser, page, analysed):
@@ -476,3 +480,17 @@ def test_the_page_opens_as_render_was_told_and_cuts_off_as_the_figures(browser, 
         assert opened.problems == []
     finally:
         opened.close()
+
+
+def test_failed_groups_are_columns_beside_the_matrix(page, analysed):
+    failed = json.loads((analysed / "groups.json").read_text())["failed_groups"]
+    assert failed, "the demo plants a failed group"
+    members = set(failed[0]["positions"])
+    outsider = next(p for p in range(48) if not {p - 1, p, p + 1} & members)
+    cell = page.js("() => window.classsimExplorer.geometry.size") / 48
+    rgb = {}
+    for p in (min(members), outsider):
+        at = page.js("([r, c]) => window.classsimExplorer.cellCentre(r, c)", [p, 47])
+        rgb[p] = page.pixel(at["x"] + cell / 2 + 6 + 4, at["y"])  # inside the first column
+    assert rgb[min(members)] == [31, 119, 180]  # a member's row is marked
+    assert rgb[outsider] == [240, 240, 240]  # other rows are not

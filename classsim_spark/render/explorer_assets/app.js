@@ -4,6 +4,7 @@
 const Explorer = (() => {
   const LEFT = 170;      // room for the dendrogram, block brackets and row names
   const DENDRO_RIGHT = 72; // the dendrogram spans x = 4 .. DENDRO_RIGHT
+  const FAILED_PX = 11;  // width of one failed group's column
   const BOTTOM = 120;    // room for column names
   const BAR = 8;         // height of one taxonomy bar
   const NAME_PX = 10;    // names are drawn once a cell is this many pixels high
@@ -103,9 +104,9 @@ const Explorer = (() => {
     const levels = data.taxonomy ? data.taxonomy.levels.length : 0;
     const top = 6 + levels * (BAR + 2);
     const keys = state.cmp ? [state.cmp, state.o] : [state.o];
-    const across = (stage.clientWidth - 12) / keys.length - LEFT;
+    const across = (stage.clientWidth - 12) / keys.length - LEFT - failedWidth();
     const size = Math.max(50, Math.floor(Math.min(across, stage.clientHeight - top - BOTTOM)));
-    const panels = keys.map((o, n) => ({ o, left: LEFT + n * (size + LEFT), top, size }));
+    const panels = keys.map((o, n) => ({ o, left: LEFT + n * (size + LEFT + failedWidth()), top, size }));
     return { ...panels[panels.length - 1], panels, width: stage.clientWidth, height: stage.clientHeight };
   }
 
@@ -223,7 +224,10 @@ const Explorer = (() => {
     ctx.save();
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
-    if (o === "chosen") drawDendrogram(ctx, left - LEFT, top, size);
+    if (o === "chosen") {
+      drawDendrogram(ctx, left - LEFT, top, size);
+      drawFailedColumns(ctx, left, top, size);
+    }
     if (k >= NAME_PX) drawNames(ctx, left, top, size, order, o === "chosen");
     else drawBrackets(ctx, left, top, size, bracketsOf(o), o === "chosen");
     ctx.restore();
@@ -305,6 +309,37 @@ const Explorer = (() => {
     let n = text.length;
     while (n > 1 && ctx.measureText(text.slice(0, n) + "…").width > width) n--;
     return text.slice(0, n) + "…";
+  }
+
+  /** Room on the right of a panel for one column per failed group. */
+  function failedWidth() {
+    const n = (data.findings.failed_groups || []).length;
+    return n ? 6 + n * FAILED_PX : 0;
+  }
+
+  /** The failed groups as columns right of the chosen order's matrix, as in the figures: a mark
+      at each member's row (pale when the group is unstable), the group's name below. */
+  function drawFailedColumns(ctx, left, top, size) {
+    const v = state.v;
+    const k = size / v.span;
+    (data.findings.failed_groups || []).forEach((g, n) => {
+      const x = left + size + 6 + n * FAILED_PX;
+      ctx.fillStyle = "#f0f0f0";
+      ctx.fillRect(x, top, FAILED_PX - 3, size);
+      const unstable = typeof g.stability === "number" && g.stability < 0.5;
+      ctx.fillStyle = unstable ? "#9ecae1" : "#1f77b4";
+      for (const p of g.positions || []) {
+        const y = top + (p - v.y0) * k;
+        if (y + k >= top && y <= top + size) ctx.fillRect(x, Math.max(top, y), FAILED_PX - 3, Math.max(k, 2));
+      }
+      ctx.save();
+      ctx.fillStyle = "#333";
+      ctx.translate(x + (FAILED_PX - 3) / 2, top + size + 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = "right";
+      ctx.fillText(`F${g.cluster}${unstable ? "?" : ""}`, 0, 0);
+      ctx.restore();
+    });
   }
 
   /** The tree of the chosen order along the left, root leftmost, leaves level with the rows. */
