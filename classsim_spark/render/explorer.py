@@ -74,10 +74,17 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
     steps = (1 << bits) - 2
-    x = np.asarray(M, dtype=np.float64)[np.triu_indices(M.shape[0])]
-    q = 1 + np.rint((np.clip(x, lo, hi) - lo) / (hi - lo) * steps)
-    q[np.isnan(x)] = 0
-    return q.astype(np.uint8 if bits == 8 else np.uint16)
+    M = np.asarray(M, dtype=np.float64)
+    m = M.shape[0]
+    out = np.empty(m * (m + 1) // 2, dtype=np.uint8 if bits == 8 else np.uint16)
+    start = 0
+    for i in range(m):  # row by row: no m^2 index or float temporaries
+        x = M[i, i:]
+        q = 1 + np.rint((np.clip(x, lo, hi) - lo) * (steps / (hi - lo)))
+        q[np.isnan(x)] = 0
+        out[start : start + m - i] = q
+        start += m - i
+    return out
 
 
 def packed(array: np.ndarray) -> str:
