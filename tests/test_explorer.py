@@ -25,6 +25,7 @@ from classsim_spark.io.classes import write_classes_csv
 from classsim_spark.io.results import SimilarityResult
 from classsim_spark.render.explorer import (
     explorer_data,
+    explorer_html,
     packed,
     quantise,
     write_explorer,
@@ -61,6 +62,13 @@ def nasty(tmp_path_factory) -> Path:
 # --------------------------------------------------------------------------- the data, no browser
 
 
+def unpacked(text: str, dtype) -> np.ndarray:
+    """The page's decoding, in numpy: byte planes (lowest first) back into integers."""
+    raw = np.frombuffer(zlib.decompress(base64.b64decode(text)), np.uint8)
+    planes = raw.reshape(np.dtype(dtype).itemsize, -1).T.copy()
+    return planes.view(np.dtype(dtype).newbyteorder("<")).ravel()
+
+
 def test_quantise_and_pack_round_trip_against_numpy():
     rng = np.random.default_rng(0)
     a = rng.uniform(-1, 1, size=(7, 7))
@@ -72,8 +80,7 @@ def test_quantise_and_pack_round_trip_against_numpy():
         assert q.dtype == (np.uint8 if bits == 8 else np.uint16) and q.size == 28
         back = -1 + (q.astype(float) - 1) * 2 / steps
         assert q.min() >= 1 and np.abs(back - M[rows, cols]).max() <= 1 / steps + 1e-12
-        raw = zlib.decompress(base64.b64decode(packed(q)))
-        assert np.array_equal(np.frombuffer(raw, dtype=q.dtype.newbyteorder("<")), q)
+        assert np.array_equal(unpacked(packed(q), q.dtype), q)
     assert quantise(np.array([[np.nan, 2.0], [2.0, -3.0]]), 8).tolist() == [0, 255, 1]
 
 
@@ -92,7 +99,7 @@ def test_data_hold_every_transform_order_and_finding(analysed):
     assert next(o for o in data["orders"] if o["key"] == "rank:hclust")["order"] == rank["order"]
     assert len(data["findings"]["blocks"]) == len(groups["blocks"]) > 0
     assert data["counts"]["name"] == "confusion"
-    counts = np.frombuffer(zlib.decompress(base64.b64decode(data["counts"]["data"])), "<u4")
+    counts = unpacked(data["counts"]["data"], np.uint32)
     assert np.array_equal(counts.reshape(48, 48), np.load(analysed / "confusion.npy"))
     M = np.load(analysed / "similarity-rank.npy")
     off = M[~np.eye(48, dtype=bool)]
@@ -102,16 +109,27 @@ def test_data_hold_every_transform_order_and_finding(analysed):
 
 
 def test_the_budget_coarsens_the_transforms_not_chosen_first(analysed):
+    from classsim_spark.render.explorer import _matrices
+
     result = SimilarityResult.load(analysed)
-    full = explorer_data(result)
-    one = len(full["matrices"]["logit"]["data"])
-    tight = explorer_data(result, budget_mb=1.6 * one / 1e6)
-    bits = {t: spec["bits"] for t, spec in tight["matrices"].items()}
-    assert bits == {full["chosen"]: 16, ({"logit", "rank"} - {full["chosen"]}).pop(): 8}
-    assert any("8 bits" in note for note in tight["notes"])
-    tiny = explorer_data(result, budget_mb=0.001)
-    assert {spec["bits"] for spec in tiny["matrices"].values()} == {8}
-    assert any("over the" in note for note in tiny["notes"])
+    chosen = explorer_data(result)["chosen"]
+    other = ({"logit", "rank"} - {chosen}).pop()
+
+    def plan(budget: float) -> tuple[dict, list[str]]:
+        packed_matrices, notes = _matrices(result, chosen, budget)
+        return {t: spec["bits"] for t, spec in packed_matrices.items()}, notes
+
+    sizes = {bits: len(packed(quantise(result.matrix(chosen), bits))) for bits in (8, 12, 16)}
+    other8 = len(packed(quantise(result.matrix(other), 8)))
+    assert plan(1e9) == ({chosen: 16, other: 16}, [])
+    assert plan(sizes[16] + other8)[0] == {chosen: 16, other: 8}
+    bits, notes = plan(sizes[12] + other8)
+    assert bits == {chosen: 12, other: 8} and "size budget" in notes[0]
+    assert plan(sizes[8] + other8)[0] == {chosen: 8, other: 8}
+    assert any("over the" in note for note in plan(1000)[1])
+    assert sizes[12] < sizes[16]  # the byte planes make the dropped bits pay
+    page = explorer_data(result, budget_mb=(sizes[12] + other8 + 120_000) / 1e6)
+    assert len(explorer_html(page).encode()) <= sizes[12] + other8 + 120_000
 
 
 def test_page_is_one_file_whose_policy_admits_only_its_own_script(nasty):

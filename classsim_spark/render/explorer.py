@@ -47,6 +47,8 @@ ASSETS = "classsim_spark.render.explorer_assets"
 SCRIPTS = ("codec.js", "view.js", "colours.js", "app.js")
 """The page's script, in load order: decoding, viewport geometry, colours, the page itself."""
 STYLE = "explorer.css"
+PAGE_BYTES = 80_000
+"""Room the script, style and shell take in the page (about 60 kB), for the size budget."""
 LUT_SIZE = 256
 """Colours per colormap sent to the page (matplotlib's colormaps have 256)."""
 
@@ -57,7 +59,8 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
     Parameters
     ----------
     M : (m, m) float array
-    bits : {8, 16}
+    bits : {8, 12, 16}
+        12 bits are stored in 16-bit integers whose high bytes then deflate well.
     lo, hi : float
         The range mapped evenly onto codes 1 .. 2**bits - 1 (values outside are clipped); code
         0 is NaN (drawn as background, reported as n/a, as in the figures).
@@ -71,8 +74,8 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
     >>> quantise(np.array([[1.0, np.nan], [np.nan, 0.0]]), 8).tolist()
     [255, 0, 128]
     """
-    if bits not in (8, 16):
-        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    if bits not in (8, 12, 16):
+        raise ValueError(f"bits must be 8, 12 or 16, got {bits}")
     steps = (1 << bits) - 2
     M = np.asarray(M, dtype=np.float64)
     m = M.shape[0]
@@ -88,16 +91,33 @@ def quantise(M: np.ndarray, bits: int, lo: float = -1.0, hi: float = 1.0) -> np.
 
 
 def packed(array: np.ndarray) -> str:
-    """``array`` little-endian, deflated (zlib) and base64-encoded, as the page decodes it."""
-    raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    """A 1-d unsigned integer array as the page decodes it: its bytes in planes (every lowest
+    byte, then every next one, little-endian order), deflated (zlib) and base64-encoded.
+
+    The planes are what makes 16 bits affordable: the high bytes of similar values repeat and
+    deflate well, where interleaved with the noisy low bytes they do not (at m = 3,755 a
+    16-bit matrix shrinks by about a third).
+
+    Examples
+    --------
+    >>> raw = zlib.decompress(base64.b64decode(packed(np.array([1, 258], dtype=np.uint16))))
+    >>> list(raw)
+    [1, 2, 0, 1]
+    """
+    little = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False)
+    planes = little.view(np.uint8).reshape(-1, little.dtype.itemsize).T.tobytes()
+    return base64.b64encode(zlib.compress(planes, 6)).decode("ascii")
 
 
 def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dict, list[str]]:
-    """Each transform's matrix, packed at the finest precision the size budget allows."""
+    """Each transform's matrix, packed at the finest precision the size budget (in bytes of
+    the page) allows: 16 bits for all; else 8 for the transforms not chosen; else 12 bits for
+    the chosen one (still 3 exact decimals); else 8 for all."""
+    others = {t: 8 for t in result.transforms if t != chosen}
     plans = [
         {t: 16 for t in result.transforms},
-        {t: 16 if t == chosen else 8 for t in result.transforms},
+        {chosen: 16, **others},
+        {chosen: 12, **others},
         {t: 8 for t in result.transforms},
     ]
     notes: list[str] = []
@@ -114,16 +134,14 @@ def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dic
         size = sum(len(v["data"]) for v in out.values())
         if size <= budget or plan is plans[-1]:
             break
-    coarse = [t for t, bits in plan.items() if bits == 8]
+    coarse = [f"{t} with {bits} bits" for t, bits in plan.items() if bits < 16]
     if coarse:
         notes.append(
-            f"{', '.join(coarse)} stored with 8 bits (values to ±{1 / 255:.4f}) to keep the "
-            f"page within {budget / 1e6:.0f} MB"
+            f"{', '.join(coarse)} (8 bits: values to ±{1 / 254:.4f}) to keep the page within "
+            "its size budget"
         )
     if size > budget:
-        notes.append(
-            f"the matrices take {size / 1e6:.0f} MB, over the {budget / 1e6:.0f} MB budget"
-        )
+        notes.append(f"the matrices take {size / 1e6:.0f} MB, over the page's size budget")
     return out, notes
 
 
@@ -191,7 +209,12 @@ def _overlay(layout) -> dict:
         "near_duplicates": [list(map(int, p)) for p in layout.near_duplicates],
         "unstable_near_duplicates": [list(map(int, p)) for p in layout.unstable_near_duplicates],
         "ticks": [int(p) for p in layout.ticks],
-        "dendrogram": layout.dendrogram,
+        "dendrogram": None
+        if layout.dendrogram is None
+        else {  # positions to 1/1000 of a row, heights to 6 significant digits: a third the size
+            "icoord": np.round(layout.dendrogram["icoord"], 3).tolist(),
+            "dcoord": [[float(f"{d:.6g}") for d in link] for link in layout.dendrogram["dcoord"]],
+        },
     }
 
 
@@ -220,9 +243,8 @@ def explorer_data(
         A results directory, analysed or not (without an analysis: class-id order, no
         structure).
     budget_mb : float, optional
-        Size limit for the matrices in the page, in MB (decimal; default :data:`BUDGET_MB`).
-        The rest (names, orders, findings, counts) comes on top: small beside the matrices
-        except the label counts, which deflate well (mostly zeros).
+        Size limit of the page, in MB (decimal; default :data:`BUDGET_MB`): the matrices get
+        what the rest (names, orders, findings, counts, script) leaves.
     options : RenderOptions, optional
         The figures' options: their transform and colours (diverging, cut-off, contrast) are
         the page's opening state.
@@ -240,10 +262,9 @@ def explorer_data(
     groups = read_groups(result)
     layout = similarity_layout(result)
     chosen = groups.transform if groups else result.transforms[0]
-    matrices, notes = _matrices(result, chosen, budget_mb * 1e6)
     taxonomy = find_taxonomy(result, groups)
     findings = groups.to_json() if groups else {}
-    return {
+    data = {
         "schema": SCHEMA,
         "title": "/".join(Path(result.path).resolve().parts[-2:]) if result.path else "classsim",
         "m": result.m,
@@ -257,7 +278,7 @@ def explorer_data(
             "cutoff": options.cutoff,
             "contrast": float(options.contrast),
         },
-        "matrices": matrices,
+        "matrices": {},
         "orders": _orders(result, layout.order.tolist(), chosen, groups is not None),
         "overlay": _overlay(layout),
         "colours": _colour_scales(result, layout),
@@ -276,8 +297,12 @@ def explorer_data(
         if taxonomy is None
         else {"levels": list(taxonomy.levels), "paths": [list(p) for p in taxonomy.paths]},
         "counts": _counts(result),
-        "notes": notes + list(layout.notes),
+        "notes": list(layout.notes),
     }
+    rest = len(_json_for_html(data).encode()) + PAGE_BYTES
+    data["matrices"], notes = _matrices(result, chosen, budget_mb * 1e6 - rest)
+    data["notes"] = notes + data["notes"]
+    return data
 
 
 def _asset(name: str) -> str:

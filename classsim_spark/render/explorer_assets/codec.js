@@ -14,10 +14,23 @@ const Codec = (() => {
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
-  /** The little-endian array `Type` (Uint8Array, Uint16Array, Uint32Array) packed in `text`. */
+  /** The unsigned array `Type` (Uint8Array, Uint16Array, Uint32Array) that explorer.py's
+      `packed` wrote: its bytes in planes, lowest byte first. */
   async function unpack(text, Type) {
     const raw = await inflate(base64Bytes(text));
-    return new Type(raw.buffer, raw.byteOffset, raw.byteLength / Type.BYTES_PER_ELEMENT);
+    return fromPlanes(raw, Type);
+  }
+
+  function fromPlanes(raw, Type) {
+    const size = Type.BYTES_PER_ELEMENT;
+    const n = raw.length / size;
+    const out = new Type(n);
+    for (let plane = 0; plane < size; plane++) {
+      const shift = 8 * plane;
+      const offset = plane * n;
+      for (let i = 0; i < n; i++) out[i] += raw[offset + i] * 2 ** shift;
+    }
+    return out;
   }
 
   /** Index of cell (i, j) in the packed upper triangle of an m x m matrix. */
@@ -41,5 +54,5 @@ const Codec = (() => {
     valueAt(code) { return code === 0 ? NaN : this.lo + (code - 1) * this.step; }
   }
 
-  return { base64Bytes, inflate, unpack, triangleIndex, Triangle };
+  return { base64Bytes, inflate, unpack, fromPlanes, triangleIndex, Triangle };
 })();
