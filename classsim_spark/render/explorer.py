@@ -120,15 +120,17 @@ def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dic
         {chosen: 12, **others},
         {t: 8 for t in result.transforms},
     ]
+    encoded: dict[tuple[str, int], str] = {}  # plans share encodings: each made once
+
+    def encode(t: str, bits: int) -> str:
+        if (t, bits) not in encoded:
+            encoded[t, bits] = packed(quantise(result.matrix(t), bits))
+        return encoded[t, bits]
+
     notes: list[str] = []
     for plan in plans:
         out = {
-            t: {
-                "bits": bits,
-                "lo": -1.0,
-                "hi": 1.0,
-                "data": packed(quantise(result.matrix(t), bits)),
-            }
+            t: {"bits": bits, "lo": -1.0, "hi": 1.0, "data": encode(t, bits)}
             for t, bits in plan.items()
         }
         size = sum(len(v["data"]) for v in out.values())

@@ -130,13 +130,13 @@ const Explorer = (() => {
   function paint(pixels, rowIds, colIds) {
     const cols = colIds.length;
     if (state.layer === "counts") {
-      const lut = data.colours.sequential.map(Colours.rgb);
+      const lut = data.colours.sequential.map((hex) => Colours.abgr(Colours.rgb(hex)));
+      const none = Colours.abgr([255, 255, 255]);
       const max = counts.max || 1;
       rowIds.forEach((i, r) => {
         for (let c = 0; c < cols; c++) {
           const n = counts.values[i * m + colIds[c]];
-          const rgb = n > 0 ? lut[Colours.lutIndex(Math.log1p(n) / Math.log1p(max), lut.length)] : [255, 255, 255];
-          pixels[r * cols + c] = (255 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0];
+          pixels[r * cols + c] = n > 0 ? lut[Colours.lutIndex(Math.log1p(n) / Math.log1p(max), lut.length)] : none;
         }
       });
       return;

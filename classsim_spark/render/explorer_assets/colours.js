@@ -7,6 +7,11 @@ const Colours = (() => {
     return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
   }
 
+  /** An opaque [r, g, b] as one pixel of ImageData's little-endian Uint32 view. */
+  function abgr(c) {
+    return (255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0];
+  }
+
   /** Position in [0, 1] (or outside) of `value` on the scale, as matplotlib's norms compute it. */
   function normalise(value, s) {
     const g = s.contrast;
@@ -40,12 +45,11 @@ const Colours = (() => {
   function codeTable(triangle, scale) {
     const lut = scale.lut.map(rgb);
     const background = rgb(scale.background);
-    const pack = (c) => (255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0];
     const table = new Uint32Array(1 << triangle.bits);
     for (let code = 0; code < table.length; code++) {
       const value = triangle.valueAt(code);
       const hidden = Number.isNaN(value) || (scale.cutoff !== null && value < scale.cutoff);
-      table[code] = pack(hidden ? background : lut[lutIndex(normalise(value, scale), lut.length)]);
+      table[code] = abgr(hidden ? background : lut[lutIndex(normalise(value, scale), lut.length)]);
     }
     return table;
   }
@@ -56,5 +60,5 @@ const Colours = (() => {
     return scale.lut[lutIndex(normalise(value, scale), scale.lut.length)];
   }
 
-  return { rgb, normalise, lutIndex, defaultLimits, codeTable, hexOf };
+  return { rgb, abgr, normalise, lutIndex, defaultLimits, codeTable, hexOf };
 })();
