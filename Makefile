@@ -23,7 +23,7 @@ demo: $(STAMP)
 # are told of fonts-noto-cjk), and Chromium for the explorer's tests in a real browser (driven by
 # Playwright from PyPI; Playwright's own browser download does not work here). Installed when
 # missing and this user can (root with apt-get); otherwise the tests that need them are skipped
-# with a reason (and fail under CI=true).
+# with a reason (the browser tests fail instead under CI=true).
 TEST_DEB_PACKAGES := fonts-wqy-microhei fonts-symbola chromium
 
 system-packages:

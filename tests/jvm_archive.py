@@ -7,8 +7,8 @@ classes, and the suite is bound by CPU on two cores. Two settings start each wit
 - the client compiler alone and the serial collector (one `classsim similarity` of the demo:
   24 -> 15.5 CPU seconds);
 - a dynamic class-data-sharing archive of the classes a local session loads for a scan, dumped
-  once per environment (``make test`` builds ``.venv/spark-classes.jsa`` with this script, ~15 s,
-  ~170 MB): a local session starts in 2.1 s instead of 4.0 s and runs its first job in 0.9 s
+  once per environment (``make test`` builds ``.venv/spark-classes.jsa`` with this script, ~20 s,
+  ~180 MB): a local session starts in 2.1 s instead of 4.0 s and runs its first job in 0.9 s
   instead of 1.95 s.
 
 Neither changes a result. The archive belongs to this environment's pyspark jars and this JDK; a
