@@ -340,6 +340,22 @@ def test_a_finding_click_zooms_to_its_span(page, analysed):
     assert state["v"]["x0"] <= start and state["v"]["x0"] + state["v"]["span"] >= end
 
 
+def test_a_flame_click_shows_the_block_columns_and_the_flame_row(page, analysed):
+    spans = json.loads((analysed / "groups.json").read_text())["spans"]
+    flames = [(s, r) for s in spans for r in s["rows"]]
+    assert flames  # the fixture's demo has classes leaning on another block
+    page.page.click("summary:has-text('flames')")
+    buttons = page.page.locator("#findings-body button[data-kind='flames']")
+    assert buttons.count() == len(flames)
+    span, row = flames[-1]
+    buttons.nth(len(flames) - 1).click()
+    assert buttons.nth(len(flames) - 1).text_content().startswith(f"{row['name']} → ")
+    v = page.state()["v"]
+    assert v["x0"] <= span["start"] and v["x0"] + v["span"] >= span["end"]
+    assert v["y0"] <= row["position"] < v["y0"] + v["span"]
+    assert page.state()["highlight"] == [row["position"]]
+
+
 @pytest.mark.parametrize("painted", ["whole", "per view"])
 def test_screenshot_pixel_has_the_figure_colour(page, analysed, painted):
     from matplotlib import colormaps
@@ -412,6 +428,57 @@ def test_viewport_geometry_in_the_page(page):
     index[cols, rows] = np.arange(rows.size)
     assert result["indices"] == index.ravel().tolist()
     assert result["hash"] == {"o": "logit:spectral", "c": "0"}
+
+
+@pytest.mark.parametrize(
+    ("diverging", "contrast", "cutoff"),
+    [
+        (False, 1.0, None),
+        (False, 0.5, None),
+        (True, 1.0, None),
+        (True, 2.0, None),
+        (False, 1.0, 0.1),
+    ],
+)
+def test_the_page_colours_values_as_the_figures_do(page, diverging, contrast, cutoff):
+    """Colours.hexOf on values across (and beyond) the scale, against HeatmapLayout.rgba()."""
+    from matplotlib.colors import to_hex
+
+    from classsim_spark.render.heatmap import DIVERGING_CMAP, SEQUENTIAL_CMAP, HeatmapLayout
+
+    vmin, vmax = (-0.8, 0.8) if diverging else (-0.3, 0.9)
+    values = np.concatenate([np.linspace(vmin - 0.2, vmax + 0.2, 97), [vmin, vmax, 0.0, 0.1]])
+    layout = HeatmapLayout(
+        order=np.arange(values.size),
+        matrix=np.tile(values, (values.size, 1)),
+        names=[str(i) for i in range(values.size)],
+        vmin=vmin,
+        vmax=vmax,
+        cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP,
+        diverging=diverging,
+        contrast=contrast,
+        cutoff=cutoff,
+    )
+    expected = [to_hex(c / 255) for c in layout.rgba()[0, :, :3]]
+    seen = page.js(
+        """([values, scale]) => {
+          const colours = classsimExplorer.data.colours;
+          const s = {...scale, lut: scale.diverging ? colours.diverging : colours.sequential,
+                     background: colours.background};
+          return values.map((v) => Colours.hexOf(v, s));
+        }""",
+        [
+            values.tolist(),
+            {
+                "vmin": vmin,
+                "vmax": vmax,
+                "diverging": diverging,
+                "contrast": contrast,
+                "cutoff": cutoff,
+            },
+        ],
+    )
+    assert seen == expected
 
 
 def test_names_from_the_data_are_text_never_markup(browser, nasty):

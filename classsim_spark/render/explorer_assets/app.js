@@ -290,6 +290,15 @@ const Explorer = (() => {
         }
       }
     }
+    // Flames: the strip where a class outside a major block stays similar to the block.
+    ctx.setLineDash([2, 2]);
+    ctx.strokeStyle = "#9467bd";
+    for (const s of data.findings.spans || []) {
+      for (const r of s.rows || []) {
+        ctx.strokeRect(x(s.start), y(r.position), (s.end - s.start) * k, k);
+        ctx.strokeRect(x(r.position), y(s.start), k, (s.end - s.start) * k);
+      }
+    }
     ctx.setLineDash([]);
     ctx.strokeStyle = "#000";
     for (const p of o.ticks) {
@@ -300,7 +309,10 @@ const Explorer = (() => {
     }
     const highlighted = state.highlight || [];
     ctx.fillStyle = "rgba(255, 0, 255, 0.9)";
-    for (const p of highlighted) ctx.fillRect(x(p), top, Math.max(k, 2), 6);
+    for (const p of highlighted) {
+      ctx.fillRect(x(p), top, Math.max(k, 2), 6);
+      ctx.fillRect(left, y(p), 6, Math.max(k, 2));
+    }
   }
 
   /** `text`, shortened with an ellipsis to fit `width` pixels in the context's font. */
@@ -566,13 +578,22 @@ const Explorer = (() => {
     const chosen = orders.chosen.order;
     const pos = positions(chosen);
     const items = [];
-    const add = (kind, text, start, end, highlight) => items.push({ kind, text, start, end, highlight });
+    const add = (kind, text, start, end, highlight, view) => items.push({ kind, text, start, end, highlight, view });
     const labels = new Map(data.overlay.brackets.map((b) => [`${b.start}:${b.end}`, b.label]));
     for (const b of f.blocks || []) {
       const label = labels.get(`${b.start}:${b.end}`);
       add("blocks", `${label ? `${label} (block ${b.id})` : `block ${b.id}`} · level ${b.level} · ${b.size} classes${stabilityText(b)}`, b.start, b.end);
     }
-    for (const s of f.spans || []) add("flames", `${s.label ?? `block ${s.block}`} · [${s.start}, ${s.end}) · ${(s.rows || []).length} rows`, s.start, s.end);
+    for (const s of f.spans || []) {
+      for (const r of s.rows || []) {
+        // The view of the flame: the block's columns, the flame's row in the middle.
+        const pad = Math.max(1, Math.round((s.end - s.start) * 0.05));
+        const span = Math.max(s.end - s.start + 2 * pad, 21);
+        const view = View.clamp({ x0: s.start - pad, y0: r.position + 0.5 - span / 2, span }, m);
+        add("flames", `${r.name} → ${s.label ?? `block ${s.block}`} · ${r.offset} rows away · r̄ ${fmt(r.mean_similarity, 2)} · z ${fmt(r.z, 1)}`,
+          s.start, s.end, [r.position], view);
+      }
+    }
     for (const g of f.split_groups || []) {
       const [[a0, a1], [b0, b1]] = g.spans;
       add("split groups", `${g.labels.map((label, n) => label ?? `block ${g.blocks[n]}`).join(" ↔ ")} · r̄ ${fmt(g.mean_similarity, 2)} · z ${fmt(g.z, 1)}${stabilityText(g)}`, Math.min(a0, b0), Math.max(a1, b1));
@@ -615,7 +636,7 @@ const Explorer = (() => {
         button.addEventListener("click", () => {
           body.querySelectorAll(".selected").forEach((b) => b.classList.remove("selected"));
           button.classList.add("selected");
-          update({ o: "chosen", c: null, v: View.around(item.start, item.end, m), highlight: item.highlight || null });
+          update({ o: "chosen", c: null, v: item.view || View.around(item.start, item.end, m), highlight: item.highlight || null });
         });
         details.append(button);
       });
