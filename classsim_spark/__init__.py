@@ -9,6 +9,7 @@ The public API::
     cs.analyze("res", taxonomy="taxonomy.csv")   # blocks, split/failed groups, agreement
     cs.render_figures("res")           # res/figures: PNG + SVG of every view, res/explorer.html
     cs.write_explorer("res")           # res/explorer.html alone: the interactive page
+    cs.explorer_page("res", budget_mb=15)        # the page as a string, for displayHTML
     cs.figures.similarity_heatmap("res", diverging=True)   # one view as a matplotlib Figure
 
 Everything is imported on first use, so that a Spark task importing a module of this package
@@ -29,6 +30,7 @@ _PUBLIC = {
     "figures": ("classsim_spark.render.figures", None),
     "render_figures": ("classsim_spark.render.figures", "render"),
     "write_explorer": ("classsim_spark.render.explorer", "write_explorer"),
+    "explorer_page": ("classsim_spark.render.explorer", "explorer_page"),
 }
 """Public name -> (module, attribute; None for the module itself)."""
 

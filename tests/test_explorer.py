@@ -126,10 +126,36 @@ def test_the_budget_coarsens_the_transforms_not_chosen_first(analysed):
     bits, notes = plan(sizes[12] + other8)
     assert bits == {chosen: 12, other: 8} and "size budget" in notes[0]
     assert plan(sizes[8] + other8)[0] == {chosen: 8, other: 8}
+    bits, notes = plan(sizes[12])  # then the transform the page opens with, alone
+    assert bits == {chosen: 12} and f"{other} left out" in notes[1]
+    assert plan(sizes[8])[0] == {chosen: 8}
     assert any("over the" in note for note in plan(1000)[1])
     assert sizes[12] < sizes[16]  # the byte planes make the dropped bits pay
     page = explorer_data(result, budget_mb=(sizes[12] + other8 + 120_000) / 1e6)
     assert len(explorer_html(page).encode()) <= sizes[12] + other8 + 120_000
+    alone = explorer_data(result, budget_mb=1e-4)  # below any plan: the smallest
+    assert alone["transforms"] == [chosen] and list(alone["matrices"]) == [chosen]
+
+
+def test_a_page_without_some_transforms_opens_and_hovers(browser, analysed, tmp_path):
+    """The smallest plan: only the transform the page opens with; a link naming another
+    transform opens on the one present."""
+    from classsim_spark.render.explorer import explorer_page
+
+    result = SimilarityResult.load(analysed)
+    chosen = explorer_data(result)["chosen"]
+    other = ({"logit", "rank"} - {chosen}).pop()
+    html = explorer_page(analysed, budget_mb=1e-4)
+    (tmp_path / "explorer.html").write_text(html, encoding="utf-8")
+    page = Page(browser, tmp_path, f"#t={other}")
+    seen = page.hover(5, 9)
+    assert list(seen["values"]) == [chosen] and page.state()["t"] == chosen
+    order = json.loads((analysed / "groups.json").read_text())["order"]["order"]
+    expected = np.load(analysed / f"similarity-{chosen}.npy")[order[5], order[9]]
+    assert seen["values"][chosen][0] == pytest.approx(expected, abs=1 / 254)
+    assert f"{other} left out" in page.js("() => document.getElementById('notes').textContent")
+    page.close()
+    assert page.problems == []
 
 
 def test_page_is_one_file_whose_policy_admits_only_its_own_script(nasty):

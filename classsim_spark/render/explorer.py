@@ -6,12 +6,13 @@ Content-Security-Policy forbids every network request and admits only its own sc
 ``displayHTML`` in a Databricks notebook.
 
 What it holds (:func:`explorer_data`): the class names; each transform's matrix as its upper
-triangle, quantised to 16 bits with a code for NaN (8 bits for the transforms not chosen when
-the matrices would otherwise exceed their size budget, and for all of them past that), deflated
-and base64-encoded; every order the analysis exported; the chosen view's structure as the static
-figure computes it (brackets, split boxes, near-duplicates, star ticks, dendrogram) and its
-colours; the taxonomy; the findings with their numbers; the label baseline (confusion or
-co-occurrence) when the run had labels; the transform and colours the page opens with.
+triangle, quantised to 16 bits with a code for NaN (coarser, or only the transform the page
+opens with, when the matrices would otherwise exceed the page's size budget: see
+:func:`_matrices`), deflated and base64-encoded; every order the analysis exported; the chosen
+view's structure as the static figure computes it (brackets, split boxes, near-duplicates, star
+ticks, dendrogram) and its colours; the taxonomy; the findings with their numbers; the label
+baseline (confusion or co-occurrence) when the run had labels; the transform and colours the
+page opens with.
 
 The script is plain JavaScript in files beside this module (``explorer_assets/``), concatenated
 in :data:`SCRIPTS` order: readable, and each part testable in the page. Every string from the
@@ -109,16 +110,19 @@ def packed(array: np.ndarray) -> str:
     return base64.b64encode(zlib.compress(planes, 6)).decode("ascii")
 
 
-def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dict, list[str]]:
-    """Each transform's matrix, packed at the finest precision the size budget (in bytes of
-    the page) allows: 16 bits for all; else 8 for the transforms not chosen; else 12 bits for
-    the chosen one (still 3 exact decimals); else 8 for all."""
-    others = {t: 8 for t in result.transforms if t != chosen}
+def _matrices(result: SimilarityResult, first: str, budget: float) -> tuple[dict, list[str]]:
+    """The transforms' matrices, packed at the finest precision the size budget (in bytes of
+    the page) allows: 16 bits for all; else 8 for the transforms other than ``first`` (the one
+    the page opens with); else 12 bits for ``first`` (still 3 exact decimals); else 8 for all;
+    else ``first`` alone, at 12 bits, then at 8 (a notebook cell's limit, say)."""
+    others = {t: 8 for t in result.transforms if t != first}
     plans = [
         {t: 16 for t in result.transforms},
-        {chosen: 16, **others},
-        {chosen: 12, **others},
-        {t: 8 for t in result.transforms},
+        {first: 16, **others},
+        {first: 12, **others},
+        {first: 8, **others},
+        {first: 12},
+        {first: 8},
     ]
     encoded: dict[tuple[str, int], str] = {}  # plans share encodings: each made once
 
@@ -141,6 +145,12 @@ def _matrices(result: SimilarityResult, chosen: str, budget: float) -> tuple[dic
         notes.append(
             f"{', '.join(coarse)} (8 bits: values to ±{1 / 254:.4f}) to keep the page within "
             "its size budget"
+        )
+    left_out = [t for t in result.transforms if t not in plan]
+    if left_out:
+        notes.append(
+            f"{', '.join(left_out)} left out of this page (size budget); "
+            "`classsim explore --budget-mb` writes a larger one"
         )
     if size > budget:
         notes.append(f"the matrices take {size / 1e6:.0f} MB, over the page's size budget")
@@ -302,7 +312,9 @@ def explorer_data(
         "notes": list(layout.notes),
     }
     rest = len(_json_for_html(data).encode()) + PAGE_BYTES
-    data["matrices"], notes = _matrices(result, chosen, budget_mb * 1e6 - rest)
+    first = data["initial"]["transform"]
+    data["matrices"], notes = _matrices(result, first, budget_mb * 1e6 - rest)
+    data["transforms"] = [t for t in result.transforms if t in data["matrices"]]
     data["notes"] = notes + data["notes"]
     return data
 
@@ -338,6 +350,23 @@ def explorer_html(data: dict) -> str:
     )
 
 
+def explorer_page(
+    results: SimilarityResult | str | Path,
+    budget_mb: float | None = None,
+    options: RenderOptions | None = None,
+) -> str:
+    """The page of a results directory as one HTML string, written nowhere.
+
+    For ``displayHTML`` in a notebook, whose output cells hold about 16 MB on Databricks: pass
+    a ``budget_mb`` below that. Arguments as for :func:`explorer_data`.
+
+    Examples
+    --------
+    >>> displayHTML(explorer_page("/Volumes/ml/eval/classsim/run1", budget_mb=15))  # doctest: +SKIP
+    """
+    return explorer_html(explorer_data(results, budget_mb, options))
+
+
 def write_explorer(
     results: SimilarityResult | str | Path,
     budget_mb: float | None = None,
@@ -351,8 +380,7 @@ def write_explorer(
     result = as_result(results)
     if result.path is None:
         raise ValueError("the explorer needs a saved results directory")
-    data = explorer_data(result, budget_mb, options)
     target = Path(result.path) / EXPLORER_FILE
-    write_text_atomically(target, explorer_html(data))
+    write_text_atomically(target, explorer_page(result, budget_mb, options))
     log.info("explorer: %s (%.1f MB)", target, target.stat().st_size / 1e6)
     return target

@@ -290,11 +290,14 @@ const Explorer = (() => {
         }
       }
     }
-    // Flames: the strip where a class outside a major block stays similar to the block.
+    // Flames: the strip where a class outside a major block stays similar to the block, outlined
+    // once its cells are 3 px (thinner strips would bury the cells; a selected flame always).
     ctx.setLineDash([2, 2]);
     ctx.strokeStyle = "#9467bd";
+    const selected = new Set(state.highlight || []);
     for (const s of data.findings.spans || []) {
       for (const r of s.rows || []) {
+        if (k < 3 && !selected.has(r.position)) continue;
         ctx.strokeRect(x(s.start), y(r.position), (s.end - s.start) * k, k);
         ctx.strokeRect(x(r.position), y(s.start), k, (s.end - s.start) * k);
       }
@@ -590,7 +593,7 @@ const Explorer = (() => {
         const pad = Math.max(1, Math.round((s.end - s.start) * 0.05));
         const span = Math.max(s.end - s.start + 2 * pad, 21);
         const view = View.clamp({ x0: s.start - pad, y0: r.position + 0.5 - span / 2, span }, m);
-        add("flames", `${r.name} → ${s.label ?? `block ${s.block}`} · ${r.offset} rows away · r̄ ${fmt(r.mean_similarity, 2)} · z ${fmt(r.z, 1)}`,
+        add("flames", `${r.name} → ${s.label ?? `block ${s.block}`} · ${Math.abs(r.offset)} rows ${r.offset < 0 ? "above" : "below"} · r̄ ${fmt(r.mean_similarity, 2)} · z ${fmt(r.z, 1)}`,
           s.start, s.end, [r.position], view);
       }
     }
