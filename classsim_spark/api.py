@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 import logging
 import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from classsim_spark.io.records import (
     ReaderRecord,
     RunRecord,
     SampleRecord,
+    ScanInput,
     TasksRecord,
 )
 from classsim_spark.io.results import SimilarityResult, check_writable, local_paths
@@ -46,6 +48,14 @@ from classsim_spark.spark.sources import (
     resolve_labels,
     resolve_layout,
     unreadable_file_error,
+)
+from classsim_spark.update import (
+    UPDATE_SETTINGS,
+    check_not_merged,
+    check_same_classes,
+    merge_statistics,
+    merged_totals,
+    settings_for_update,
 )
 
 log = logging.getLogger("classsim")
@@ -152,11 +162,13 @@ def similarity(
     overwrite: bool = False,
     run_info: dict | None = None,
     stages: Sequence[str] = (),
+    update: str | Path | None = None,
 ) -> SimilarityResult:
     """Class-similarity matrices (Pearson correlation of class scores over samples).
 
     One distributed scan computes exact mergeable statistics for every transform; the driver turns
-    them into m x m correlation matrices.
+    them into m x m correlation matrices. With ``update``, the scan reads only new rows and adds
+    their statistics to those of an existing results directory (:mod:`classsim_spark.update`).
 
     Parameters
     ----------
@@ -211,6 +223,16 @@ def similarity(
         Stages the caller will run next in ``out`` (``"analyze"``, ``"render"``): the directory
         arrives with an ``unfinished.json`` that their :func:`classsim_spark.io.results.stage`
         blocks clear, so that a run stopped after the scan is seen as unfinished.
+    update : path, optional
+        A results directory to add ``data``'s rows to: the statistics of all rows, exactly as a
+        scan of the old and new rows together would give them, replace it (or go to ``out``
+        when given; the old directory is then left as it was). Settings left at their defaults
+        are the directory's own (transforms, scores, labels, sample, parts, and the input's
+        layout and classes); one given with another value is refused, as are other classes,
+        another class order, and local files already merged. The analysis, figures and
+        explorer of the old statistics are not carried over: run ``analyze`` and ``render``
+        again (``classsim run --update`` does). ``run.json``'s ``inputs`` lists every scan
+        merged.
 
     Returns
     -------
@@ -222,6 +244,18 @@ def similarity(
     >>> res.matrix("rank").shape  # doctest: +SKIP
     (300, 300)
     """
+    base = None
+    if update is not None:
+        base = SimilarityResult.load(update)
+        given = {k: v for k, v in locals().items() if k in UPDATE_SETTINGS}
+        s = settings_for_update(given, _defaults(), base)
+        transforms, scores, activation = s["transforms"], s["scores"], s["activation"]
+        eps, zero_variance, sample_rows = s["eps"], s["zero_variance"], s["sample_rows"]
+        labels = s["labels"]
+        stability_parts, layout, scores_col = s["stability_parts"], s["layout"], s["scores_col"]
+        class_col, id_col, classes, prefix = s["class_col"], s["id_col"], s["classes"], s["prefix"]
+        regex, fill_value, fmt = s["regex"], s["fill_value"], s["fmt"]
+        out, overwrite = (update, True) if out is None else (out, overwrite)
     if zero_variance not in ZERO_VARIANCE_POLICIES:
         raise ValueError(f"zero_variance must be one of {ZERO_VARIANCE_POLICIES}")
     if sample_rows < 0:
@@ -243,6 +277,19 @@ def similarity(
         check_writable(out, overwrite, inputs=local_paths(data))
     timer = PhaseTimer()
     row_groups = check_paths(data, fmt)  # before the session starts: fails in a second
+    this_input = ScanInput(
+        input=data if isinstance(data, str) else "DataFrame",
+        format=fmt,
+        where=where,
+        layout=layout,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        rows_read=None,
+        rows_kept=None,
+        rows_dropped=None,
+        files=sorted({str(Path(path).resolve()) for path, _, _ in row_groups or ()}) or None,
+    )
+    if base is not None:
+        check_not_merged(base.run, this_input, base.path)
     spark = spark() if callable(spark) else spark or get_spark()
     connect = is_connect(spark)
     if connect:
@@ -253,6 +300,8 @@ def similarity(
         scan_df, batch_layout, class_names = resolve_layout(
             spark, df, spec, label_info[0] if label_info else None
         )
+        if base is not None:
+            check_same_classes(base.classes, class_names, base.path)
         m = len(class_names)
         parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
         check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
@@ -277,13 +326,21 @@ def similarity(
             f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
         )
     _check_report(report, batch_layout.id_column, drop_invalid)
+    rows = {"rows_read": report.rows_read, "rows_kept": report.rows_kept}
+    this_input = replace(this_input, **rows, rows_dropped=report.rows_dropped)
+    if base is not None:
+        with timer.phase("merge") as info:
+            moments, counts, sample, part_moments = merge_statistics(
+                base, moments, counts, sample, part_moments
+            )
+            info["note"] = f"{base.run.n} rows of {base.path} + {report.rows_kept} new"
     with timer.phase("similarity") as info:
         matrices, zero = _correlations(moments, transforms, zero_variance, class_names)
         info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
     run = RunRecord(
         classsim_version=__version__,
-        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        input=data if isinstance(data, str) else "DataFrame",
+        created=this_input.created,
+        input=this_input.input,
         format=fmt,
         reader=ReaderRecord(reader, "arrow" if units else "spark", reader_reason),
         where=where,
@@ -312,7 +369,10 @@ def similarity(
         timings_s=timer.seconds,
         spark={"version": spark.version, "connect": connect},
         versions=_versions(),
+        inputs=[this_input],
     ).replace(**(run_info or {}))
+    if base is not None:
+        run = run.replace(**merged_totals(base.run, run))
     result = SimilarityResult(
         class_names,
         moments,
@@ -329,6 +389,11 @@ def similarity(
                 out, overwrite=overwrite, stages=stages, config=(run_info or {}).get("config")
             )
     return result
+
+
+def _defaults() -> dict:
+    """:func:`similarity`'s default arguments."""
+    return {k: p.default for k, p in inspect.signature(similarity).parameters.items()}
 
 
 def _scan_plan(

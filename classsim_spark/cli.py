@@ -149,6 +149,12 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
         const=True,
         help="replace an existing results directory",
     )
+    p.add_argument(
+        "--update",
+        metavar="RESULTS",
+        help="add the input's rows to these results (the input must hold only new rows): "
+        "their statistics become those of all rows, in place, or in --out when given",
+    )
     _add_spark_options(p)
 
 
@@ -244,6 +250,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
         "similarity.stability_parts": args.stability_parts,
         "output.dir": args.out,
         "output.overwrite": args.overwrite,
+        "output.update": args.update,
         "spark.master": args.master,
         "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),
@@ -265,6 +272,8 @@ def run_similarity(config: dict, stages: tuple[str, ...] = ()):
     from classsim_spark.api import similarity
 
     kwargs = similarity_kwargs(config)
+    if kwargs["update"]:
+        kwargs = _update_kwargs(kwargs)
     if kwargs["out"]:  # before a session starts: a refused output costs nothing
         check_writable(kwargs["out"], kwargs["overwrite"], inputs=local_paths(kwargs["data"]))
     return similarity(
@@ -272,10 +281,36 @@ def run_similarity(config: dict, stages: tuple[str, ...] = ()):
     )
 
 
+def _update_kwargs(kwargs: dict) -> dict:
+    """An update's keyword arguments: the settings at their built-in defaults are left out, so
+    that :func:`classsim_spark.similarity` takes the results' own; the output is the results
+    themselves unless the command line names another."""
+    from classsim_spark.update import UPDATE_SETTINGS
+
+    builtin = similarity_kwargs(load_config(None, {"input.source": kwargs["data"]}))
+    kept = {k: v for k, v in kwargs.items() if k not in UPDATE_SETTINGS or v != builtin[k]}
+    if kept["out"] and Path(kept["out"]).resolve() == Path(kept["update"]).resolve():
+        kept["out"] = None  # in place
+    return kept
+
+
+def _output_of(config: dict, args: argparse.Namespace) -> None:
+    """Settle where a scan's results go: ``--update`` on the command line without ``--out``
+    updates in place (a config file's ``output.dir`` does not redirect it); refuse a command
+    without a directory to write or update."""
+    if args.update and not args.out:
+        config["output"]["dir"] = args.update
+    if not config["output"]["dir"]:
+        if not config["output"]["update"]:
+            raise ConfigError(
+                "no output directory: give --out or --update (or output.dir in the config file)"
+            )
+        config["output"]["dir"] = config["output"]["update"]
+
+
 def cmd_similarity(args: argparse.Namespace) -> int:
     config = load_config(args.config, _similarity_overrides(args))
-    if not config["output"]["dir"]:
-        raise ConfigError("no output directory: give --out (or output.dir in the config file)")
+    _output_of(config, args)
     result = run_similarity(config)
     print(result.path)
     return 0
@@ -396,8 +431,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             **_render_overrides(args),
         },
     )
-    if not config["output"]["dir"]:
-        raise ConfigError("no output directory: give --out (or output.dir in the config file)")
+    _output_of(config, args)
     print(run_stages(config, args.stop_after).path)
     return 0
 

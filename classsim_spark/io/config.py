@@ -54,7 +54,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0,
         "stability_resamples": 20,
     },
-    "output": {"dir": None, "overwrite": False},
+    "output": {"dir": None, "overwrite": False, "update": None},
     "render": {
         "vector": "svg",
         "transform": None,
@@ -122,6 +122,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "analysis.order_file": (str,),
     "analysis.fuzzy_groups": (int,),
     "output.dir": (str,),
+    "output.update": (str,),
     "render.transform": (str,),
     "render.cutoff": _NUMBER,
     "render.distribution_class": (str,),
@@ -249,4 +250,5 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "stability_parts": stability_parts(sim["stability_parts"]),
         "out": out["dir"],
         "overwrite": out["overwrite"],
+        "update": out["update"],
     }

@@ -98,6 +98,23 @@ class PartsRecord:
         return None
 
 
+@dataclass(frozen=True)
+class ScanInput:
+    """One scan whose rows a run's statistics hold: what it read (``input``, ``format``,
+    ``where``, ``layout``), when, its row counts, and the local files it read (None for tables,
+    remote paths and DataFrames), by which an update refuses rows already counted."""
+
+    input: str | None
+    format: str | None
+    where: str | None
+    layout: str | None
+    created: str | None
+    rows_read: int | None
+    rows_kept: int | None
+    rows_dropped: int | None
+    files: list[str] | None = None
+
+
 _NESTED = {
     "reader": ReaderRecord,
     "tasks": TasksRecord,
@@ -111,14 +128,16 @@ _NESTED = {
 class RunRecord:
     """Everything ``run.json`` holds.
 
-    What the statistics are (always present): ``transforms``, ``n`` (rows kept), ``m``,
-    ``scores`` (what the logged scores hold), ``zero_variance`` (transform -> classes with
-    constant scores) and the policy applied to them; with labels, ``labels``; with a sample or
-    parts, their records. How they were made (None or empty where a result was not made by a
-    scan): the input, its format, reader, filter, layout and column spec; rows read and dropped
-    with the problems found (counts and examples); scan tasks; tile size; phase timings; Spark,
-    library and classsim versions; the time it was created and the configuration of the command.
-    ``extra`` keeps entries of the file this version does not know.
+    What the statistics are (always present): ``transforms``, ``n`` (rows kept, over every
+    scan merged), ``m``, ``scores`` (what the logged scores hold), ``zero_variance`` (transform
+    -> classes with constant scores) and the policy applied to them; with labels, ``labels``;
+    with a sample or parts, their records. How they were made (None or empty where a result was
+    not made by a scan): the input, its format, reader, filter, layout and column spec; rows
+    read and dropped with the problems found (counts and examples, over every scan); scan
+    tasks; tile size; phase timings; Spark, library and classsim versions; the time it was
+    created and the configuration of the command (of the latest scan, after an update);
+    ``inputs``, every scan whose rows the statistics hold (:class:`ScanInput`: one, or more
+    after updates). ``extra`` keeps entries of the file this version does not know.
     """
 
     transforms: list[str]
@@ -149,6 +168,7 @@ class RunRecord:
     spark: dict[str, Any] | None = None
     versions: dict[str, str] | None = None
     config: dict[str, Any] | None = None
+    inputs: list[ScanInput] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -168,6 +188,7 @@ class RunRecord:
                 values[key] = record(**values[key])
         if isinstance(values.get("scores"), dict):
             values["scores"] = ScoreSpec(**values["scores"])
+        values["inputs"] = [ScanInput(**i) for i in values.get("inputs") or []]
         values.setdefault("n", None)
         values.setdefault("m", None)
         values["transforms"] = list(values.get("transforms") or [])
@@ -212,6 +233,7 @@ _FILE_ORDER = (
     "spark",
     "versions",
     "config",
+    "inputs",
 )
 
 

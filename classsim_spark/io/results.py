@@ -203,6 +203,9 @@ class SimilarityResult:
         """
         out = Path(out)
         stages = list(stages)
+        if self.run is None:  # __post_init__ sets it; said again for the type checker
+            raise ValueError("a result without a run record")
+        run = self.run
         with atomic_directory(out, overwrite) as tmp:
             if stages:
                 _write_marker(
@@ -218,7 +221,7 @@ class SimilarityResult:
                 np.save(tmp / SAMPLE_FILE, self.sample, allow_pickle=False)
             for t, parts in self.parts.items():
                 save_parts(tmp / parts_file(t), parts)
-            (tmp / RUN_FILE).write_text(json.dumps(self.run.to_json(), indent=2) + "\n")
+            (tmp / RUN_FILE).write_text(json.dumps(run.to_json(), indent=2) + "\n")
         self.path = out
         return out
 
@@ -568,7 +571,7 @@ def require_stage(path: str | Path, stage: str, needed_by: str) -> None:
         marker = read_unfinished(path)
         raise UnfinishedResultsError(
             f"{needed_by} needs the {stage} stage of {path}, which did not finish: "
-            f"{_describe(marker)} (or run `classsim {stage} {path} --overwrite`)"
+            f"{_describe(marker or {})} (or run `classsim {stage} {path} --overwrite`)"
         )
 
 
