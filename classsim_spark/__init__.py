@@ -10,6 +10,8 @@ The public API::
     cs.render_figures("res")           # res/figures: PNG + SVG of every view, res/explorer.html
     cs.write_explorer("res")           # res/explorer.html alone: the interactive page
     cs.explorer_page("res", budget_mb=15)        # the page as a string, for displayHTML
+    cs.similarity("new-day/", update="res")      # add new rows to the statistics
+    cs.compose_window("res", "2026-01-01", "2026-01-31", out="jan")  # scanned with by="date"
     cs.figures.similarity_heatmap("res", diverging=True)   # one view as a matplotlib Figure
 
 Everything is imported on first use, so that a Spark task importing a module of this package
@@ -31,6 +33,7 @@ _PUBLIC = {
     "render_figures": ("classsim_spark.render.figures", "render"),
     "write_explorer": ("classsim_spark.render.explorer", "write_explorer"),
     "explorer_page": ("classsim_spark.render.explorer", "explorer_page"),
+    "compose_window": ("classsim_spark.windows", "compose_window"),
 }
 """Public name -> (module, attribute; None for the module itself)."""
 

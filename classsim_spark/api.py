@@ -25,6 +25,7 @@ from classsim_spark.core.transforms import ScoreSpec, validate_transforms
 from classsim_spark.errors import ClasssimError
 from classsim_spark.executor.labels import LabelSpec
 from classsim_spark.executor.partials import TILE_BYTES, ScanPlan, choose_tile_size
+from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.io.config import stability_parts as parse_stability_parts
 from classsim_spark.io.records import (
     LabelsRecord,
@@ -36,6 +37,7 @@ from classsim_spark.io.records import (
     TasksRecord,
 )
 from classsim_spark.io.results import SimilarityResult, check_writable, local_paths
+from classsim_spark.io.windows import read_windows
 from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.spark.scan import scan_statistics
 from classsim_spark.spark.session import get_spark, is_connect, ship_package
@@ -43,6 +45,7 @@ from classsim_spark.spark.sources import (
     InputError,
     InputSpec,
     check_paths,
+    count_values,
     direct_read_units,
     read_scores,
     resolve_labels,
@@ -53,9 +56,16 @@ from classsim_spark.update import (
     UPDATE_SETTINGS,
     check_not_merged,
     check_same_classes,
-    merge_statistics,
+    merge_windows,
     merged_totals,
     settings_for_update,
+    statistics_of,
+)
+from classsim_spark.windows import (
+    WINDOWS_BUDGET_GIB,
+    check_windows_budget,
+    sorted_keys,
+    windows_of,
 )
 
 log = logging.getLogger("classsim")
@@ -163,6 +173,8 @@ def similarity(
     run_info: dict | None = None,
     stages: Sequence[str] = (),
     update: str | Path | None = None,
+    by: str | None = None,
+    windows_budget_gib: float = WINDOWS_BUDGET_GIB,
 ) -> SimilarityResult:
     """Class-similarity matrices (Pearson correlation of class scores over samples).
 
@@ -233,6 +245,15 @@ def similarity(
         explorer of the old statistics are not carried over: run ``analyze`` and ``render``
         again (``classsim run --update`` does). ``run.json``'s ``inputs`` lists every scan
         merged.
+    by : str, optional
+        Keep the statistics per value of this column too (a date, a model version: any column,
+        partition columns included), so that ``classsim window`` composes any set of values
+        (a date range) later without Spark (:mod:`classsim_spark.window`); the directory's own
+        statistics are those of all rows, as without it. Costs one small Spark job to count the
+        values before the scan.
+    windows_budget_gib : float
+        Disk the per-value statistics may take (see :func:`check_windows_budget`; they are
+        also held on the driver while assembled); above it the scan is refused before it starts.
 
     Returns
     -------
@@ -251,7 +272,7 @@ def similarity(
         s = settings_for_update(given, _defaults(), base)
         transforms, scores, activation = s["transforms"], s["scores"], s["activation"]
         eps, zero_variance, sample_rows = s["eps"], s["zero_variance"], s["sample_rows"]
-        labels = s["labels"]
+        labels, by = s["labels"], s["by"]
         stability_parts, layout, scores_col = s["stability_parts"], s["layout"], s["scores_col"]
         class_col, id_col, classes, prefix = s["class_col"], s["id_col"], s["classes"], s["prefix"]
         regex, fill_value, fmt = s["regex"], s["fill_value"], s["fmt"]
@@ -298,13 +319,25 @@ def similarity(
         df = read_scores(spark, data, fmt=fmt, where=where)
         label_info = resolve_labels(df, labels)
         scan_df, batch_layout, class_names = resolve_layout(
-            spark, df, spec, label_info[0] if label_info else None
+            spark, df, spec, label_info[0] if label_info else None, by
         )
         if base is not None:
             check_same_classes(base.classes, class_names, base.path)
         m = len(class_names)
         parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
         check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
+        if by is not None:
+            values = count_values(df, by)
+            check_windows_budget(
+                values,
+                m,
+                len(transforms),
+                parts,
+                label_info is not None,
+                sample_rows,
+                windows_budget_gib,
+                driver_memory_limit or default_driver_memory_limit(),
+            )
         units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader, row_groups)
         info["note"] = (
             f"{m} classes, layout {layout}, "
@@ -313,27 +346,31 @@ def similarity(
     plan = _scan_plan(
         batch_layout, transforms, score_spec, tile_size, label_info, class_names, sample_rows, parts
     )
+    plan = replace(plan, by=by)
     tile, label_spec = plan.tile_size, plan.labels
     with (
         timer.phase("scan") as info,
         connect_progress(spark, "scan"),
         _unreadable_files_as_input_errors(),
     ):
-        moments, report, counts, sample, part_moments = scan_statistics(scan_df, plan, units)
+        by_key, report = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
             f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
+            + (f", {len(by_key)} values of {by}" if by is not None else "")
         )
     _check_report(report, batch_layout.id_column, drop_invalid)
     rows = {"rows_read": report.rows_read, "rows_kept": report.rows_kept}
     this_input = replace(this_input, **rows, rows_dropped=report.rows_dropped)
+    total = RowStatistics.merge_all([by_key[key] for key in sorted_keys(by_key)])
     if base is not None:
         with timer.phase("merge") as info:
-            moments, counts, sample, part_moments = merge_statistics(
-                base, moments, counts, sample, part_moments
-            )
+            total = statistics_of(base).merge(total)
+            if by is not None:
+                by_key = merge_windows(read_windows(base.path), by_key)
             info["note"] = f"{base.run.n} rows of {base.path} + {report.rows_kept} new"
+    moments, counts, sample, part_moments = total.moments, total.counts, total.sample, total.parts
     with timer.phase("similarity") as info:
         matrices, zero = _correlations(moments, transforms, zero_variance, class_names)
         info["note"] = f"{len(transforms)} matrix(es) of {m} x {m}"
@@ -370,6 +407,7 @@ def similarity(
         spark={"version": spark.version, "connect": connect},
         versions=_versions(),
         inputs=[this_input],
+        by=by,
     ).replace(**(run_info or {}))
     if base is not None:
         run = run.replace(**merged_totals(base.run, run))
@@ -382,6 +420,7 @@ def similarity(
         counts=counts,
         sample=sample.rows if sample is not None else None,
         parts=part_moments,
+        windows=None if by is None else windows_of(by, by_key),
     )
     if out is not None:
         with timer.phase("write results"):

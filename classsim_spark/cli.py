@@ -142,6 +142,19 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
         "analysis can measure each finding's stability on subsamples (default auto: "
         "up to 6, by m; 0 disables)",
     )
+    p.add_argument(
+        "--by",
+        metavar="COLUMN",
+        help="also keep the statistics per value of this column (e.g. date), so that "
+        "`classsim window` composes any range of values later without Spark",
+    )
+    p.add_argument(
+        "--windows-budget-gib",
+        type=float,
+        metavar="GIB",
+        help="disk the per-value statistics of --by may take (default 4); above it the scan "
+        "is refused before it starts",
+    )
     p.add_argument("--out", help="results directory to create")
     p.add_argument(
         "--overwrite",
@@ -248,6 +261,8 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
         "similarity.driver_memory_limit_gib": limit,
         "similarity.sample_rows": args.sample_rows,
         "similarity.stability_parts": args.stability_parts,
+        "similarity.by": args.by,
+        "similarity.windows_budget_gib": args.windows_budget_gib,
         "output.dir": args.out,
         "output.overwrite": args.overwrite,
         "output.update": args.update,
@@ -590,6 +605,21 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_window(args: argparse.Namespace) -> int:
+    from classsim_spark.windows import compose_window
+
+    result = compose_window(
+        args.results,
+        start=args.start,
+        end=args.end,
+        values=_csv_list(args.values) if args.values else None,
+        out=args.out,
+        overwrite=bool(args.overwrite),
+    )
+    print(result.path)
+    return 0
+
+
 def cmd_make_demo(args: argparse.Namespace) -> int:
     from classsim_spark.demo.generator import DemoSpec
     from classsim_spark.demo.writer import write_demo
@@ -711,6 +741,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser(
+        "window",
+        help="the results of some values of --by (a date range) from a results directory's "
+        "windows (no Spark)",
+    )
+    p.add_argument("results", help="results directory scanned with --by")
+    p.add_argument("--from", dest="start", metavar="VALUE", help="first value (included)")
+    p.add_argument("--to", dest="end", metavar="VALUE", help="last value (included)")
+    p.add_argument("--values", metavar="V1,V2,...", help="the values, instead of a range")
+    p.add_argument("--out", required=True, help="results directory to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier results directory")
+    p.set_defaults(func=cmd_window)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
     p.add_argument("--out", required=True, help="directory to create")

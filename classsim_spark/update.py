@@ -16,7 +16,8 @@ settings and merges its statistics:
   (:class:`IncompatibleUpdateError`) before a session starts.
 - :func:`check_same_classes`: the new input's classes, in the same order (checked before the scan).
 - :func:`check_not_merged`: a local file already merged is refused, so no row counts twice.
-- :func:`merge_statistics`: the merged statistics, and the totals of the run record.
+- :func:`statistics_of`, :func:`merge_windows`: the old statistics (and those per value of
+  ``by``) to merge the new ones into; :func:`merged_totals`: the run record's row counts.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from classsim_spark.core.moments import Moments
 from classsim_spark.errors import ClasssimError
 from classsim_spark.executor.sampling import RowSample
+from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.io.records import RunRecord, ScanInput, TasksRecord
 from classsim_spark.io.results import SimilarityResult
+from classsim_spark.io.windows import Windows
 
 STATISTICS_SETTINGS = (
+    "by",
     "transforms",
     "scores",
     "activation",
@@ -76,6 +78,7 @@ def inherited_settings(result: SimilarityResult) -> dict[str, Any]:
     run = _run_of(result)
     spec = dict(run.input_spec or {})
     return {
+        "by": run.by,
         "transforms": list(run.transforms),
         "scores": run.scores.kind,
         "activation": run.scores.activation,
@@ -216,45 +219,27 @@ def scan_inputs(run: RunRecord) -> list[ScanInput]:
     ]
 
 
-def merge_statistics(
-    base: SimilarityResult,
-    moments: Mapping[str, Moments],
-    counts: Mapping[str, np.ndarray],
-    sample: RowSample | None,
-    parts: Mapping[str, list[Moments]],
-) -> tuple[dict[str, Moments], dict[str, np.ndarray], RowSample | None, dict[str, list[Moments]]]:
-    """``base``'s statistics merged with a new scan's (of other rows, same settings).
+def statistics_of(result: SimilarityResult) -> RowStatistics:
+    """A results directory's statistics as one mergeable value."""
+    run = _run_of(result)
+    sample = None
+    if result.sample is not None and run.sample is not None:
+        sample = RowSample(run.sample.capacity, result.sample, run.sample.of)
+    return RowStatistics(dict(result.moments), dict(result.counts), sample, dict(result.parts))
 
-    Parameters
-    ----------
-    base : SimilarityResult
-        The results added to.
-    moments, counts, sample, parts
-        The new scan's, as :func:`classsim_spark.spark.scan.scan_statistics` returns them.
 
-    Returns
-    -------
-    moments, counts, sample, parts
-        Those of all rows: moments merged per transform (and per part), counts summed, the
-        samples merged into a uniform sample of all rows.
-    """
-    merged_moments = {t: _merge(base.moments.get(t), moments.get(t)) for t in base.transforms}
-    merged_counts = {
-        name: base.counts[name] + np.asarray(counts.get(name, 0), dtype=np.int64)
-        for name in base.counts
+def merge_windows(
+    base: Windows, new: Mapping[str | None, RowStatistics]
+) -> dict[str | None, RowStatistics]:
+    """The statistics per value after an update: ``base``'s (with their arrays), each merged
+    with the new rows of the same value; new values added."""
+    merged = {
+        value: RowStatistics.from_arrays(arrays)
+        for value, arrays in zip(base.values, base.arrays or [], strict=True)
     }
-    merged_parts = {
-        t: [a.merge(b) for a, b in zip(stats, parts[t], strict=True)] if t in parts else stats
-        for t, stats in base.parts.items()
-    }
-    merged_sample = sample
-    recorded = _run_of(base).sample
-    if base.sample is not None and recorded is not None and sample is not None:
-        old = RowSample(recorded.capacity, base.sample, recorded.of)
-        rng = np.random.default_rng([old.seen, sample.seen, base.m])
-        merged_sample = RowSample.merge(old, sample, rng)
-    kept = {t: v for t, v in merged_moments.items() if v is not None}
-    return kept, merged_counts, merged_sample, merged_parts
+    for value, stats in new.items():
+        merged[value] = merged[value].merge(stats) if value in merged else stats
+    return merged
 
 
 def merged_totals(base: RunRecord, new: RunRecord) -> dict[str, Any]:

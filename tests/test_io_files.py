@@ -75,6 +75,20 @@ RUN_JSON = {
     "spark": {"version": "4.3.0", "connect": False},
     "versions": {"python": "3.11.7", "numpy": "2.4.6"},
     "config": {"analysis": {"seed": 0}},
+    "inputs": [
+        {
+            "input": "scores.parquet",
+            "format": "parquet",
+            "where": None,
+            "layout": "array",
+            "created": "2026-11-30T10:00:00+00:00",
+            "rows_read": 10000,
+            "rows_kept": 10000,
+            "rows_dropped": 0,
+            "files": ["/data/scores.parquet"],
+        }
+    ],
+    "by": None,
 }
 
 
@@ -83,6 +97,7 @@ def test_run_record_reads_and_writes_run_json_unchanged():
     assert run.tasks == TasksRecord(reported=1, retried=0)
     assert run.labels == LabelsRecord("label", False, ["confusion", "frequencies"])
     assert run.parts.rows == [4990, 5010] and run.scores == ScoreSpec("logits", "softmax")
+    assert run.inputs[0].files == ["/data/scores.parquet"] and run.by is None
     out = run.to_json()
     assert list(out) == list(RUN_JSON) and out == RUN_JSON
     assert json.dumps(out, indent=2) == json.dumps(RUN_JSON, indent=2)

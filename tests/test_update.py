@@ -13,14 +13,15 @@ import pytest
 from classsim_spark.cli import main
 from classsim_spark.core.moments import Moments, row_parts
 from classsim_spark.executor.sampling import RowSample
+from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.io.records import RunRecord, SampleRecord, ScanInput
 from classsim_spark.io.results import SimilarityResult
 from classsim_spark.update import (
     IncompatibleUpdateError,
     check_not_merged,
     check_same_classes,
-    merge_statistics,
     settings_for_update,
+    statistics_of,
 )
 
 # --------------------------------------------------------------------------- pure, no Spark
@@ -57,8 +58,14 @@ def test_merged_statistics_are_those_of_all_rows(offset, tolerance):
     )
     m_new, p_new = _moments(x[new], part[new], 3)
     sample_new = RowSample(50, x[new][:50], 180)
-    moments, merged_counts, sample, parts = merge_statistics(
-        base, {"logit": m_new}, counts(new), sample_new, {"logit": p_new}
+    merged = statistics_of(base).merge(
+        RowStatistics({"logit": m_new}, counts(new), sample_new, {"logit": p_new})
+    )
+    moments, merged_counts, sample, parts = (
+        merged.moments,
+        merged.counts,
+        merged.sample,
+        merged.parts,
     )
     m_all, p_all = _moments(x, part, 3)
     assert moments["logit"].n == 500

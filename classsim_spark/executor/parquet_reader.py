@@ -141,22 +141,52 @@ def open_parquet(path: str) -> pq.ParquetFile:
 
 
 def read_units(
-    units: list[ReadUnit], columns: list[str], batch_rows: int = BATCH_ROWS
+    units: list[ReadUnit],
+    columns: list[str],
+    batch_rows: int = BATCH_ROWS,
+    partition_columns: Iterable[str | None] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Arrow batches of the requested columns from the row groups of ``units``.
 
     Columns absent from a file (e.g. a Hive partition column used as id) are left out; the
-    decoder then falls back to row positions for ids.
+    decoder then falls back to row positions for ids. A column of ``partition_columns`` absent
+    from a file is taken from the file's path (``.../date=2026-01-05/part-0.parquet``), as
+    text, as Spark's reader does for Hive-partitioned directories.
     """
     by_file: dict[str, list[int]] = {}
     for unit in units:
         for path, g in unit.groups:
             by_file.setdefault(path, []).append(g)
+    wanted = [c for c in partition_columns if c]
     for path, groups in by_file.items():
         try:
             pf = open_parquet(path)
             available = set(pf.schema_arrow.names)  # schema_arrow is rebuilt on every access
             present = [c for c in columns if c in available]
-            yield from pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present)
+            from_path = {c: partition_value(path, c) for c in wanted if c not in available}
+            for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present):
+                for name, value in from_path.items():
+                    constant = pa.array([value] * batch.num_rows, type=pa.string())
+                    batch = batch.append_column(name, constant)
+                yield batch
         except (OSError, pa.ArrowException) as err:
             raise UnreadableFileError(path, err) from err
+
+
+def partition_value(path: str, column: str) -> str | None:
+    """The value of Hive partition ``column`` in a file's path (the last ``column=value``
+    directory, URL-unquoted; ``__HIVE_DEFAULT_PARTITION__`` is null).
+
+    Raises
+    ------
+    UnreadableFileError
+        The path names no such directory.
+    """
+    value = None
+    for segment in path.split("/")[:-1]:
+        name, sep, text = segment.partition("=")
+        if sep and unquote(name) == column:
+            value = unquote(text)
+    if value is None:
+        raise UnreadableFileError(path, ValueError(f"no column {column!r} in it nor its path"))
+    return None if value == "__HIVE_DEFAULT_PARTITION__" else value

@@ -43,12 +43,13 @@ from classsim_spark.executor.sampling import RowSample
 from classsim_spark.executor.validation import RowReport, check_scores
 
 PARTIAL_SCHEMA = (
-    "kind string, transform string, tile_row int, tile_col int, n long, "
+    "kind string, key string, transform string, tile_row int, tile_col int, n long, "
     "row_mean binary, col_mean binary, data binary"
 )
 _ARROW_SCHEMA = pa.schema(
     [
         ("kind", pa.string()),
+        ("key", pa.string()),
         ("transform", pa.string()),
         ("tile_row", pa.int32()),
         ("tile_col", pa.int32()),
@@ -87,6 +88,10 @@ class ScanPlan:
         and the driver merges them into the full statistic.
     parts_transform : str or None
         The transform whose statistics are kept in parts.
+    by : str or None
+        Keep every statistic per value of this column (as text; a null is a value of its own):
+        the time windows of :mod:`classsim_spark.spark.windows`. Rows of
+        :data:`PARTIAL_SCHEMA` carry the value as ``key`` (null when ``by`` is None).
     """
 
     layout: BatchLayout
@@ -97,6 +102,7 @@ class ScanPlan:
     sample_rows: int = 1000
     parts: int = 0
     parts_transform: str | None = None
+    by: str | None = None
 
     def parted(self, transform: str) -> bool:
         """Whether ``transform``'s statistics are kept in parts."""
@@ -105,7 +111,9 @@ class ScanPlan:
     @property
     def columns(self) -> list[str]:
         """The input columns the tasks read."""
-        extra = [c for c in (self.layout.id_column, self.labels and self.labels.column) if c]
+        extra = [
+            c for c in (self.layout.id_column, self.labels and self.labels.column, self.by) if c
+        ]
         return list(dict.fromkeys([*self.layout.columns, *extra]))
 
     @property
@@ -146,9 +154,38 @@ class _TaskSample:
         self.sample.add(scores, self.rng)
 
 
+class _KeyState:
+    """A task's statistics of the rows of one key: accumulators per transform, label counts,
+    sample."""
+
+    def __init__(self, plan: ScanPlan, chunk_rows: int) -> None:
+        m = plan.layout.m
+        self.acc = {
+            t: PartedAccumulator(m, plan.parts, chunk_rows)
+            if plan.parted(t)
+            else ShiftedAccumulator(m)
+            for t in plan.transforms
+        }
+        self.counts = LabelCounts(m, plan.labels.multi) if plan.labels else None
+        self.sample = _TaskSample(plan.sample_rows, m) if plan.sample_rows else None
+        self.rows = 0
+
+    def batches(self, key: str | None, plan: ScanPlan) -> Iterator[pa.RecordBatch]:
+        """The rows this key's statistics leave the task in."""
+        for transform, accumulator in self.acc.items():
+            stats = accumulator.moments()
+            stats = stats if plan.parted(transform) else [stats]
+            if any(s.n for s in stats):
+                yield _tile_batch(key, transform, stats, plan)
+        if self.counts is not None and self.rows:
+            yield _count_batch(key, self.counts, plan)
+        if self.sample is not None and self.sample.sample.seen:
+            yield _sample_batch(key, self.sample.sample)
+
+
 def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
     """The ``mapInArrow`` function: Arrow batches of one partition -> tiles, one report and (with
-    ``plan.sample_rows``) one sample.
+    ``plan.sample_rows``) one sample, per key (``plan.by``'s values; one key, null, without).
 
     With ``units``, the partition holds read-unit numbers and the task reads those Parquet row
     groups itself (:mod:`classsim_spark.executor.parquet_reader`).
@@ -157,32 +194,18 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         if units is not None:
             mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
-            batches = read_units(mine, plan.columns)
+            batches = read_units(mine, plan.columns, partition_columns=(plan.by,))
         report = RowReport(tasks=1, tasks_retried=int(_is_retry(TaskContext.get())))
         chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
-        acc = {
-            t: PartedAccumulator(plan.layout.m, plan.parts, chunk_rows)
-            if plan.parted(t)
-            else ShiftedAccumulator(plan.layout.m)
-            for t in plan.transforms
-        }
-        counts = LabelCounts(plan.layout.m, plan.labels.multi) if plan.labels else None
-        sample = _TaskSample(plan.sample_rows, plan.layout.m) if plan.sample_rows else None
+        states: dict[str | None, _KeyState] = {}
         for batch in batches:
             for start in range(0, batch.num_rows, chunk_rows):
                 piece = batch.slice(start, chunk_rows)
-                _accumulate(piece, plan, report, acc, counts, sample, first_row=report.rows_read)
+                _accumulate(piece, plan, report, states, chunk_rows, first_row=report.rows_read)
                 report.rows_read += piece.num_rows
         yield _report_batch(report)
-        for transform, accumulator in acc.items():
-            stats = accumulator.moments()
-            stats = stats if plan.parted(transform) else [stats]
-            if any(s.n for s in stats):
-                yield _tile_batch(transform, stats, plan)
-        if counts is not None and report.rows_kept:
-            yield _count_batch(counts, plan)
-        if sample is not None and sample.sample.seen:
-            yield _sample_batch(sample.sample)
+        for key, state in states.items():
+            yield from state.batches(key, plan)
 
     return run
 
@@ -201,32 +224,70 @@ def _is_retry(context: TaskContext | None) -> bool:
     return context is not None and context.attemptNumber() > 0
 
 
-def _accumulate(batch, plan, report, acc, counts, sample, first_row):
+def _accumulate(batch, plan, report, states, chunk_rows, first_row):
+    """Decode and check one chunk of rows, and fold its kept rows into their key's state."""
     scores, ids, rows = decode_batch(batch, plan.layout, report, first_row)
     keep = check_scores(scores, ids, plan.score_spec.bounded, report)
-    if counts is not None:
+    labels = None
+    if plan.labels is not None:
         labels, labelled = decode_labels(batch, plan.labels, rows, ids, plan.layout.m, report)
         keep &= labelled
     if not keep.all():
         scores, ids = scores[keep], ids[keep]
+        labels = None if labels is None else labels[keep]
     report.rows_kept += scores.shape[0]
     if scores.shape[0] == 0:
         return
-    if counts is not None:
-        counts.update(labels[keep], scores)
-    if sample is not None:  # before the transforms, which may overwrite ``scores``
-        sample.add(scores)
+    identified = plan.layout.id_column in batch.schema.names and np.issubdtype(
+        ids.dtype, np.integer
+    )
+    ids = ids if identified else None
+    for key, which in _rows_by_key(batch, plan.by, rows[keep]):
+        if key not in states:
+            states[key] = _KeyState(plan, chunk_rows)
+        if which is None:
+            _fold(states[key], plan, scores, labels, ids)
+        else:
+            _fold(
+                states[key],
+                plan,
+                scores[which],
+                None if labels is None else labels[which],
+                None if ids is None else ids[which],
+            )
+
+
+def _rows_by_key(batch, by, kept_rows):
+    """``(key, which)`` pairs: the key of each group of kept rows and their indices among the
+    kept rows (None: all of them)."""
+    if by is None:
+        yield None, None
+        return
+    column = batch.column(by)
+    if column.type != pa.string():
+        column = column.cast(pa.string())
+    values = np.asarray(column.to_pylist(), dtype=object)[kept_rows]
+    first = values[0] if values.size else None
+    if values.size and all(v == first for v in values):
+        yield first, None
+        return
+    groups: dict = {}
+    for i, value in enumerate(values):
+        groups.setdefault(value, []).append(i)
+    for value, which in groups.items():
+        yield value, np.asarray(which)
+
+
+def _fold(state: _KeyState, plan: ScanPlan, scores, labels, ids) -> None:
+    """Add kept rows (their raw scores, labels and integer ids) to one key's statistics."""
+    state.rows += scores.shape[0]
+    if state.counts is not None:
+        state.counts.update(labels, scores)
+    if state.sample is not None:  # before the transforms, which may overwrite ``scores``
+        state.sample.add(scores)
     part = None
     if plan.parts:  # from the sample id, else the scores as read (before any transform)
-        identified = plan.layout.id_column in batch.schema.names and np.issubdtype(
-            ids.dtype, np.integer
-        )
-        part = row_parts(
-            scores,
-            plan.parts,
-            np.uint8 if plan.parts <= 256 else np.int64,
-            ids if identified else None,
-        )
+        part = row_parts(scores, plan.parts, np.uint8 if plan.parts <= 256 else np.int64, ids)
     # The parted transform last: its block is then free to shift in place before its gather.
     ordered = sorted(plan.transforms, key=plan.parted)
     for k, transform in enumerate(ordered):
@@ -235,14 +296,15 @@ def _accumulate(batch, plan, report, acc, counts, sample, first_row):
         # can be centred in place.
         reusable = block is not scores or k == len(ordered) - 1
         if plan.parted(transform):  # last, so reusable: shifted in place, then gathered
-            acc[transform].add(block, part)
+            state.acc[transform].add(block, part)
         else:
-            acc[transform].add(block, overwrite=reusable)
+            state.acc[transform].add(block, overwrite=reusable)
 
 
 def _row(
     kind: str,
     data: bytes,
+    key: str | None = None,
     transform: str = "",
     tile_row: int = 0,
     tile_col: int = 0,
@@ -253,6 +315,7 @@ def _row(
     """One row of :data:`PARTIAL_SCHEMA`; the fields a kind does not use are empty."""
     return {
         "kind": kind,
+        "key": key,
         "transform": transform,
         "tile_row": tile_row,
         "tile_col": tile_col,
@@ -269,7 +332,9 @@ def _report_batch(report: RowReport) -> pa.RecordBatch:
     )
 
 
-def _tile_batch(transform: str, stats: list[Moments], plan: ScanPlan) -> pa.RecordBatch:
+def _tile_batch(
+    key: str | None, transform: str, stats: list[Moments], plan: ScanPlan
+) -> pa.RecordBatch:
     """Every upper tile of the co-moments: one statistic, or the parts of a parted transform."""
     rows = []
     k = plan.tiles_per_side
@@ -278,21 +343,24 @@ def _tile_batch(transform: str, stats: list[Moments], plan: ScanPlan) -> pa.Reco
         for j in range(i, k):
             rj = plan.tile_range(j)
             partials = [(s.n, s.mean[ri], s.mean[rj], s.comoment[ri, rj]) for s in stats]
-            rows.append(_partials_row(transform, i, j, partials, plan.parted(transform)))
+            rows.append(_partials_row(key, transform, i, j, partials, plan.parted(transform)))
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
-def _partials_row(transform: str, i: int, j: int, partials: list[Partial], parted: bool) -> dict:
+def _partials_row(
+    key: str | None, transform: str, i: int, j: int, partials: list[Partial], parted: bool
+) -> dict:
     """One tile's statistics as a row; the parts of a parted transform packed together
     (``n`` their total, the means concatenated, ``data`` their counts then their tiles)."""
     if not parted:
         ((n, r, c, tile),) = partials
         data = np.ascontiguousarray(tile).tobytes()
-        return _row(TILE, data, transform, i, j, n, r.tobytes(), c.tobytes())
+        return _row(TILE, data, key, transform, i, j, n, r.tobytes(), c.tobytes())
     counts = np.array([p[0] for p in partials], dtype=np.int64)
     return _row(
         PARTS,
         counts.tobytes() + b"".join(np.ascontiguousarray(p[3]).tobytes() for p in partials),
+        key,
         transform,
         i,
         j,
@@ -317,21 +385,22 @@ def partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list
     ]
 
 
-def _count_batch(counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
+def _count_batch(key: str | None, counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
     """Frequencies as one row, the pair counts as every tile (they need not be symmetric)."""
-    rows = [_row(SUM, counts.frequencies.tobytes(), FREQUENCIES)]
+    rows = [_row(SUM, counts.frequencies.tobytes(), key, FREQUENCIES)]
     k = plan.tiles_per_side
     for i in range(k):
         for j in range(k):
             tile = counts.pairs[plan.tile_range(i), plan.tile_range(j)]
-            rows.append(_row(SUM, np.ascontiguousarray(tile).tobytes(), counts.pairs_name, i, j))
+            data = np.ascontiguousarray(tile).tobytes()
+            rows.append(_row(SUM, data, key, counts.pairs_name, i, j))
     return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
 
 
-def _sample_batch(sample: RowSample) -> pa.RecordBatch:
+def _sample_batch(key: str | None, sample: RowSample) -> pa.RecordBatch:
     """The sample as one row: ``n`` rows seen, ``data`` the k x m float32 rows."""
     return pa.RecordBatch.from_pylist(
-        [_row(SAMPLE, sample.rows.tobytes(), n=sample.seen)], schema=_ARROW_SCHEMA
+        [_row(SAMPLE, sample.rows.tobytes(), key, n=sample.seen)], schema=_ARROW_SCHEMA
     )
 
 
@@ -344,22 +413,24 @@ def sample_from(data, seen: int, plan: ScanPlan) -> RowSample:
 def merge_group(plan: ScanPlan):
     """The grouped ``applyInArrow`` function: all tasks' partials of one group -> one row.
 
-    A group is one tile (or count tile) position, the reports, or the samples; ``plan`` gives
-    the samples' shape.
+    A group is one key's tile (or count tile) position or samples, or the reports; ``plan``
+    gives the samples' shape.
     """
 
     def merge(
         key: tuple[pa.Scalar, ...], batches: Iterator[pa.RecordBatch]
     ) -> Iterator[pa.RecordBatch]:
         if key[0].as_py() == SAMPLE:
-            yield _merge_samples(batches, plan)
+            yield _merge_samples(key[1].as_py(), batches, plan)
         else:
             yield from _merge_statistics(key, batches, plan.parts)
 
     return merge
 
 
-def _merge_samples(batches: Iterator[pa.RecordBatch], plan: ScanPlan) -> pa.RecordBatch:
+def _merge_samples(
+    key: str | None, batches: Iterator[pa.RecordBatch], plan: ScanPlan
+) -> pa.RecordBatch:
     """Merge the tasks' samples one at a time, so about two samples are held at once.
 
     Each merge is uniform, so the result is a uniform sample of all kept rows whatever the order
@@ -372,7 +443,7 @@ def _merge_samples(batches: Iterator[pa.RecordBatch], plan: ScanPlan) -> pa.Reco
         for i in range(batch.num_rows):
             part = sample_from(data[i].as_buffer(), seen[i].as_py(), plan)
             merged = RowSample.merge(merged, part, rng)
-    return _sample_batch(merged)
+    return _sample_batch(key, merged)
 
 
 def _merge_statistics(
@@ -387,9 +458,10 @@ def _merge_statistics(
             for data in batch.column("data").to_pylist():
                 part = np.frombuffer(data, dtype=np.int64)
                 total = part.copy() if total is None else total + part
-        transform, tile_row, tile_col = (k.as_py() for k in key[1:4])
+        group, transform, tile_row, tile_col = (k.as_py() for k in key[1:5])
         yield pa.RecordBatch.from_pylist(
-            [_row(SUM, total.tobytes(), transform, tile_row, tile_col)], schema=_ARROW_SCHEMA
+            [_row(SUM, total.tobytes(), group, transform, tile_row, tile_col)],
+            schema=_ARROW_SCHEMA,
         )
         return
     if kind == REPORT:
@@ -411,6 +483,6 @@ def _merge_statistics(
                 else [merge_comoment(a, b) for a, b in zip(merged, partials, strict=True)]
             )
     yield pa.RecordBatch.from_pylist(
-        [_partials_row(key[1].as_py(), key[2].as_py(), key[3].as_py(), merged, kind == PARTS)],
+        [_partials_row(*(k.as_py() for k in key[1:5]), merged, kind == PARTS)],
         schema=_ARROW_SCHEMA,
     )

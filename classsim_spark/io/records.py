@@ -137,7 +137,9 @@ class RunRecord:
     tasks; tile size; phase timings; Spark, library and classsim versions; the time it was
     created and the configuration of the command (of the latest scan, after an update);
     ``inputs``, every scan whose rows the statistics hold (:class:`ScanInput`: one, or more
-    after updates). ``extra`` keeps entries of the file this version does not know.
+    after updates); ``by``, the column whose values have statistics of their own in
+    ``windows/`` (:mod:`classsim_spark.io.windows`), or None. ``extra`` keeps entries of the
+    file this version does not know.
     """
 
     transforms: list[str]
@@ -169,6 +171,7 @@ class RunRecord:
     versions: dict[str, str] | None = None
     config: dict[str, Any] | None = None
     inputs: list[ScanInput] = field(default_factory=list)
+    by: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -234,6 +237,7 @@ _FILE_ORDER = (
     "versions",
     "config",
     "inputs",
+    "by",
 )
 
 

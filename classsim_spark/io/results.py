@@ -21,6 +21,8 @@ Layout (all readable without Spark)::
     memberships.npy           the fuzzy memberships behind the failed groups
     figures/                  the figures (:mod:`classsim_spark.render.figures`)
     explorer.html             the interactive page (:mod:`classsim_spark.render.explorer`)
+    windows/                  with ``by``: the statistics per value of a column
+                              (:mod:`classsim_spark.io.windows`)
     unfinished.json           present only while a command is changing the directory, or after
                               one stopped before all its stages were done (see below)
 
@@ -57,6 +59,7 @@ from classsim_spark.core.moments import Moments
 from classsim_spark.errors import ClasssimError
 from classsim_spark.io.classes import read_class_names, write_classes_csv
 from classsim_spark.io.records import RunRecord
+from classsim_spark.io.windows import WINDOWS_DIR, Windows, write_windows
 from classsim_spark.signals import stop_signal
 
 # The file names of a results directory: this module owns them; every reader and writer (the
@@ -145,6 +148,10 @@ class SimilarityResult:
         Transform -> its :class:`~classsim_spark.core.moments.Moments` in k disjoint parts of the
         rows (merging them gives ``moments``), for resampling without a second scan; empty
         when the run kept none. ``run.parts`` says ``transform``, ``count`` and ``rows``.
+    windows : Windows or None
+        The statistics per value of ``run.by``, with their arrays, when made by a scan with
+        ``by`` (written into ``windows/``); a loaded result leaves them on disk
+        (:func:`classsim_spark.io.windows.read_windows`).
     files : dict
         Other files of the directory already parsed for this result (the analysis's, read by
         the figures), by path, with the size and time they had: each is parsed once per
@@ -160,6 +167,7 @@ class SimilarityResult:
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     sample: np.ndarray | None = None
     parts: dict[str, list[Moments]] = field(default_factory=dict)
+    windows: Windows | None = None
     files: dict[Path, tuple[tuple[int, int], object]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -221,6 +229,8 @@ class SimilarityResult:
                 np.save(tmp / SAMPLE_FILE, self.sample, allow_pickle=False)
             for t, parts in self.parts.items():
                 save_parts(tmp / parts_file(t), parts)
+            if self.windows is not None:
+                write_windows(tmp / WINDOWS_DIR, self.windows)
             (tmp / RUN_FILE).write_text(json.dumps(run.to_json(), indent=2) + "\n")
         self.path = out
         return out
@@ -288,7 +298,7 @@ def load_results(path: str | Path) -> SimilarityResult:
 RESULTS_ENTRIES = re.compile(
     r"^(run\.json|classes\.csv|sample\.npy|(frequencies|confusion|cooccurrence)\.npy"
     r"|(similarity|linkage)-.+\.npy|(moments|parts)-.+\.npz|groups\.json|order-.+\.json"
-    r"|memberships\.npy|figures|explorer\.html|unfinished\.json|\..+\.tmp(-\w+)?)$"
+    r"|memberships\.npy|figures|explorer\.html|unfinished\.json|windows|\..+\.tmp(-\w+)?)$"
 )
 """Names a results directory may hold: what the similarity run, ``analyze`` and ``render`` write
 (and the temporary names of an interrupted write)."""

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from classsim_spark.core.moments import Moments
 from classsim_spark.executor.parquet_reader import ReadUnit
@@ -34,6 +35,7 @@ from classsim_spark.executor.partials import (
     sample_from,
 )
 from classsim_spark.executor.sampling import RowSample
+from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.executor.validation import RowReport
 
 ARROW_COLLECT_MAX_BYTES = 64 << 20
@@ -62,80 +64,98 @@ def _collect(merged: DataFrame, plan: ScanPlan) -> Iterator:
 
 def scan_statistics(
     df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
-) -> tuple[
-    dict[str, Moments], RowReport, dict[str, np.ndarray], RowSample | None, dict[str, list[Moments]]
-]:
+) -> tuple[dict[str | None, RowStatistics], RowReport]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
     ----------
     df : pyspark.sql.DataFrame
-        Holds the columns named by ``plan.layout`` (and its id column, if any).
+        Holds the columns named by ``plan`` (the layout's, its id and label columns, ``by``).
     plan : ScanPlan
     units : list of ReadUnit, optional
         Read these Parquet row groups with pyarrow inside the tasks instead of reading ``df``.
 
     Returns
     -------
-    moments : dict
-        Transform name -> :class:`Moments` over all kept rows (absent when no row was kept).
+    statistics : dict
+        Key -> the :class:`RowStatistics` of its kept rows: one entry per value of ``plan.by``
+        (as text; None for nulls), or the one key None without it; empty when no row was
+        kept. Each holds: ``moments`` per transform; with ``plan.labels``, ``counts``
+        (``frequencies``, and ``confusion`` or ``cooccurrence``); with ``plan.sample_rows``, a
+        uniform ``sample`` of the raw scores (before any transform); with ``plan.parts``,
+        ``plan.parts_transform``'s moments per part (empty parts included).
     report : RowReport
         What was read, kept and found wrong, over all tasks; how many tasks reported, and how
         many of them were retries.
-    counts : dict
-        With ``plan.labels``: ``frequencies`` (int64, m) and ``confusion`` or ``cooccurrence``
-        (int64, m x m); else empty.
-    sample : RowSample or None
-        With ``plan.sample_rows``: a uniform sample of the kept rows' raw scores (before any
-        transform), ``seen`` = rows kept; else None.
-    parts : dict
-        With ``plan.parts``: ``plan.parts_transform`` -> its :class:`Moments` per part (empty
-        parts included), whose merge is ``moments`` of that transform; else empty.
     """
     if units is None:
-        source = df.select(*plan.columns)
+        columns = [F.col(c) for c in plan.columns]
+        if plan.by is not None:  # a date partition column is a date: its key is its text
+            columns = [
+                c.cast("string").alias(plan.by) if n == plan.by else c
+                for n, c in zip(plan.columns, columns, strict=True)
+            ]
+        source = df.select(*columns)
     else:
         source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
     partials = source.mapInArrow(partial_statistics(plan, units), PARTIAL_SCHEMA)
-    merged = partials.groupBy("kind", "transform", "tile_row", "tile_col").applyInArrow(
+    merged = partials.groupBy("kind", "key", "transform", "tile_row", "tile_col").applyInArrow(
         merge_group(plan), PARTIAL_SCHEMA
     )
-    m = plan.layout.m
     report = RowReport()
-    shape = {t: (plan.parts if plan.parted(t) else 1) for t in plan.transforms}
-    n = {t: np.zeros(k, dtype=np.int64) for t, k in shape.items()}
-    mean = {t: np.zeros((k, m)) for t, k in shape.items()}
-    comoment: dict[str, np.ndarray] = {}
-    counts: dict[str, np.ndarray] = {}
-    sample = RowSample.empty(plan.sample_rows, m) if plan.sample_rows else None
+    keys: dict[str | None, _Assembly] = {}
     for row in _collect(merged, plan):
         if row.kind == REPORT:
             report = report.merge(RowReport.from_json(bytes(row.data)))
             continue
+        if row.key not in keys:
+            keys[row.key] = _Assembly(plan)
+        keys[row.key].add(row)
+    return {key: assembly.statistics() for key, assembly in keys.items()}, report
+
+
+class _Assembly:
+    """One key's merged rows, assembled into its statistics on the driver."""
+
+    def __init__(self, plan: ScanPlan) -> None:
+        self.plan = plan
+        m = plan.layout.m
+        self.shape = {t: (plan.parts if plan.parted(t) else 1) for t in plan.transforms}
+        self.n = {t: np.zeros(k, dtype=np.int64) for t, k in self.shape.items()}
+        self.mean = {t: np.zeros((k, m)) for t, k in self.shape.items()}
+        self.comoment: dict[str, np.ndarray] = {}
+        self.counts: dict[str, np.ndarray] = {}
+        self.sample: RowSample | None = None
+
+    def add(self, row) -> None:
+        plan, m = self.plan, self.plan.layout.m
         if row.kind == SAMPLE:
-            sample = sample_from(bytearray(row.data), row.n, plan)  # a writable copy
-            continue
+            self.sample = sample_from(bytearray(row.data), row.n, plan)  # a writable copy
+            return
         t = row.transform
         ri, rj = plan.tile_range(row.tile_row), plan.tile_range(row.tile_col)
         if row.kind == SUM:
             values = np.frombuffer(bytes(row.data), dtype=np.int64)
             if t == FREQUENCIES:
-                counts[t] = values.copy()
+                self.counts[t] = values.copy()
             else:
-                target = counts.setdefault(t, np.zeros((m, m), dtype=np.int64))
+                target = self.counts.setdefault(t, np.zeros((m, m), dtype=np.int64))
                 target[ri, rj] = values.reshape(ri.stop - ri.start, rj.stop - rj.start)
-            continue
+            return
         partials = partials_of(row.kind, row.n, row.row_mean, row.col_mean, row.data, plan.parts)
-        target = comoment.setdefault(t, np.empty((shape[t], m, m)))
+        target = self.comoment.setdefault(t, np.empty((self.shape[t], m, m)))
         for p, (count, row_mean, _, tile) in enumerate(partials):
             target[p, ri, rj] = tile
             target[p, rj, ri] = tile.T
-            n[t][p] = count
-            mean[t][p, ri] = row_mean
-    moments, parts = {}, {}
-    for t in comoment:  # the transforms that kept rows
-        stats = [Moments(int(n[t][p]), mean[t][p], comoment[t][p]) for p in range(shape[t])]
-        moments[t] = Moments.merge_all(stats)
-        if plan.parted(t):
-            parts[t] = stats
-    return moments, report, counts, sample, parts
+            self.n[t][p] = count
+            self.mean[t][p, ri] = row_mean
+
+    def statistics(self) -> RowStatistics:
+        moments, parts = {}, {}
+        for t, comoment in self.comoment.items():  # the transforms that kept rows
+            shape = self.shape[t]
+            stats = [Moments(int(self.n[t][p]), self.mean[t][p], comoment[p]) for p in range(shape)]
+            moments[t] = Moments.merge_all(stats)
+            if self.plan.parted(t):
+                parts[t] = stats
+        return RowStatistics(moments, self.counts, self.sample, parts)

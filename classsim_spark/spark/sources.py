@@ -145,10 +145,39 @@ def read_scores(
         df = source
     elif _looks_like_path(source):
         paths = _paths(source)
-        df = spark.read.format(fmt).load(paths if len(paths) > 1 else paths[0])
+        reader = spark.read.format(fmt)
+        base = partition_base(paths)
+        if base is not None:  # partition directories keep their partition columns
+            reader = reader.option("basePath", base)
+        df = reader.load(paths if len(paths) > 1 else paths[0])
     else:
         df = spark.read.table(source)
     return df.where(where) if where else df
+
+
+def partition_base(paths: list[str]) -> str | None:
+    """The directory above the Hive partition directories that ``paths`` name, when they all
+    name some below one directory (``logs/date=2026-01-31`` -> ``logs``), else None.
+
+    Spark discovers partition columns only below the paths it is given: a partition directory
+    given alone would lose its column (``date``), which ``--by date`` and an update of results
+    scanned with it need.
+
+    Examples
+    --------
+    >>> partition_base(["logs/date=2026-01-30", "logs/date=2026-01-31/part-0.parquet"])
+    'logs'
+    >>> partition_base(["logs/2026-01-31"]) is None
+    True
+    """
+    bases = set()
+    for path in paths:
+        parts = path.rstrip("/").split("/")
+        first = next((i for i, p in enumerate(parts) if "=" in p and not p.startswith("=")), None)
+        if first is None or first == 0 or any(ch in "".join(parts[:first]) for ch in "*?["):
+            return None
+        bases.add("/".join(parts[:first]))
+    return bases.pop() if len(bases) == 1 else None
 
 
 def _paths(source: str) -> list[str]:
@@ -364,6 +393,22 @@ def _local_exists(path: str) -> bool:
     return bool(glob.glob(path)) if any(ch in path for ch in "*?[") else os.path.exists(path)
 
 
+def count_values(df: DataFrame, column: str) -> int:
+    """How many distinct values (as text, null included) ``column`` holds: one small Spark job,
+    before a scan that keeps statistics per value.
+
+    Raises
+    ------
+    InputError
+        The input has no such column (its columns named).
+    """
+    if column not in df.columns:
+        raise InputError(
+            f"--by {column}: the input has no column {column!r}; it has {', '.join(df.columns)}"
+        )
+    return df.select(F.col(column).cast("string")).distinct().count()
+
+
 def resolve_labels(df: DataFrame, labels: str | None) -> tuple[str, bool] | None:
     """The label column and whether it is multi-label, or ``None`` for no label baselines.
 
@@ -392,9 +437,10 @@ def resolve_labels(df: DataFrame, labels: str | None) -> tuple[str, bool] | None
 
 
 def resolve_layout(
-    spark: SparkSession, df: DataFrame, spec: InputSpec, label_column: str | None = None
+    spark: SparkSession, df: DataFrame, spec: InputSpec, *carried: str | None
 ) -> tuple[DataFrame, BatchLayout, list[str]]:
-    """Find the classes and prepare ``df`` for the scan.
+    """Find the classes and prepare ``df`` for the scan; ``carried`` columns (the label
+    column, the ``by`` column; None for none) stay readable per sample.
 
     Returns
     -------
@@ -415,7 +461,7 @@ def resolve_layout(
     if spec.layout == "array":
         names = _array_classes(df, spec)
         return df, BatchLayout("array", (spec.scores_col,), len(names), id_col), names
-    return _long_layout(spark, df, spec, id_col, label_column)
+    return _long_layout(spark, df, spec, id_col, [c for c in carried if c])
 
 
 def _given_classes(spec: InputSpec) -> list[str] | None:
@@ -483,7 +529,7 @@ def _long_layout(
     df: DataFrame,
     spec: InputSpec,
     id_col: str | None,
-    label_column: str | None,
+    carried: list[str],
 ) -> tuple[DataFrame, BatchLayout, list[str]]:
     needed = [spec.id_col, spec.class_col, spec.scores_col]
     missing = [c for c in needed if c not in df.columns]
@@ -497,17 +543,17 @@ def _long_layout(
         list(zip(names, range(len(names)), strict=True)),
         f"`{ENTRY_INDEX}_name` string, {ENTRY_INDEX} int",
     )
-    labels = [F.first(label_column).alias(label_column)] if label_column else []
+    per_sample = [F.first(c).alias(c) for c in carried]  # one value per sample
     entries = (
         df.select(
             F.col(spec.id_col),
             F.col(spec.class_col).cast("string").alias(f"{ENTRY_INDEX}_name"),
             F.col(spec.scores_col).cast("double").alias(ENTRY_SCORE),
-            *([F.col(label_column)] if label_column else []),
+            *(F.col(c) for c in carried),
         )
         .join(F.broadcast(index), on=f"{ENTRY_INDEX}_name", how="left")
         .groupBy(spec.id_col)
-        .agg(F.collect_list(F.struct(ENTRY_INDEX, ENTRY_SCORE)).alias(ENTRIES_COLUMN), *labels)
+        .agg(F.collect_list(F.struct(ENTRY_INDEX, ENTRY_SCORE)).alias(ENTRIES_COLUMN), *per_sample)
     )
     layout = BatchLayout("entries", (ENTRIES_COLUMN,), len(names), id_col, spec.fill_value)
     return entries, layout, check_class_names(names)
