@@ -620,6 +620,21 @@ def cmd_window(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from classsim_spark.compare import compare
+
+    result = compare(
+        args.a,
+        args.b,
+        args.out,
+        transform=args.transform,
+        permutations=args.permutations,
+        overwrite=bool(args.overwrite),
+    )
+    print(result.path)
+    return 0
+
+
 def cmd_make_demo(args: argparse.Namespace) -> int:
     from classsim_spark.demo.generator import DemoSpec
     from classsim_spark.demo.writer import write_demo
@@ -754,6 +769,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="results directory to create")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier results directory")
     p.set_defaults(func=cmd_window)
+
+    p = sub.add_parser(
+        "compare",
+        help="two analysed results under one order: agreement, changed classes, blocks (no Spark)",
+    )
+    p.add_argument("a", help="results directory A (its order is the common one)")
+    p.add_argument("b", help="results directory B")
+    p.add_argument("--out", required=True, help="comparison directory to create")
+    p.add_argument("--transform", choices=TRANSFORMS, help="default: A's chosen one, if B has it")
+    p.add_argument(
+        "--permutations",
+        type=_non_negative_int,
+        help="of the permutation test of the correlation (default 999; fewer above 1,000 classes)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier comparison")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("make-demo", help="write synthetic scores with planted structure")
     p.add_argument("--out", required=True, help="directory to create")
