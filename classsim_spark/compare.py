@@ -9,8 +9,10 @@ at A's number of top-level blocks. It ranks every class by how much its row chan
 which of A's top-level blocks split or merged in B and which of its second-level blocks moved
 to another top-level block.
 
-The comparison directory ``C`` holds ``compare.json`` (all of it) and ``figures/compare.png``
-(+ ``.svg``): A, B (one colour scale) and A − B (diverging), the most changed classes named.
+The comparison directory ``C`` holds ``compare.json`` (all of it), ``figures/compare.png``
+(+ ``.svg``): A, B (one colour scale) and A − B (diverging), the most changed classes named, and
+``explorer.html``: the three matrices to switch between or put beside one another, zoom, hover
+(:func:`classsim_spark.render.explorer.comparison_data`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from classsim_spark.core.comparison import (
 from classsim_spark.errors import ClasssimError
 from classsim_spark.io.records import GroupsRecord
 from classsim_spark.io.results import (
+    EXPLORER_FILE,
     FIGURES_DIR,
     SimilarityResult,
     atomic_directory,
@@ -51,7 +54,9 @@ SCHEMA = "classsim.compare/1"
 COMPARISON_ENTRIES = re.compile(r"^(compare\.json|figures|explorer\.html|\..+\.tmp(-\w+)?)$")
 """Names a comparison directory may hold."""
 NAMED = 12
-"""Most changed classes named in the figure and the log."""
+"""Most changed classes named in the figure."""
+CHANGED_LISTED = 50
+"""Most changed classes listed on the comparison's page."""
 
 
 class CompareError(ClasssimError, ValueError):
@@ -163,6 +168,7 @@ def compare(
         "blocks": _block_changes(ga, gb, ra.classes, rb.classes, common),
     }
     order = _order(ga, ra.classes, common)
+    record["order"] = [common[i] for i in order]  # the common classes as every panel shows them
     result = Comparison(record, common, A, B, order)
     _log(record)
     if out is not None:
@@ -301,6 +307,7 @@ def comparison_foreign_entries(path: Path) -> list[str]:
 
 def _write(result: Comparison, out: Path, overwrite: bool) -> Comparison:
     from classsim_spark.render.comparison import comparison_figure
+    from classsim_spark.render.explorer import comparison_data, explorer_html
     from classsim_spark.render.heatmap import save_figure
 
     record = result.record
@@ -321,8 +328,39 @@ def _write(result: Comparison, out: Path, overwrite: bool) -> Comparison:
         figure = comparison_figure(result.names, result.a, result.b, result.order, titles, changed)
         for suffix in (".png", ".svg"):
             save_figure(figure, tmp / FIGURES_DIR / f"compare{suffix}")
+        labels = (f"A {_name(record['a']['path'])}", f"B {_name(record['b']['path'])}")
+        page = comparison_data(
+            result.names,
+            result.a,
+            result.b,
+            result.order.tolist(),
+            labels,
+            title=f"{labels[0]} vs {labels[1]} ({record['transform']})",
+            notes=_notes(record),
+            changed=[
+                {**c, "class_id": result.names.index(c["name"])}
+                for c in record["changed"][:CHANGED_LISTED]
+            ],
+        )
+        (tmp / EXPLORER_FILE).write_text(explorer_html(page), encoding="utf-8")
     log.info("comparison: %s", out)
     return Comparison(record, result.names, result.a, result.b, result.order, out)
+
+
+def _notes(record: dict) -> list[str]:
+    """What the comparison page says under its findings: the agreement, the class sets, the
+    most changed classes."""
+    agreement, classes = record["agreement"], record["classes"]
+    notes = [
+        f"correlation {agreement['correlation']:.3f} (p {agreement['p_value']:.3g}), "
+        f"cophenetic {agreement['cophenetic']:.3f}, ARI {agreement['ari']:.3f} at "
+        f"k = {agreement['k']}",
+        f"{classes['common']} common classes; {len(classes['only_in_a'])} only in A, "
+        f"{len(classes['only_in_b'])} only in B",
+        "most changed: "
+        + ", ".join(f"{c['name']} ({c['mean_abs_change']:.3f})" for c in record["changed"][:8]),
+    ]
+    return notes
 
 
 def _name(path: str) -> str:

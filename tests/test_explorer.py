@@ -116,7 +116,8 @@ def test_the_budget_coarsens_the_transforms_not_chosen_first(analysed):
     other = ({"logit", "rank"} - {chosen}).pop()
 
     def plan(budget: float) -> tuple[dict, list[str]]:
-        packed_matrices, notes = _matrices(result, chosen, budget)
+        computed = {t: result.matrix(t) for t in result.transforms}
+        packed_matrices, notes = _matrices(computed, chosen, budget)
         return {t: spec["bits"] for t, spec in packed_matrices.items()}, notes
 
     sizes = {bits: len(packed(quantise(result.matrix(chosen), bits))) for bits in (8, 12, 16)}
@@ -605,3 +606,64 @@ def test_failed_groups_are_columns_beside_the_matrix(page, analysed):
         rgb[p] = page.pixel(at["x"] + cell / 2 + 6 + 4, at["y"])  # inside the first column
     assert rgb[min(members)] == [31, 119, 180]  # a member's row is marked
     assert rgb[outsider] == [240, 240, 240]  # other rows are not
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory, analysed) -> tuple[Path, np.ndarray, np.ndarray, str]:
+    """``classsim compare`` of the analysed demo (A) and the same rows with class 5's scores
+    replaced by noise (B): the comparison directory, A's and B's logit matrices, class 5."""
+    from dataclasses import replace
+
+    from classsim_spark.compare import compare
+
+    data = generate(SPEC)
+    scores = data.scores.copy()
+    scores[:, 5] = np.random.default_rng(1).normal(size=scores.shape[0]) * scores[:, 5].std()
+    b, _ = numpy_results(replace(data, scores=scores), tmp_path_factory.mktemp("b"), ("logit",))
+    analyze(b)
+    out = compare(analysed, b, tmp_path_factory.mktemp("cmp") / "c", permutations=9).path
+    A = np.load(analysed / "similarity-logit.npy")
+    B = np.load(b / "similarity-logit.npy")
+    return out, A, B, SimilarityResult.load(b).classes[5]
+
+
+def test_the_comparison_page_shows_a_b_and_their_difference(browser, compared):
+    out, A, B, changed = compared
+    opened = Page(browser, out)
+    try:
+        order = opened.js("() => classsimExplorer.data.orders[0].order")
+        names = opened.js("() => classsimExplorer.data.names")
+        assert [names[i] for i in order] == json.loads((out / "compare.json").read_text())["order"]
+        data = opened.js("() => classsimExplorer.data.transforms")
+        assert len(data) == 3 and data[2] == f"{data[0]} − {data[1]}"
+        seen = opened.hover(4, 9)
+        i, j = order[4], order[9]
+        values = [seen["values"][t][0] for t in data]
+        assert values[0] == pytest.approx(A[i, j], abs=2e-5)
+        assert values[1] == pytest.approx(B[i, j], abs=2e-5)
+        assert values[2] == pytest.approx(A[i, j] - B[i, j], abs=1e-4)
+        # B beside the difference, in the same order; the difference always diverging
+        opened.page.select_option("#compare", f"matrix:{data[1]}")
+        opened.page.select_option("#transform", data[2])
+        assert [p["t"] for p in opened.js("() => classsimExplorer.geometry.panels")] == [
+            data[1],
+            data[2],
+        ]
+        at = opened.js("([r, c]) => classsimExplorer.cellCentre(r, c)", [4, 9])
+        expected = opened.js(
+            """([v, t]) => {
+              const d = classsimExplorer.data, s = d.colours.limits[t];
+              const top = s.high_abs;
+              return Colours.hexOf(v, {vmin: -top, vmax: top, diverging: true, contrast: 1,
+                cutoff: null, lut: d.colours.diverging, background: d.colours.background});
+            }""",
+            [values[2], data[2]],
+        )
+        assert "#{:02x}{:02x}{:02x}".format(*opened.pixel(at["x"], at["y"])) == expected
+        # the most changed class heads the findings; a click zooms to it
+        opened.page.click("summary:has-text('most changed classes')")
+        first = opened.page.locator("#findings-body button[data-kind='most changed classes']")
+        assert first.first.text_content().startswith(f"{changed} · ")
+        assert opened.problems == []
+    finally:
+        opened.close()

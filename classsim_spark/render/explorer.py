@@ -28,6 +28,7 @@ import json
 import logging
 import re
 import zlib
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -35,7 +36,12 @@ import numpy as np
 
 from classsim_spark.io.results import EXPLORER_FILE, SimilarityResult, write_text_atomically
 from classsim_spark.render.figures import RenderOptions, similarity_layout
-from classsim_spark.render.heatmap import DIVERGING_CMAP, SEQUENTIAL_CMAP, offdiag_extremes
+from classsim_spark.render.heatmap import (
+    BACKGROUND,
+    DIVERGING_CMAP,
+    SEQUENTIAL_CMAP,
+    offdiag_extremes,
+)
 from classsim_spark.render.inputs import as_result, find_taxonomy, read_groups, read_orders
 
 log = logging.getLogger("classsim")
@@ -110,14 +116,21 @@ def packed(array: np.ndarray) -> str:
     return base64.b64encode(zlib.compress(planes, 6)).decode("ascii")
 
 
-def _matrices(result: SimilarityResult, first: str, budget: float) -> tuple[dict, list[str]]:
+def _matrices(
+    matrices: Mapping[str, np.ndarray],
+    first: str,
+    budget: float,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> tuple[dict, list[str]]:
     """The transforms' matrices, packed at the finest precision the size budget (in bytes of
     the page) allows: 16 bits for all; else 8 for the transforms other than ``first`` (the one
     the page opens with); else 12 bits for ``first`` (still 3 exact decimals); else 8 for all;
-    else ``first`` alone, at 12 bits, then at 8 (a notebook cell's limit, say)."""
-    others = {t: 8 for t in result.transforms if t != first}
+    else ``first`` alone, at 12 bits, then at 8 (a notebook cell's limit, say). ``ranges``:
+    the values each matrix's codes span (default -1 to 1, correlations)."""
+    ranges = ranges or {}
+    others = {t: 8 for t in matrices if t != first}
     plans = [
-        {t: 16 for t in result.transforms},
+        {t: 16 for t in matrices},
         {first: 16, **others},
         {first: 12, **others},
         {first: 8, **others},
@@ -128,13 +141,14 @@ def _matrices(result: SimilarityResult, first: str, budget: float) -> tuple[dict
 
     def encode(t: str, bits: int) -> str:
         if (t, bits) not in encoded:
-            encoded[t, bits] = packed(quantise(result.matrix(t), bits))
+            encoded[t, bits] = packed(quantise(matrices[t], bits, *ranges.get(t, (-1.0, 1.0))))
         return encoded[t, bits]
 
     notes: list[str] = []
     for plan in plans:
         out = {
-            t: {"bits": bits, "lo": -1.0, "hi": 1.0, "data": encode(t, bits)}
+            t: dict(zip(("lo", "hi"), ranges.get(t, (-1.0, 1.0)), strict=True))
+            | {"bits": bits, "data": encode(t, bits)}
             for t, bits in plan.items()
         }
         size = sum(len(v["data"]) for v in out.values())
@@ -146,7 +160,7 @@ def _matrices(result: SimilarityResult, first: str, budget: float) -> tuple[dict
             f"{', '.join(coarse)} (8 bits: values to ±{1 / 254:.4f}) to keep the page within "
             "its size budget"
         )
-    left_out = [t for t in result.transforms if t not in plan]
+    left_out = [t for t in matrices if t not in plan]
     if left_out:
         notes.append(
             f"{', '.join(left_out)} left out of this page (size budget); "
@@ -195,25 +209,42 @@ def _colours(cmap: str) -> list[str]:
 def _colour_scales(result: SimilarityResult, layout) -> dict:
     """Both colormaps and each transform's exact off-diagonal range, so that the page colours
     as the figures do (same colormap, same default limits) and can switch live."""
+    return {
+        **_colour_tables(layout.background),
+        "limits": {t: _limits(result.matrix(t)) for t in result.transforms},
+    }
+
+
+def _colour_tables(background: str = BACKGROUND) -> dict:
+    """Both colormaps' colours and the background, as the figures have them."""
     from matplotlib.colors import to_hex
 
-    limits = {}
-    for t in result.transforms:
-        ext = offdiag_extremes(result.matrix(t))
-        limits[t] = {
-            name: (float(v) if np.isfinite(v) else None)
-            for name, v in (("low", ext.low), ("high", ext.high), ("high_abs", ext.high_abs))
-        }
     return {
         "sequential": _colours(SEQUENTIAL_CMAP),
         "diverging": _colours(DIVERGING_CMAP),
-        "limits": limits,
-        "background": to_hex(layout.background),
+        "background": to_hex(background),
+    }
+
+
+def _limits(*matrices: np.ndarray) -> dict:
+    """The exact off-diagonal range of one matrix, or the common range of several: ``low``,
+    ``high``, ``high_abs`` (None where a matrix holds no finite value)."""
+    found = [offdiag_extremes(M) for M in matrices]
+    low = min(e.low for e in found)
+    high, high_abs = max(e.high for e in found), max(e.high_abs for e in found)
+    return {
+        name: (float(v) if np.isfinite(v) else None)
+        for name, v in (("low", low), ("high", high), ("high_abs", high_abs))
     }
 
 
 def _overlay(layout) -> dict:
-    """The chosen view's structure as the static figure draws it, in positions of its order."""
+    """The chosen view's structure as the static figure draws it, in positions of its order
+    (none without a layout)."""
+    if layout is None:
+        boxes = ("split_boxes", "unstable_split_boxes")
+        pairs = ("near_duplicates", "unstable_near_duplicates")
+        return {**{k: [] for k in ("brackets", *boxes, *pairs, "ticks")}, "dendrogram": None}
     return {
         "brackets": layout.brackets,
         "split_boxes": [list(map(int, b)) for b in layout.split_boxes],
@@ -311,12 +342,85 @@ def explorer_data(
         "counts": _counts(result),
         "notes": list(layout.notes),
     }
+    computed = {t: result.matrix(t) for t in result.transforms}
+    return _with_matrices(data, computed, budget_mb)
+
+
+def _with_matrices(
+    data: dict,
+    matrices: Mapping[str, np.ndarray],
+    budget_mb: float,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> dict:
+    """``data`` with ``matrices`` packed in what the page's budget leaves them (the first at
+    the finest precision), the matrices it carries as its ``transforms``, and notes."""
     rest = len(_json_for_html(data).encode()) + PAGE_BYTES
     first = data["initial"]["transform"]
-    data["matrices"], notes = _matrices(result, first, budget_mb * 1e6 - rest)
-    data["transforms"] = [t for t in result.transforms if t in data["matrices"]]
+    data["matrices"], notes = _matrices(matrices, first, budget_mb * 1e6 - rest, ranges)
+    data["transforms"] = [t for t in matrices if t in data["matrices"]]
     data["notes"] = notes + data["notes"]
     return data
+
+
+def comparison_data(
+    names: Sequence[str],
+    a: np.ndarray,
+    b: np.ndarray,
+    order: Sequence[int],
+    labels: tuple[str, str],
+    title: str,
+    notes: Sequence[str] = (),
+    changed: Sequence[dict] = (),
+    budget_mb: float | None = None,
+) -> dict:
+    """The page data of two similarity matrices over the same classes and their difference
+    (``classsim compare``): three matrices to switch between or show beside one another in
+    one order, A and B on one colour scale, the difference always diverging.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The classes, in the matrices' row order.
+    a, b : ndarray, shape (m, m)
+    order : sequence of int
+        The order shown (indices into ``names``).
+    labels : (str, str)
+        Names of A and B (the difference is ``"A − B"`` with them).
+    title, notes
+        The page's title and the lines under its findings.
+    changed : sequence of dict
+        Classes listed as findings (``name``, ``class_id`` (index into ``names``),
+        ``mean_abs_change``), most changed first: a click zooms to the class.
+    budget_mb : float, optional
+        Size limit of the page (default :data:`BUDGET_MB`).
+    """
+    difference = f"{labels[0]} − {labels[1]}"
+    shared = _limits(a, b)
+    data = {
+        "schema": SCHEMA,
+        "title": title,
+        "m": len(names),
+        "n": None,
+        "names": list(names),
+        "transforms": [*labels, difference],
+        "chosen": labels[0],
+        "initial": {"transform": labels[0], "diverging": False, "cutoff": None, "contrast": 1.0},
+        "diverging": [difference],
+        "matrices": {},
+        "orders": [{"key": "chosen", "label": f"{labels[0]}'s order", "order": list(order)}],
+        "overlay": _overlay(None),
+        "colours": {
+            **_colour_tables(),
+            "limits": {labels[0]: shared, labels[1]: shared, difference: _limits(a - b)},
+        },
+        "findings": {"changed": list(changed)},
+        "taxonomy": None,
+        "counts": None,
+        "notes": list(notes),
+    }
+    matrices = {labels[0]: a, labels[1]: b, difference: a - b}
+    budget = BUDGET_MB if budget_mb is None else budget_mb
+    return _with_matrices(data, matrices, budget, {difference: (-2.0, 2.0)})
 
 
 def _asset(name: str) -> str:

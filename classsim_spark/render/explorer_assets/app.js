@@ -47,7 +47,7 @@ const Explorer = (() => {
     const h = View.fromHash(location.hash);
     const s = defaults();
     if (has(orders, h.o)) s.o = h.o;
-    if (has(orders, h.cmp)) s.cmp = h.cmp;
+    if (has(orders, h.cmp) || has(matrices, besideMatrix(h.cmp))) s.cmp = h.cmp;
     if (has(matrices, h.t)) s.t = h.t;
     if (h.layer === "counts" && counts) s.layer = "counts";
     s.v = View.viewFromText(h.v, m) || s.v;
@@ -81,17 +81,28 @@ const Explorer = (() => {
 
   // ------------------------------------------------------------------ colours
 
-  function scale() {
-    const limits = Colours.defaultLimits(data.colours.limits[state.t], state.div, state.cut);
-    return { ...limits, lut: state.div ? data.colours.diverging : data.colours.sequential,
-      diverging: state.div, contrast: state.con, cutoff: state.cut, background: data.colours.background };
+  /** The colour scale of matrix `t` (default the shown transform): diverging when asked, or
+      always for a matrix the data mark so (a difference of two matrices). */
+  function scale(t = state.t) {
+    const div = state.div || (data.diverging || []).includes(t);
+    const limits = Colours.defaultLimits(data.colours.limits[t], div, state.cut);
+    return { ...limits, lut: div ? data.colours.diverging : data.colours.sequential,
+      diverging: div, contrast: state.con, cutoff: state.cut, background: data.colours.background };
   }
 
-  function table() {
-    const s = scale();
-    const key = JSON.stringify([state.t, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
-    if (!tables[key]) tables = { [key]: Colours.codeTable(matrices[state.t], s) };
+  function table(t) {
+    const s = scale(t);
+    const key = JSON.stringify([t, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
+    if (!tables[key]) {
+      if (Object.keys(tables).length >= 4) tables = {}; // the panels shown need two at most
+      tables[key] = Colours.codeTable(matrices[t], s);
+    }
     return tables[key];
+  }
+
+  /** The matrix a "beside" choice shows in the main order ("matrix:<t>"), else null. */
+  function besideMatrix(cmp) {
+    return typeof cmp === "string" && cmp.startsWith("matrix:") ? cmp.slice(7) : null;
   }
 
   // ------------------------------------------------------------------ drawing
@@ -103,10 +114,12 @@ const Explorer = (() => {
     const stage = $("stage");
     const levels = data.taxonomy ? data.taxonomy.levels.length : 0;
     const top = 6 + levels * (BAR + 2);
-    const keys = state.cmp ? [state.cmp, state.o] : [state.o];
+    const main = { o: state.o, t: state.t };
+    const other = besideMatrix(state.cmp);
+    const keys = !state.cmp ? [main] : [other ? { o: state.o, t: other } : { o: state.cmp, t: state.t }, main];
     const across = (stage.clientWidth - 12) / keys.length - LEFT - failedWidth();
     const size = Math.max(50, Math.floor(Math.min(across, stage.clientHeight - top - BOTTOM)));
-    const panels = keys.map((o, n) => ({ o, left: LEFT + n * (size + LEFT + failedWidth()), top, size }));
+    const panels = keys.map((key, n) => ({ ...key, left: LEFT + n * (size + LEFT + failedWidth()), top, size }));
     return { ...panels[panels.length - 1], panels, width: stage.clientWidth, height: stage.clientHeight };
   }
 
@@ -126,8 +139,9 @@ const Explorer = (() => {
     drawLegend();
   }
 
-  /** Fill `pixels` (rows x cols, ABGR) with the cells of class ids rowIds x colIds. */
-  function paint(pixels, rowIds, colIds) {
+  /** Fill `pixels` (rows x cols, ABGR) with the cells of class ids rowIds x colIds of matrix `t`
+      (or of the label counts when they are the layer shown). */
+  function paint(pixels, rowIds, colIds, t) {
     const cols = colIds.length;
     if (state.layer === "counts") {
       const lut = data.colours.sequential.map((hex) => Colours.abgr(Colours.rgb(hex)));
@@ -141,8 +155,8 @@ const Explorer = (() => {
       });
       return;
     }
-    const codes = matrices[state.t].codes;
-    const colours = table();
+    const codes = matrices[t].codes;
+    const colours = table(t);
     rowIds.forEach((i, r) => {
       const rowStart = i * m - (i * (i - 1)) / 2 - i;
       for (let c = 0; c < cols; c++) {
@@ -154,13 +168,14 @@ const Explorer = (() => {
   }
 
   /** The whole ordered matrix, one pixel per cell, for the current layer, order and colours. */
-  let painted = new Map(); // order key -> {key, canvas}, for the panels shown
-  function fullImage(o) {
-    const s = scale();
-    const key = JSON.stringify([state.layer, state.t, o, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
-    const shown = new Set(geometry.panels.map((panel) => panel.o));
+  let painted = new Map(); // panel (order, matrix) -> {key, canvas}, for the panels shown
+  function fullImage(o, t) {
+    const s = scale(t);
+    const key = JSON.stringify([state.layer, t, o, s.vmin, s.vmax, s.diverging, s.contrast, s.cutoff]);
+    const shown = new Set(geometry.panels.map((panel) => `${panel.o}\u0000${panel.t}`));
     for (const old of painted.keys()) if (!shown.has(old)) painted.delete(old);
-    let entry = painted.get(o);
+    const slot = `${o}\u0000${t}`;
+    let entry = painted.get(slot);
     if (!entry || entry.key !== key) {
       const canvas = entry ? entry.canvas : document.createElement("canvas");
       canvas.width = m;
@@ -168,10 +183,10 @@ const Explorer = (() => {
       const ctx = canvas.getContext("2d");
       const image = ctx.createImageData(m, m);
       const order = Int32Array.from(orderOf(o).order);
-      paint(new Uint32Array(image.data.buffer), order, order);
+      paint(new Uint32Array(image.data.buffer), order, order, t);
       ctx.putImageData(image, 0, 0);
       entry = { key, canvas };
-      painted.set(o, entry);
+      painted.set(slot, entry);
     }
     return entry.canvas;
   }
@@ -180,20 +195,20 @@ const Explorer = (() => {
       transform and colour change) and each view scaled from it: averaged when a cell is under
       a pixel, nearest (exact colours) when larger. Past it, each view samples one cell per
       pixel. */
-  function drawMatrix({ o, left, top, size }) {
+  function drawMatrix({ o, t, left, top, size }) {
     const ctx = $("matrix").getContext("2d");
     const v = state.v;
     if (m <= settings.fullMax) {
       ctx.imageSmoothingEnabled = size < v.span;
       ctx.imageSmoothingQuality = "high";
-      ctx.drawImage(fullImage(o), v.x0, v.y0, v.span, v.span, left, top, size, size);
+      ctx.drawImage(fullImage(o, t), v.x0, v.y0, v.span, v.span, left, top, size, size);
       return;
     }
     const order = orderOf(o).order;
     const sample = (start) => Int32Array.from({ length: size },
       (_, p) => order[Math.min(m - 1, Math.floor(start + ((p + 0.5) / size) * v.span))]);
     const image = ctx.createImageData(size, size);
-    paint(new Uint32Array(image.data.buffer), sample(v.y0), sample(v.x0));
+    paint(new Uint32Array(image.data.buffer), sample(v.y0), sample(v.x0), t);
     ctx.putImageData(image, left, top);
   }
 
@@ -610,6 +625,11 @@ const Explorer = (() => {
       const [a, b] = d.class_ids.map((id) => pos[id]);
       add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}${stabilityText(d)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
     }
+    for (const c of f.changed || []) { // a comparison's classes, most changed first
+      const p = pos[c.class_id];
+      add("most changed classes", `${c.name} · mean |A − B| ${fmt(c.mean_abs_change, 3)}`,
+        Math.max(0, p - 10), Math.min(m, p + 11), [p]);
+    }
     for (const s of f.stars || []) {
       const p = pos[s.class_id];
       add("stars", `${s.name} · degree ${s.degree} · z ${fmt(s.z, 1)}${stabilityText(s)}`, Math.max(0, p - 10), Math.min(m, p + 11), [p]);
@@ -721,7 +741,8 @@ const Explorer = (() => {
 
   function wire() {
     fillSelect($("order"), data.orders.map((o) => [o.key, o.label]));
-    fillSelect($("compare"), [["", "nothing"], ...data.orders.map((o) => [o.key, o.label])]);
+    fillSelect($("compare"), [["", "nothing"], ...data.orders.map((o) => [o.key, o.label]),
+      ...data.transforms.map((t) => [`matrix:${t}`, `${t}, same order`])]);
     fillSelect($("transform"), data.transforms.map((t) => [t, t]));
     fillSelect($("layer"), [["similarity", "similarity"], ...(counts ? [["counts", counts.name]] : [])]);
     $("order").addEventListener("change", (e) => update({ o: e.target.value, highlight: null }));
