@@ -13,6 +13,7 @@ The public API::
     cs.similarity("new-day/", update="res")      # add new rows to the statistics
     cs.compose_window("res", "2026-01-01", "2026-01-31", out="jan")  # scanned with by="date"
     cs.compare("res-a", "res-b", out="a-vs-b")  # agreement, changed classes, blocks, figure
+    cs.examples("res", [("cat", "dog")], top=20)  # the samples that make two classes alike
     cs.figures.similarity_heatmap("res", diverging=True)   # one view as a matplotlib Figure
 
 Everything is imported on first use, so that a Spark task importing a module of this package
@@ -36,6 +37,7 @@ _PUBLIC = {
     "explorer_page": ("classsim_spark.render.explorer", "explorer_page"),
     "compose_window": ("classsim_spark.windows", "compose_window"),
     "compare": ("classsim_spark.compare", "compare"),
+    "examples": ("classsim_spark.examples", "examples"),
 }
 """Public name -> (module, attribute; None for the module itself)."""
 

@@ -20,6 +20,7 @@ from classsim_spark.errors import is_user_error
 from classsim_spark.io.classes import read_class_names
 from classsim_spark.io.config import ConfigError, load_config, similarity_kwargs
 from classsim_spark.io.results import (
+    EXAMPLES_FILE,
     ResultsExistError,
     SimilarityResult,
     check_writable,
@@ -430,9 +431,38 @@ def run_stages(config: dict, stop_after: str = "render"):
     if "analyze" in stages and not stage_done(result.path, "analyze"):
         with stage(result.path, "analyze"):  # the stage's files are replaced without asking
             _log_findings(run_analysis(config, result))
+    wanted = config["examples"]["pairs"]
+    if "analyze" in stages and wanted and not (result.path / EXAMPLES_FILE).exists():
+        _run_examples(config, result.path, None, wanted)
     if "render" in stages and not stage_done(result.path, "render"):
         log.info("figures: %s", render_figures(config, result))
     return result
+
+
+def _run_examples(config: dict, results, pairs: list[str] | None, count: int, **options):
+    """Look up the samples behind ``pairs`` (``'a,b'`` texts), or behind the ``count``
+    strongest near-duplicate pairs and split groups of the analysis."""
+    from classsim_spark.examples import ExamplesError, default_pairs, examples, parse_pair
+    from classsim_spark.render.inputs import read_groups
+
+    result = SimilarityResult.load(results)
+    if pairs:
+        chosen = [parse_pair(text, result.classes) for text in pairs]
+    else:
+        groups = read_groups(result)
+        if groups is None:
+            raise ExamplesError(f"{results} is not analysed: give the pairs (--pair 'a,b')")
+        chosen = default_pairs(groups, result.matrix(groups.transform), result.classes, count)
+        if not chosen:
+            log.info("examples: the analysis found no near-duplicate pair or split group")
+            return None
+    return examples(
+        results,
+        chosen,
+        top=config["examples"]["top"],
+        spark=lambda: _spark_from(config),
+        **options,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -444,6 +474,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             **_similarity_overrides(args),
             **_analysis_overrides(args, analyse),
             **_render_overrides(args),
+            "examples.pairs": args.examples,
         },
     )
     _output_of(config, args)
@@ -605,6 +636,29 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    config = load_config(
+        args.config,
+        {
+            "examples.top": args.top,
+            "spark.master": args.master,
+            "spark.remote": args.remote,
+            "spark.conf": _spark_conf(args.conf),
+        },
+    )
+    record = _run_examples(
+        config,
+        args.results,
+        args.pair,
+        args.count,
+        transform=args.transform,
+        data=args.input,
+    )
+    if record is not None:
+        print(Path(args.results) / EXAMPLES_FILE)
+    return 0
+
+
 def cmd_window(args: argparse.Namespace) -> int:
     from classsim_spark.windows import compose_window
 
@@ -724,6 +778,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(p, with_transform=False)
     _add_render_options(p, with_transform=False)
     p.add_argument(
+        "--examples",
+        type=_non_negative_int,
+        metavar="N",
+        help="after the analysis, look up the samples behind the N strongest near-duplicate "
+        "pairs and split groups (one more scan; default 0)",
+    )
+    p.add_argument(
         "--stop-after",
         choices=RUN_STAGES,
         default="render",
@@ -756,6 +817,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser(
+        "examples",
+        help="the samples that make class pairs similar (one more scan of the input)",
+    )
+    p.add_argument("results", help="results directory")
+    p.add_argument(
+        "--pair",
+        action="append",
+        metavar="A,B",
+        help="two class names (repeatable); default: the strongest near-duplicate pairs and "
+        "split groups of the analysis",
+    )
+    p.add_argument(
+        "--count",
+        type=_non_negative_int,
+        default=5,
+        help="without --pair: this many near-duplicate pairs and split groups (default 5)",
+    )
+    p.add_argument("--top", type=_non_negative_int, help="samples per pair (default 20)")
+    p.add_argument("--transform", choices=TRANSFORMS, help="default: the analysis's choice")
+    p.add_argument("--input", help="read this instead of the inputs run.json names")
+    p.add_argument("--config", help="TOML file with defaults ([examples], [spark])")
+    _add_spark_options(p)
+    p.set_defaults(func=cmd_examples)
 
     p = sub.add_parser(
         "window",

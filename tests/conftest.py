@@ -98,3 +98,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(name in getattr(item, "fixturenames", ()) for name in SERVER_FIXTURES):
             item.add_marker(pytest.mark.xdist_group("servers"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the explorer tests; fails under CI when it is missing (`make test`
+    installs it), skips elsewhere."""
+    from explorer_page import CHROMIUM
+
+    if not os.path.exists(CHROMIUM):
+        message = "Chromium is not installed (Debian: apt-get install chromium; `make test` does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()

@@ -7,15 +7,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import shutil
 import zlib
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pytest
+from explorer_page import Page
 
 from classsim_spark.analysis import analyze
 from classsim_spark.cli import main
@@ -32,7 +31,6 @@ from classsim_spark.render.explorer import (
 )
 
 SPEC = DemoSpec(samples=3000, classes=48, top_groups=4, mid_groups=8, seed=1)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SUGGESTIONS = "() => [...document.querySelectorAll('#suggestions button')].map(b => b.textContent)"
 NASTY = ["<script>alert(1)</script>", "a & b", "say \"hi\" 'x'", "猫 ネコ", "{{SCRIPT}}", "</b>"]
 
@@ -197,86 +195,6 @@ def test_render_writes_the_page_and_replaces_it_only_when_asked(analysed, tmp_pa
 
 
 # --------------------------------------------------------------------------- in the browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        message = "Chromium is not installed (Debian: apt-get install chromium; `make test` does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
-
-
-class Page:
-    """One open explorer page, its console and the requests it made."""
-
-    def __init__(self, browser, path: Path, hash_: str = ""):
-        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
-        self.problems: list[str] = []
-        self.requests: list[str] = []
-        self.page.on(
-            "console", lambda m: m.type in ("error", "warning") and self.problems.append(m.text)
-        )
-        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
-        self.page.on("dialog", lambda d: self.problems.append(f"dialog: {d.message}"))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto((path / "explorer.html").resolve().as_uri() + hash_)
-        self.page.evaluate("window.classsimExplorer.ready")
-
-    def js(self, expression: str, arg=None):
-        return self.page.evaluate(expression, arg)
-
-    def hover(self, row: int, col: int) -> dict:
-        """Move the pointer to cell (row, col) of the current order; what the panel reports."""
-        at = self.js("([r, c]) => window.classsimExplorer.cellCentre(r, c)", [row, col])
-        self.page.mouse.move(at["x"], at["y"])
-        return self.js(
-            """() => {
-              const body = document.getElementById("hover-body");
-              const values = {};
-              for (const tr of body.querySelectorAll("tr[data-transform]")) {
-                values[tr.dataset.transform] = [Number(tr.dataset.value), tr.cells[1].textContent];
-              }
-              return {row: Number(body.dataset.row), col: Number(body.dataset.col),
-                      text: body.textContent, values};
-            }"""
-        )
-
-    def url_shows(self, part: str) -> None:
-        """Wait until the URL fragment holds ``part`` (the page writes it at most every 200 ms)."""
-        self.page.wait_for_function(
-            "(part) => location.hash.includes(part)", arg=part, timeout=5000
-        )
-
-    def pixel(self, x: float, y: float) -> list[int]:
-        """The RGB of the screen pixel at client coordinates (x, y)."""
-        from matplotlib.image import imread
-
-        png = self.page.screenshot(clip={"x": x, "y": y, "width": 1, "height": 1})
-        return np.round(imread(BytesIO(png), format="png")[0, 0, :3] * 255).astype(int).tolist()
-
-    def state(self) -> dict:
-        return self.js("() => JSON.parse(JSON.stringify(window.classsimExplorer.state))")
-
-    def close(self):
-        self.page.close()
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "explorer": True,
         "explorer_budget_mb": 30.0,
     },
+    "examples": {"pairs": 0, "top": 20},
     "spark": {"master": None, "remote": None, "conf": {}},
 }
 

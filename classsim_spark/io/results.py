@@ -21,6 +21,7 @@ Layout (all readable without Spark)::
     memberships.npy           the fuzzy memberships behind the failed groups
     figures/                  the figures (:mod:`classsim_spark.render.figures`)
     explorer.html             the interactive page (:mod:`classsim_spark.render.explorer`)
+    examples.json             the samples behind class pairs (:mod:`classsim_spark.examples`)
     windows/                  with ``by``: the statistics per value of a column
                               (:mod:`classsim_spark.io.windows`)
     unfinished.json           present only while a command is changing the directory, or after
@@ -72,6 +73,7 @@ GROUPS_FILE = "groups.json"
 MEMBERSHIPS_FILE = "memberships.npy"
 FIGURES_DIR = "figures"
 EXPLORER_FILE = "explorer.html"
+EXAMPLES_FILE = "examples.json"
 
 
 def similarity_file(transform: str) -> str:
@@ -298,7 +300,7 @@ def load_results(path: str | Path) -> SimilarityResult:
 RESULTS_ENTRIES = re.compile(
     r"^(run\.json|classes\.csv|sample\.npy|(frequencies|confusion|cooccurrence)\.npy"
     r"|(similarity|linkage)-.+\.npy|(moments|parts)-.+\.npz|groups\.json|order-.+\.json"
-    r"|memberships\.npy|figures|explorer\.html|unfinished\.json|windows|\..+\.tmp(-\w+)?)$"
+    r"|memberships\.npy|figures|explorer\.html|examples\.json|unfinished\.json|windows|\..+\.tmp(-\w+)?)$"
 )
 """Names a results directory may hold: what the similarity run, ``analyze`` and ``render`` write
 (and the temporary names of an interrupted write)."""

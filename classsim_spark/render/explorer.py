@@ -34,7 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from classsim_spark.io.results import EXPLORER_FILE, SimilarityResult, write_text_atomically
+from classsim_spark.io.results import (
+    EXAMPLES_FILE,
+    EXPLORER_FILE,
+    SimilarityResult,
+    write_text_atomically,
+)
 from classsim_spark.render.figures import RenderOptions, similarity_layout
 from classsim_spark.render.heatmap import (
     BACKGROUND,
@@ -261,6 +266,15 @@ def _overlay(layout) -> dict:
     }
 
 
+def _examples(result: SimilarityResult) -> dict:
+    """The samples behind class pairs that ``classsim examples`` looked up, when it did."""
+    file = Path(result.path) / EXAMPLES_FILE if result.path else None
+    if file is None or not file.is_file():
+        return {}
+    record = json.loads(file.read_text())
+    return {"examples": record["pairs"], "examples_transform": record["transform"]}
+
+
 def _counts(result: SimilarityResult) -> dict | None:
     for name in ("confusion", "cooccurrence"):
         if name in result.counts:
@@ -297,7 +311,8 @@ def explorer_data(
     dict
         ``schema``, ``title``, ``m``, ``n``, ``names``, ``transforms``, ``chosen``,
         ``initial``, ``matrices``, ``orders``, ``overlay``, ``colours``, ``findings``,
-        ``taxonomy``, ``counts``, ``notes``.
+        ``taxonomy``, ``counts``, ``notes``; with ``examples.json``, ``examples`` (its pairs)
+        and ``examples_transform``.
     """
     options = options or RenderOptions()
     budget_mb = BUDGET_MB if budget_mb is None else budget_mb
@@ -341,6 +356,7 @@ def explorer_data(
         else {"levels": list(taxonomy.levels), "paths": [list(p) for p in taxonomy.paths]},
         "counts": _counts(result),
         "notes": list(layout.notes),
+        **_examples(result),
     }
     computed = {t: result.matrix(t) for t in result.transforms}
     return _with_matrices(data, computed, budget_mb)

@@ -582,6 +582,27 @@ const Explorer = (() => {
     }
   }
 
+  /** The samples that make pair `k` of data.examples similar, as a table (text only). */
+  function showExamples(k) {
+    const pair = data.examples[k];
+    $("examples-title").textContent = `${pair.a} ≈ ${pair.b}: the samples behind r = ${fmt(pair.similarity)}`;
+    const body = $("examples-body");
+    body.replaceChildren();
+    const table = el("table");
+    const head = el("tr");
+    for (const text of ["sample", "z·z", pair.a, pair.b, "label", "top-1"]) head.append(el("th", text));
+    table.append(head);
+    for (const e of pair.examples) {
+      const tr = el("tr");
+      const cells = [e.id ?? "?", fmt(e.contribution, 2), fmt(e.score_a, 2), fmt(e.score_b, 2),
+        (e.labels || []).join(", "), e.top1];
+      for (const text of cells) tr.append(el("td", String(text)));
+      table.append(tr);
+    }
+    body.append(table);
+    body.append(el("div", `${data.examples_transform} scores; z·z: the sample's term of the correlation (× (n − 1))`, "muted"));
+  }
+
   function selectClass(id) {
     const p = positions(orderOf(state.o).order)[id];
     update({ c: id, v: View.around(Math.max(0, p - 10), Math.min(m, p + 11), m), highlight: null });
@@ -596,7 +617,8 @@ const Explorer = (() => {
     const chosen = orders.chosen.order;
     const pos = positions(chosen);
     const items = [];
-    const add = (kind, text, start, end, highlight, view) => items.push({ kind, text, start, end, highlight, view });
+    const add = (kind, text, start, end, highlight, view, open) =>
+      items.push({ kind, text, start, end, highlight, view, open });
     const labels = new Map(data.overlay.brackets.map((b) => [`${b.start}:${b.end}`, b.label]));
     for (const b of f.blocks || []) {
       const label = labels.get(`${b.start}:${b.end}`);
@@ -625,6 +647,12 @@ const Explorer = (() => {
       const [a, b] = d.class_ids.map((id) => pos[id]);
       add("near-duplicates", `${d.names.join(" ≈ ")} · r ${fmt(d.similarity)}${stabilityText(d)}`, Math.min(a, b), Math.max(a, b) + 1, [a, b]);
     }
+    (data.examples || []).forEach((pair, k) => { // the samples behind a pair (`classsim examples`)
+      const [pa, pb] = [pair.a, pair.b].map((name) => pos[data.names.indexOf(name)]);
+      const view = View.clamp({ x0: pb + 0.5 - 10, y0: pa + 0.5 - 10, span: 21 }, m);
+      add("samples behind pairs", `${pair.a} ≈ ${pair.b} · r ${fmt(pair.similarity)} · ${pair.examples.length} samples`,
+        Math.min(pa, pb), Math.max(pa, pb) + 1, [pa, pb], view, () => showExamples(k));
+    });
     for (const c of f.changed || []) { // a comparison's classes, most changed first
       const p = pos[c.class_id];
       add("most changed classes", `${c.name} · mean |A − B| ${fmt(c.mean_abs_change, 3)}`,
@@ -660,6 +688,8 @@ const Explorer = (() => {
           body.querySelectorAll(".selected").forEach((b) => b.classList.remove("selected"));
           button.classList.add("selected");
           update({ o: "chosen", c: null, v: item.view || View.around(item.start, item.end, m), highlight: item.highlight || null });
+          $("examples-panel").hidden = !item.open;
+          if (item.open) item.open();
         });
         details.append(button);
       });

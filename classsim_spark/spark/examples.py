@@ -1,0 +1,35 @@
+"""The examples scan, driven from the driver: every task's best rows per pair, the best of all.
+
+:func:`scan_examples` maps every partition of the input through
+:func:`~classsim_spark.executor.examples.pair_contributions` and keeps, per pair, the ``top``
+rows with the largest contributions over all tasks (a few rows per task and pair reach the
+driver). DataFrame APIs only, so it runs over Spark Connect too.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+
+from classsim_spark.executor.examples import EXAMPLE_SCHEMA, ExamplesPlan, pair_contributions
+from classsim_spark.executor.parquet_reader import ReadUnit
+
+
+def scan_examples(
+    df: DataFrame, plan: ExamplesPlan, units: list[ReadUnit] | None = None
+) -> list[list[dict]]:
+    """Per pair of ``plan.pairs``, its ``plan.top`` rows by contribution, largest first.
+
+    Each row: ``id`` (the sample id, None without an id column), ``contribution`` (the product
+    of the two standardised values), ``score_a``/``score_b`` (as read), ``value_a``/``value_b``
+    (transformed), ``labels`` (class indices, None without labels), ``top1`` (the class with
+    the highest score).
+    """
+    if units is None:
+        source = df.select(*plan.columns)
+    else:
+        source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
+    found = source.mapInArrow(pair_contributions(plan, units), EXAMPLE_SCHEMA).toArrow()
+    best: list[list[dict]] = [[] for _ in plan.pairs]
+    for row in found.to_pylist():
+        best[row.pop("pair")].append(row)
+    return [sorted(rows, key=lambda r: -r["contribution"])[: plan.top] for rows in best]
