@@ -21,6 +21,7 @@ the tasks decode (:class:`BatchLayout`):
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 from collections import Counter
@@ -42,10 +43,18 @@ from classsim_spark.executor.parquet_reader import (
     row_groups,
 )
 from classsim_spark.io.classes import check_class_names, default_class_names, read_class_names
+from classsim_spark.io.delta_table import (
+    DeltaFiles,
+    DeltaTableError,
+    current_files,
+    is_delta_table,
+)
 
 LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
 DEFAULT_ID_COLUMN = "sample_id"
 ENTRIES_COLUMN = "__classsim_entries"
+log = logging.getLogger("classsim")
+
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/")
 
 
@@ -114,9 +123,38 @@ def check_paths(source: str | DataFrame, fmt: str = "parquet") -> list[RowGroup]
     missing = [p for p in paths if not _URI.match(p) and not _local_exists(p)]
     if missing:
         raise InputError(f"input path not found: {', '.join(missing)}")
-    if fmt == "parquet" and not any(_URI.match(p) and not p.startswith("file:") for p in paths):
+    local = not any(_URI.match(p) and not p.startswith("file:") for p in paths)
+    if fmt == "parquet" and local:
         return check_local_parquet(paths)
+    if fmt == "delta" and local:
+        delta = delta_files(source)
+        return None if delta is None else check_local_parquet(delta.files)
     return None
+
+
+def delta_files(source: str, where: str | None = None) -> DeltaFiles | None:
+    """The current data files of a local (or mounted) Delta table, from its log, pruned by
+    ``where``; None when the table needs Spark's Delta reader (reader features such as
+    deletion vectors), which then reads it.
+
+    Raises
+    ------
+    InputError
+        A path that is not a Delta table, or several paths.
+    """
+    paths = _paths(source)
+    if len(paths) != 1:
+        raise InputError(f"--format delta reads one table, got {len(paths)} paths: {source}")
+    path = paths[0].removeprefix("file://").removeprefix("file:")
+    if not is_delta_table(path):
+        raise InputError(f"{path} is not a Delta table (no _delta_log folder in it)")
+    try:
+        return current_files(path, where)
+    except DeltaTableError as err:
+        if "needs a Delta reader" not in str(err):
+            raise InputError(str(err)) from None
+        log.info("%s; reading it with Spark's Delta reader", err)
+        return None
 
 
 def read_scores(
@@ -143,6 +181,21 @@ def read_scores(
     """
     if isinstance(source, DataFrame) or hasattr(source, "sparkSession"):
         df = source
+    elif fmt == "delta" and _looks_like_path(source) and not _URI.match(source.lstrip()):
+        delta = delta_files(source, where)
+        if delta is None:
+            df = _spark_delta(spark, source)
+        elif not delta.files:
+            raise InputError(
+                f"the Delta table {source} holds no data files (version "
+                f"{delta.version}{', after the filter' if where else ''})"
+            )
+        else:  # the version's files, as Parquet: files older versions removed are not read
+            base = _paths(source)[0].removeprefix("file://").removeprefix("file:")
+            df = spark.read.option("basePath", base).parquet(*delta.files)
+            log.info(
+                "Delta table %s, version %d: %d data files", source, delta.version, len(delta.files)
+            )
     elif _looks_like_path(source):
         paths = _paths(source)
         reader = spark.read.format(fmt)
@@ -180,6 +233,21 @@ def partition_base(paths: list[str]) -> str | None:
     return bases.pop() if len(bases) == 1 else None
 
 
+def _spark_delta(spark: SparkSession, source: str) -> DataFrame:
+    """A Delta table read by Spark's own Delta reader (Databricks, delta-spark)."""
+    try:
+        return spark.read.format("delta").load(source)
+    except Exception as err:
+        if "delta" not in str(err).lower() or "data source" not in str(err).lower():
+            raise
+        raise InputError(
+            f"{source} needs a Delta reader: this Spark session has none (Databricks and "
+            "delta-spark do) and the table cannot be read from its log here (install "
+            "deltalake: pip install 'classsim[delta]'; tables with deletion vectors or column "
+            "mapping need Spark's reader)"
+        ) from None
+
+
 def _paths(source: str) -> list[str]:
     return [p.strip() for p in source.split(",") if p.strip()]
 
@@ -213,7 +281,9 @@ def direct_read_units(
     why_not = None
     if not isinstance(source, str):
         why_not = "the input is a DataFrame"
-    elif fmt != "parquet":
+    elif fmt == "delta" and row_groups is None:
+        why_not = "the Delta table is read by Spark's Delta reader"
+    elif fmt not in ("parquet", "delta"):
         why_not = f"the input format is {fmt}, not parquet"
     elif not _looks_like_path(source):
         why_not = "the input is a table"
