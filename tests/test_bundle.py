@@ -53,7 +53,7 @@ def test_the_bundle_declares_a_wheel_job_and_a_report():
     assert report["depends_on"] == [{"task_key": wheel["task_key"]}]
     task = wheel["python_wheel_task"]
     # Databricks finds the entry point in the wheel's metadata, by distribution name
-    assert task["package_name"].replace("_", "-") == project["name"]
+    assert task["package_name"] == project["name"]
     assert task["entry_point"] in project["scripts"]
     environments = {e["environment_key"]: e for e in job["environments"]}
     assert "../dist/*.whl" in environments[wheel["environment_key"]]["spec"]["dependencies"]
