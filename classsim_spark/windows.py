@@ -27,7 +27,13 @@ from classsim_spark.errors import ClasssimError
 from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.io.records import LabelsRecord, PartsRecord, SampleRecord
 from classsim_spark.io.results import SimilarityResult, load_results
-from classsim_spark.io.windows import Windows, WindowsError, read_windows, window_index
+from classsim_spark.io.windows import (
+    Windows,
+    WindowsError,
+    describe_values,
+    read_windows,
+    window_index,
+)
 
 log = logging.getLogger("classsim")
 
@@ -130,14 +136,11 @@ def windows_of(column: str, by_key: Mapping[str | None, RowStatistics]) -> Windo
 
 
 def select_values(
-    values: Sequence[str | None],
-    start: str | None = None,
-    end: str | None = None,
-    chosen: Sequence[str] | None = None,
+    values: Sequence[str | None], start: str | None = None, end: str | None = None
 ) -> list[str | None]:
-    """The values of a window: ``chosen`` ones, or those from ``start`` to ``end`` (both
-    included; either open), compared as numbers when every value is one, else as text (ISO
-    dates sort as text). Nulls belong only to a window without bounds.
+    """The values from ``start`` to ``end`` (both included; either open), compared as numbers
+    when every value is one, else as text (ISO dates sort as text). Nulls belong only to a
+    window without bounds.
 
     Examples
     --------
@@ -146,8 +149,6 @@ def select_values(
     >>> select_values(["9", "10", "11"], "9", "10")
     ['9', '10']
     """
-    if chosen is not None:
-        return [v for v in values if v in set(chosen)]
     present = [v for v in values if v is not None]
     numeric = all(_is_number(v) for v in present) and (
         all(_is_number(b) for b in (start, end) if b is not None)
@@ -202,20 +203,13 @@ def compose_window(
     """
     base = load_results(results)
     index = window_index(results)
-    if values is not None:
-        missing = [v for v in values if v not in index.values]
-        if missing:
-            raise WindowsError(
-                f"{results} has no value {missing[0]!r} of {index.column}: "
-                f"{_describe(index.values)}"
-            )
-    chosen = select_values(index.values, start, end, values)
+    chosen = list(values) if values is not None else select_values(index.values, start, end)
     if not chosen:
         raise WindowsError(
             f"no value of {index.column} in {results} lies from {start or 'the first'} to "
-            f"{end or 'the last'}: {_describe(index.values)}"
+            f"{end or 'the last'}: {describe_values(index.values)}"
         )
-    windows = read_windows(results, chosen)
+    windows = read_windows(results, chosen)  # names a value it does not have
     stats = RowStatistics.merge_all([RowStatistics.from_arrays(a) for a in windows.arrays or []])
     if not stats.moments:
         raise WindowsError(f"the window {_span(chosen)} of {results} holds no rows")
@@ -276,10 +270,3 @@ def _is_number(text: str) -> bool:
 def _span(values: Sequence[str | None]) -> str:
     shown = [str(v) for v in values]
     return shown[0] if len(shown) == 1 else f"{shown[0]} .. {shown[-1]}"
-
-
-def _describe(values: Sequence[str | None]) -> str:
-    present = sorted(str(v) for v in values if v is not None)
-    if not present:
-        return "it has no values"
-    return f"it has {len(values)} values, {present[0]} to {present[-1]}"

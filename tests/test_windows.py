@@ -50,7 +50,6 @@ def test_values_of_a_window():
     assert select_values(["b", "a10", "a9"], "a1", "a9") == ["a10", "a9"]  # as text
     assert select_values([None, "x"], None, None) == [None, "x"]
     assert select_values([None, "x"], "a", None) == ["x"]
-    assert select_values(dates, chosen=["2026-02-01", "nope"]) == ["2026-02-01"]
 
 
 def test_statistics_travel_as_arrays_and_merge():

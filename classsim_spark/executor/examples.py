@@ -19,15 +19,12 @@ import numpy as np
 import pyarrow as pa
 
 from classsim_spark.core.transforms import ScoreSpec, transform_block
+from classsim_spark.executor.arrow_schema import spark_ddl
 from classsim_spark.executor.batches import BatchLayout, decode_batch
 from classsim_spark.executor.labels import LabelSpec, decode_labels
 from classsim_spark.executor.parquet_reader import ReadUnit, read_units
 from classsim_spark.executor.validation import RowReport, check_scores
 
-EXAMPLE_SCHEMA = (
-    "pair int, id string, contribution double, score_a double, score_b double, "
-    "value_a double, value_b double, labels array<int>, top1 int"
-)
 _ARROW_SCHEMA = pa.schema(
     [
         ("pair", pa.int32()),
@@ -41,6 +38,7 @@ _ARROW_SCHEMA = pa.schema(
         ("top1", pa.int32()),
     ]
 )
+EXAMPLE_SCHEMA = spark_ddl(_ARROW_SCHEMA)
 
 
 @dataclass(frozen=True)

@@ -36,16 +36,13 @@ from classsim_spark.core.moments import (
     row_parts,
 )
 from classsim_spark.core.transforms import ScoreSpec, transform_block
+from classsim_spark.executor.arrow_schema import spark_ddl
 from classsim_spark.executor.batches import BatchLayout, decode_batch
 from classsim_spark.executor.labels import LabelCounts, LabelSpec, decode_labels
 from classsim_spark.executor.parquet_reader import ReadUnit, read_units
 from classsim_spark.executor.sampling import RowSample
 from classsim_spark.executor.validation import RowReport, check_scores
 
-PARTIAL_SCHEMA = (
-    "kind string, key string, transform string, tile_row int, tile_col int, n long, "
-    "row_mean binary, col_mean binary, data binary"
-)
 _ARROW_SCHEMA = pa.schema(
     [
         ("kind", pa.string()),
@@ -59,6 +56,7 @@ _ARROW_SCHEMA = pa.schema(
         ("data", pa.binary()),
     ]
 )
+PARTIAL_SCHEMA = spark_ddl(_ARROW_SCHEMA)
 TILE, PARTS, REPORT, SUM, SAMPLE = "tile", "parts", "report", "sum", "sample"
 FREQUENCIES = "frequencies"
 # Elements of float64 work per task chunk: bounds executor memory to a few hundred MB at any m.

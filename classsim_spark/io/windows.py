@@ -104,7 +104,10 @@ def read_windows(results: str | Path, values: Sequence[str | None] | None = None
     if values is not None:
         missing = [v for v in values if v not in index.values]
         if missing:
-            raise WindowsError(f"{results} has no window {missing[0]!r} ({_range(index.values)})")
+            raise WindowsError(
+                f"{results} has no value {missing[0]!r} of {index.column}: "
+                f"{describe_values(index.values)}"
+            )
         chosen = [k for k, v in enumerate(index.values) if v in set(values)]
     arrays = []
     for k in chosen:
@@ -115,8 +118,9 @@ def read_windows(results: str | Path, values: Sequence[str | None] | None = None
     )
 
 
-def _range(values: list[str | None]) -> str:
-    shown = [v for v in values if v is not None]
-    if not shown:
-        return "it has none"
-    return f"it has {len(values)} values, {min(shown)} to {max(shown)}"
+def describe_values(values: Sequence[str | None]) -> str:
+    """What values a column has, for messages ("it has 31 values, 2026-01-01 to 2026-01-31")."""
+    present = sorted(str(v) for v in values if v is not None)
+    if not present:
+        return "it has no values"
+    return f"it has {len(values)} values, {present[0]} to {present[-1]}"
