@@ -4,7 +4,9 @@
 input an update merged, each with its own filter) and returns, per pair, the samples with the
 largest products of the two classes' standardised transformed scores — the terms of the
 correlation that the similarity is the mean of — with their sample ids, both scores (as given and
-transformed), labels and top-1 prediction (:mod:`classsim_spark.executor.examples`). They go
+transformed; ``both``: whether both lie above their means, or both below — a sample that scores
+low on both adds to the similarity as much), labels and top-1 prediction
+(:mod:`classsim_spark.executor.examples`). They go
 into ``examples.json`` in the results directory (pairs asked before and not now are kept), and the
 explorer lists them (an ``explorer.html`` already there is rewritten, with default colours).
 ``classsim run --examples N`` asks for the N most similar near-duplicate pairs and the closest
@@ -139,7 +141,7 @@ def examples(
         raise ExamplesError(f"classes with constant {t} scores have no examples: {constant}")
     found, inputs = _scan(result, t, ids, moments.mean, sd, top, data, spark)
     M = result.matrix(t)
-    record = _record(result, t, top, pairs, ids, found, M, inputs)
+    record = _record(result, t, top, pairs, ids, found, M, inputs, moments.mean)
     target = Path(result.path) / EXAMPLES_FILE
     if target.is_file():  # keep the pairs asked before and not now
         earlier = json.loads(target.read_text())
@@ -213,7 +215,7 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
     return best, [{"input": s, "where": w, "format": f} for s, w, f in sources]
 
 
-def _record(result, t, top, pairs, ids, found, M, inputs) -> dict:
+def _record(result, t, top, pairs, ids, found, M, inputs, mean) -> dict:
     names = result.classes
     n = result.run.n
 
@@ -239,6 +241,8 @@ def _record(result, t, top, pairs, ids, found, M, inputs) -> dict:
                         "share": round(row["contribution"] / ((n - 1) * M[i, j]), 6)
                         if n and n > 1 and M[i, j]
                         else None,
+                        # a positive product: both above their mean, or both below it
+                        "both": "above" if row["value_a"] > mean[i] else "below",
                         "score_a": row["score_a"],
                         "score_b": row["score_b"],
                         "value_a": row["value_a"],

@@ -26,7 +26,7 @@ from classsim_spark.core.moments import ZeroVarianceError
 from classsim_spark.errors import ClasssimError
 from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.io.records import LabelsRecord, PartsRecord, SampleRecord
-from classsim_spark.io.results import SimilarityResult, load_results
+from classsim_spark.io.results import SimilarityResult, read_run
 from classsim_spark.io.windows import (
     Windows,
     WindowsError,
@@ -201,7 +201,7 @@ def compose_window(
     WindowsError
         No windows, a value the results do not have, or a window with no rows.
     """
-    base = load_results(results)
+    run, classes = read_run(results)  # the matrices of all rows are not needed
     index = window_index(results)
     chosen = list(values) if values is not None else select_values(index.values, start, end)
     if not chosen:
@@ -213,7 +213,6 @@ def compose_window(
     stats = RowStatistics.merge_all([RowStatistics.from_arrays(a) for a in windows.arrays or []])
     if not stats.moments:
         raise WindowsError(f"the window {_span(chosen)} of {results} holds no rows")
-    run = base.run
     matrices, zero = {}, {}
     for t in run.transforms:
         try:
@@ -221,7 +220,7 @@ def compose_window(
         except ZeroVarianceError as err:
             raise WindowsError(f"the window {_span(chosen)}: {err}") from None
         matrices[t] = corr.matrix
-        zero[t] = [base.classes[i] for i in corr.zero_variance]
+        zero[t] = [classes[i] for i in corr.zero_variance]
     window = {
         "column": index.column,
         "values": chosen,
@@ -243,7 +242,7 @@ def compose_window(
         window=window,
     )
     result = SimilarityResult(
-        list(base.classes),
+        list(classes),
         stats.moments,
         matrices,
         zero,

@@ -110,6 +110,8 @@ def test_examples_match_numpy_over_every_input_merged(spark, demo, tmp_path):
         )
         assert pair["similarity"] == pytest.approx(result.matrix("logit")[a, b], abs=1e-6)
         assert all(e["top1"] in names and len(e["labels"]) == 1 for e in pair["examples"])
+        above = [x[list(ids).index(int(e["id"])), a] > x[:, a].mean() for e in pair["examples"]]
+        assert [e["both"] for e in pair["examples"]] == ["above" if u else "below" for u in above]
     # a later request keeps the pairs asked before
     examples(res, [(names[5], names[6])], top=2, spark=spark)
     kept = json.loads((res / "examples.json").read_text())["pairs"]

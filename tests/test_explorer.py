@@ -554,6 +554,10 @@ def test_the_comparison_page_shows_a_b_and_their_difference(browser, compared):
         assert [names[i] for i in order] == json.loads((out / "compare.json").read_text())["order"]
         data = opened.js("() => classsimExplorer.data.transforms")
         assert len(data) == 3 and data[2] == f"{data[0]} − {data[1]}"
+        # the difference's codes span its own range, so small differences keep their digits
+        spread = np.abs(A - B)[~np.eye(len(A), dtype=bool)].max()
+        span = opened.js("(t) => classsimExplorer.data.matrices[t].hi", data[2])
+        assert span == pytest.approx(spread)
         seen = opened.hover(4, 9)
         i, j = order[4], order[9]
         values = [seen["values"][t][0] for t in data]

@@ -241,15 +241,7 @@ class SimilarityResult:
     def load(cls, path: str | Path) -> SimilarityResult:
         """Open a results directory written by :meth:`save` (no Spark needed)."""
         path = Path(path)
-        run_file = path / RUN_FILE
-        if not path.exists():
-            raise NotAResultsDirectoryError(f"results directory not found: {path}")
-        if not run_file.is_file():
-            raise NotAResultsDirectoryError(
-                f"{path} is not a classsim results directory (no {RUN_FILE})"
-            )
-        run = RunRecord.from_json(json.loads(run_file.read_text()))
-        classes = read_class_names(path / CLASSES_FILE)
+        run, classes = read_run(path)
         matrices, moments = {}, {}
         for t in run.transforms:
             matrices[t] = np.load(path / similarity_file(t), allow_pickle=False)
@@ -265,6 +257,21 @@ class SimilarityResult:
         if run.parts is not None and (path / parts_file(run.parts.transform)).is_file():
             parts[run.parts.transform] = load_parts(path / parts_file(run.parts.transform))
         return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
+
+
+def read_run(path: str | Path) -> tuple[RunRecord, list[str]]:
+    """A results directory's run record and class names, without its matrices."""
+    path = Path(path)
+    run_file = path / RUN_FILE
+    if not path.exists():
+        raise NotAResultsDirectoryError(f"results directory not found: {path}")
+    if not run_file.is_file():
+        raise NotAResultsDirectoryError(
+            f"{path} is not a classsim results directory (no {RUN_FILE})"
+        )
+    return RunRecord.from_json(json.loads(run_file.read_text())), read_class_names(
+        path / CLASSES_FILE
+    )
 
 
 def read_once(result: SimilarityResult, file: Path, parse: Callable[[Path], object], missing=None):

@@ -436,7 +436,10 @@ def comparison_data(
     }
     matrices = {labels[0]: a, labels[1]: b, difference: a - b}
     budget = BUDGET_MB if budget_mb is None else budget_mb
-    return _with_matrices(data, matrices, budget, {difference: (-2.0, 2.0)})
+    # The difference's codes span its own range: differences of a few thousandths (two windows
+    # of one model) would all round to 0 over the range -2 .. 2.
+    spread = data["colours"]["limits"][difference]["high_abs"] or 1.0
+    return _with_matrices(data, matrices, budget, {difference: (-spread, spread)})
 
 
 def _asset(name: str) -> str:

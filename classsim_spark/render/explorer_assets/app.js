@@ -590,17 +590,17 @@ const Explorer = (() => {
     body.replaceChildren();
     const table = el("table");
     const head = el("tr");
-    for (const text of ["sample", "z·z", pair.a, pair.b, "label", "top-1"]) head.append(el("th", text));
+    for (const text of ["sample", "z·z", "", pair.a, pair.b, "label", "top-1"]) head.append(el("th", text));
     table.append(head);
     for (const e of pair.examples) {
       const tr = el("tr");
-      const cells = [e.id ?? "?", fmt(e.contribution, 2), fmt(e.score_a, 2), fmt(e.score_b, 2),
+      const cells = [e.id ?? "?", fmt(e.contribution, 2), e.both === "below" ? "↓↓" : "↑↑", fmt(e.score_a, 2), fmt(e.score_b, 2),
         (e.labels || []).join(", "), e.top1];
       for (const text of cells) tr.append(el("td", String(text)));
       table.append(tr);
     }
     body.append(table);
-    body.append(el("div", `${data.examples_transform} scores; z·z: the sample's term of the correlation (× (n − 1))`, "muted"));
+    body.append(el("div", `${data.examples_transform} scores; z·z: the sample's term of the correlation (× (n − 1)); ↑↑ both classes above their mean, ↓↓ both below`, "muted"));
   }
 
   function selectClass(id) {
