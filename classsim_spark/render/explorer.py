@@ -159,12 +159,14 @@ def _matrices(
         size = sum(len(v["data"]) for v in out.values())
         if size <= budget or plan is plans[-1]:
             break
-    coarse = [f"{t} with {bits} bits" for t, bits in plan.items() if bits < 16]
+    coarse = [
+        f"{t} with {bits} bits (values to ±{(hi - lo) / ((1 << bits) - 2) / 2:.2g})"
+        for t, bits in plan.items()
+        if bits < 16
+        for lo, hi in [ranges.get(t, (-1.0, 1.0))]
+    ]
     if coarse:
-        notes.append(
-            f"{', '.join(coarse)} (8 bits: values to ±{1 / 254:.4f}) to keep the page within "
-            "its size budget"
-        )
+        notes.append(f"{', '.join(coarse)}, to keep the page within its size budget")
     left_out = [t for t in matrices if t not in plan]
     if left_out:
         notes.append(
