@@ -682,6 +682,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         args.b,
         args.out,
         transform=args.transform,
+        transform_b=args.transform_b,
         permutations=args.permutations,
         overwrite=bool(args.overwrite),
     )
@@ -864,6 +865,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="results directory B")
     p.add_argument("--out", required=True, help="comparison directory to create")
     p.add_argument("--transform", choices=TRANSFORMS, help="default: A's chosen one, if B has it")
+    p.add_argument(
+        "--transform-b",
+        choices=TRANSFORMS,
+        help="B's transform when it is another (two transforms of one run: A and B the same)",
+    )
     p.add_argument(
         "--permutations",
         type=_non_negative_int,

@@ -88,6 +88,7 @@ def compare(
     out: str | Path | None = None,
     *,
     transform: str | None = None,
+    transform_b: str | None = None,
     permutations: int | None = None,
     overwrite: bool = False,
 ) -> Comparison:
@@ -103,6 +104,10 @@ def compare(
     transform : str, optional
         The transform compared (both must have it); default A's chosen transform when B has it,
         else their first common one.
+    transform_b : str, optional
+        B's transform, when it is another (two transforms of one run: ``compare(a, a,
+        transform="logit", transform_b="rank")``); default ``transform``. The blocks compared
+        are each side's analysis, made for its chosen transform.
     permutations : int, optional
         Of the Mantel test (default :func:`default_permutations`).
 
@@ -118,16 +123,19 @@ def compare(
     ra, rb = load_results(a), load_results(b)
     ga, gb = _groups(ra, a), _groups(rb, b)
     t = _transform(ra, rb, ga, transform)
+    tb = t if transform_b is None else transform_b
+    if tb not in rb.transforms:
+        raise CompareError(f"transform {tb!r} is not in B ({rb.transforms})")
     common = [n for n in ra.classes if n in set(rb.classes)]
     if len(common) < 3:
         raise CompareError(f"{a} and {b} share {len(common)} classes; at least 3 are needed")
     ia = _indices(ra.classes, common)
     ib = _indices(rb.classes, common)
     A = ra.matrix(t)[np.ix_(ia, ia)]
-    B = rb.matrix(t)[np.ix_(ib, ib)]
+    B = rb.matrix(tb)[np.ix_(ib, ib)]
     m = len(common)
     k = max(2, sum(1 for blk in ga.blocks if blk.level == 1))
-    za, zb = _linkage(ra, t, a), _linkage(rb, t, b)
+    za, zb = _linkage(ra, t, a), _linkage(rb, tb, b)
     permutations = default_permutations(m) if permutations is None else permutations
     r, p = mantel(A, B, permutations=permutations)
     cophenetic = tree_agreement(za, zb, ia, ib)
@@ -139,9 +147,9 @@ def compare(
         "schema": SCHEMA,
         "classsim_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "a": {"path": str(a), "n": ra.run.n, "m": ra.m, "chosen": ga.transform},
-        "b": {"path": str(b), "n": rb.run.n, "m": rb.m, "chosen": gb.transform},
-        "transform": t,
+        "a": {"path": str(a), "n": ra.run.n, "m": ra.m, "chosen": ga.transform, "transform": t},
+        "b": {"path": str(b), "n": rb.run.n, "m": rb.m, "chosen": gb.transform, "transform": tb},
+        "transform": t if tb == t else f"{t} vs {tb}",
         "classes": {
             "common": m,
             "only_in_a": [n for n in ra.classes if n not in set(common)],
@@ -328,7 +336,11 @@ def _write(result: Comparison, out: Path, overwrite: bool) -> Comparison:
         figure = comparison_figure(result.names, result.a, result.b, result.order, titles, changed)
         for suffix in (".png", ".svg"):
             save_figure(figure, tmp / FIGURES_DIR / f"compare{suffix}")
-        labels = (f"A {_name(record['a']['path'])}", f"B {_name(record['b']['path'])}")
+        labels = tuple(
+            f"{side.upper()} {_name(record[side]['path'])}"
+            + (f" ({record[side]['transform']})" if " vs " in record["transform"] else "")
+            for side in ("a", "b")
+        )
         page = comparison_data(
             result.names,
             result.a,

@@ -155,3 +155,16 @@ def test_compare_command_and_what_it_refuses(pair, tmp_path, capsys):
     bare, _ = numpy_results(generate(SPEC), tmp_path / "bare", ("logit",))
     with pytest.raises(CompareError, match="is not analysed: run `classsim analyze"):
         compare(a, bare)
+
+
+def test_two_transforms_of_one_run(pair, tmp_path):
+    a, _, _, _ = pair
+    result = compare(a, a, tmp_path / "t", transform="logit", transform_b="rank", permutations=9)
+    record = result.record
+    assert record["transform"] == "logit vs rank" and record["b"]["transform"] == "rank"
+    ra = SimilarityResult.load(a)
+    rows, cols = np.triu_indices(ra.m, k=1)
+    logit, rank = ra.matrix("logit"), ra.matrix("rank")
+    expected = np.corrcoef(logit[rows, cols], rank[rows, cols])[0, 1]
+    assert record["agreement"]["correlation"] == pytest.approx(expected, abs=1e-6)
+    assert record["classes"]["only_in_a"] == [] and record["classes"]["common"] == ra.m
