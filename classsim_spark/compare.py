@@ -122,10 +122,13 @@ def compare(
     """
     ra, rb = load_results(a), load_results(b)
     ga, gb = _groups(ra, a), _groups(rb, b)
-    t = _transform(ra, rb, ga, transform)
-    tb = t if transform_b is None else transform_b
-    if tb not in rb.transforms:
-        raise CompareError(f"transform {tb!r} is not in B ({rb.transforms})")
+    if transform_b is None:
+        t = tb = _transform(ra, rb, ga, transform)
+    else:  # each side its own transform
+        t, tb = transform or ga.transform, transform_b
+        for side, name, have in (("A", t, ra.transforms), ("B", tb, rb.transforms)):
+            if name not in have:
+                raise CompareError(f"transform {name!r} is not in {side} ({have})")
     common = [n for n in ra.classes if n in set(rb.classes)]
     if len(common) < 3:
         raise CompareError(f"{a} and {b} share {len(common)} classes; at least 3 are needed")

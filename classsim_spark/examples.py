@@ -179,8 +179,9 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
         raise ExamplesError(
             f"{result.path} was computed from a DataFrame: pass the data to read (--input)"
         )
-    spec_fields = dict(run.input_spec or {})
-    spec_fields["classes"] = tuple(result.classes)
+    spec_fields = dict(run.input_spec or {})  # as scanned; the classes are checked below
+    if spec_fields.get("classes") is not None:  # given by a file or list: the results' names
+        spec_fields["classes"] = tuple(result.classes)
     spec = InputSpec(
         **{k: v for k, v in spec_fields.items() if k in InputSpec.__dataclass_fields__}
     )

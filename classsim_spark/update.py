@@ -73,8 +73,10 @@ class IncompatibleUpdateError(ClasssimError, ValueError):
 
 def inherited_settings(result: SimilarityResult) -> dict[str, Any]:
     """The keyword arguments of :func:`classsim_spark.similarity` that scan new rows as
-    ``result``'s rows were scanned (its classes as names, so a class file that has changed
-    since cannot reorder them)."""
+    ``result``'s rows were scanned: the input described as it was — classes given by a file or
+    a list become ``result``'s names (a class file may have moved or changed since), classes
+    found from a prefix, a regex or the input stay found so (the names are checked against
+    ``result``'s before the scan)."""
     run = _run_of(result)
     spec = dict(run.input_spec or {})
     return {
@@ -88,7 +90,7 @@ def inherited_settings(result: SimilarityResult) -> dict[str, Any]:
         "stability_parts": run.parts.count if run.parts else 0,
         "labels": run.labels.column if run.labels else None,
         **{k: spec[k] for k in INPUT_SETTINGS if k in spec},
-        "classes": list(result.classes),
+        "classes": list(result.classes) if spec.get("classes") is not None else None,
         "fmt": run.format or "parquet",
     }
 
@@ -172,8 +174,9 @@ def check_same_classes(old: Sequence[str], new: Sequence[str], where: object) ->
 
 def check_not_merged(run: RunRecord, new: ScanInput, where: object) -> None:
     """Refuse an input whose rows are already in the statistics: local files merged before
-    (read without a filter then or now), or, where the files are not known (tables, remote
-    paths), the same input with the same filter. DataFrames cannot be checked.
+    that were read without a filter then or now, or with the same filter; where the files are
+    not known (tables, remote paths, Parquet read with a filter), the same input with the same
+    filter. DataFrames cannot be checked.
 
     Raises
     ------
@@ -182,7 +185,9 @@ def check_not_merged(run: RunRecord, new: ScanInput, where: object) -> None:
     """
     for earlier in scan_inputs(run):
         same_files = sorted(set(new.files or ()) & set(earlier.files or ()))
-        if same_files and (new.where is None or earlier.where is None):
+        if same_files and (
+            new.where is None or earlier.where is None or new.where == earlier.where
+        ):
             raise IncompatibleUpdateError(
                 f"{len(same_files)} of the new input's files are already in {where} (merged "
                 f"{earlier.created}): {_names(same_files)}. Each row may be counted once; "

@@ -228,18 +228,26 @@ def compose_window(
         "composed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "from": str(Path(results)),
     }
-    record = run.replace(
-        n=stats.n,
-        zero_variance=zero,
-        labels=LabelsRecord.of(run.labels.column, run.labels.multi, stats.counts)
-        if run.labels
-        else None,
-        sample=SampleRecord(stats.sample.rows.shape[0], stats.sample.seen, stats.sample.capacity)
-        if stats.sample is not None
-        else None,
-        parts=PartsRecord.of(stats.parts),
-        by=None,
-        window=window,
+    record = (
+        run.replace(  # rows read, dropped and their problems are the scan's, not known per window
+            n=stats.n,
+            rows_read=None,
+            rows_dropped=None,
+            problems={},
+            problem_examples={},
+            zero_variance=zero,
+            labels=LabelsRecord.of(run.labels.column, run.labels.multi, stats.counts)
+            if run.labels
+            else None,
+            sample=SampleRecord(
+                stats.sample.rows.shape[0], stats.sample.seen, stats.sample.capacity
+            )
+            if stats.sample is not None
+            else None,
+            parts=PartsRecord.of(stats.parts),
+            by=None,
+            window=window,
+        )
     )
     result = SimilarityResult(
         list(classes),

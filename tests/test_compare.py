@@ -168,3 +168,12 @@ def test_two_transforms_of_one_run(pair, tmp_path):
     expected = np.corrcoef(logit[rows, cols], rank[rows, cols])[0, 1]
     assert record["agreement"]["correlation"] == pytest.approx(expected, abs=1e-6)
     assert record["classes"]["only_in_a"] == [] and record["classes"]["common"] == ra.m
+
+
+def test_each_side_its_own_transform(pair, tmp_path):
+    """B computed logit only; A's rank against it."""
+    a, b, _, _ = pair
+    record = compare(a, b, transform="rank", transform_b="logit", permutations=0).record
+    assert record["transform"] == "rank vs logit" and record["agreement"]["p_value"] == 1.0
+    with pytest.raises(CompareError, match="transform 'rank' is not in B"):
+        compare(a, b, transform="logit", transform_b="rank")

@@ -16,6 +16,7 @@ import classsim_spark as cs
 from classsim_spark.cli import main
 from classsim_spark.io.delta_table import DeltaTableError, current_files
 from classsim_spark.spark.sources import InputError
+from classsim_spark.update import IncompatibleUpdateError
 
 deltalake = pytest.importorskip("deltalake")
 
@@ -122,3 +123,23 @@ def test_delta_from_the_command_line_and_what_is_refused(spark, table, tmp_path,
         current_files(str(featured))
     with pytest.raises(InputError, match="needs a Delta reader: this Spark session has none"):
         cs.similarity(str(featured), fmt="delta", classes=NAMES, spark=spark)
+
+
+def test_a_new_partition_updates_a_table_scanned_before(spark, table, tmp_path):
+    """The daily pattern: scan the table, a day is appended, add that day with a filter: the
+    files the log prunes to are the new day's, so nothing counts twice."""
+    from deltalake import write_deltalake
+
+    copy = tmp_path / "scores"
+    shutil.copytree(table, copy)
+    res = tmp_path / "res"
+    cs.similarity(str(copy), fmt="delta", classes=NAMES, transforms=["logit"], out=res, spark=spark)
+    day = _day("2026-01-04", np.arange(9000, 9250), np.random.default_rng(9))
+    write_deltalake(str(copy), day, partition_by=["date"], mode="append")
+    new_day = "date = '2026-01-04'"
+    updated = cs.similarity(str(copy), where=new_day, update=res, spark=spark)
+    x, current = _current(copy)
+    assert updated.run.n == current.num_rows
+    np.testing.assert_allclose(updated.matrix("logit"), np.corrcoef(x, rowvar=False), atol=1e-12)
+    with pytest.raises(IncompatibleUpdateError, match="already in"):  # the same day again
+        cs.similarity(str(copy), where=new_day, update=res, spark=spark)

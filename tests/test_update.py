@@ -110,7 +110,7 @@ def test_settings_left_at_their_defaults_are_the_results_own():
     settings = settings_for_update(given, defaults, _result())
     assert settings["transforms"] == ["logit", "rank"]
     assert settings["layout"] == "wide" and settings["prefix"] == "p_"
-    assert settings["labels"] is None and settings["classes"] == ["a", "b", "c"]
+    assert settings["labels"] is None and settings["classes"] is None  # found by the prefix
     assert settings["sample_rows"] == 0 and settings["stability_parts"] == 0
     # the input may be described anew; the statistics' settings may only be repeated
     described = settings_for_update(
@@ -156,6 +156,8 @@ def test_rows_already_merged_are_refused():
     # both filtered: the files may hold other rows
     run_where = RunRecord(["logit"], 5, 2, inputs=[scan("t", "d = 1", ["/t/a.parquet"])])
     check_not_merged(run_where, scan("t", "d = 2", ["/t/a.parquet"]), "res")
+    with pytest.raises(IncompatibleUpdateError, match="already in"):  # the same filter again
+        check_not_merged(run_where, scan("t", "d = 1", ["/t/a.parquet"]), "res")
     tables = RunRecord(["logit"], 5, 2, inputs=[scan("cat.db.t", "d = 1")])
     check_not_merged(tables, scan("cat.db.t", "d = 2"), "res")
     with pytest.raises(IncompatibleUpdateError, match="'cat.db.t' where d = 1 is already in res"):
@@ -257,3 +259,30 @@ def test_update_commands_in_place_elsewhere_and_refused(spark, days, tmp_path, c
     groups = json.loads((res / "groups.json").read_text())
     assert groups["results"]["n"] == 2000 and (res / "figures" / "similarity.png").is_file()
     assert not (res / "unfinished.json").exists()
+
+
+def test_a_wide_layout_found_by_prefix_is_updated_and_drilled_into(spark, tmp_path):
+    """Classes found from column names (``--prefix``): the update describes the new rows as the
+    first scan did, and the examples scan reads them so too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import classsim_spark as cs
+    from classsim_spark.examples import examples
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 5)) + rng.normal(size=(400, 1))
+    for day, rows in (("d1", slice(0, 250)), ("d2", slice(250, 400))):
+        columns = {f"p_{c}": x[rows, i] for i, c in enumerate("abcde")}
+        ids = np.arange(400)[rows]
+        (tmp_path / day).mkdir()
+        pq.write_table(pa.table({"sample_id": ids, **columns}), tmp_path / day / "part.parquet")
+    res = tmp_path / "res"
+    cs.similarity(str(tmp_path / "d1"), layout="wide", prefix="p_", out=res, spark=spark)
+    updated = cs.similarity(str(tmp_path / "d2"), update=res, spark=spark)
+    assert updated.classes == list("abcde") and updated.run.n == 400
+    np.testing.assert_allclose(
+        updated.matrix("logit"), np.corrcoef(x, rowvar=False), rtol=0, atol=1e-12
+    )
+    record = examples(res, [("a", "b")], top=3, spark=spark)
+    assert len(record["inputs"]) == 2 and len(record["pairs"][0]["examples"]) == 3

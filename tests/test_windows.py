@@ -134,6 +134,7 @@ def test_a_window_equals_a_scan_of_its_rows(spark, days, tmp_path, capsys):
     window = SimilarityResult.load(tmp_path / "w")
     _same_statistics(window, cs.similarity(_days(days, 1, 2), classes=classes))
     assert window.run.extra["window"]["values"] == dates[1:3]
+    assert window.run.rows_read is None and window.run.n == 2000  # the scan's counts stay out
     # the window is a results directory like any other
     assert main(["analyze", str(tmp_path / "w")]) == 0
     # Spark's reader (a filter) keys the same rows by the same text
