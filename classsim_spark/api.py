@@ -37,7 +37,7 @@ from classsim_spark.io.records import (
     TasksRecord,
 )
 from classsim_spark.io.results import SimilarityResult, check_writable, local_paths
-from classsim_spark.io.windows import read_windows
+from classsim_spark.io.windows import read_windows, window_index
 from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.spark.scan import scan_statistics
 from classsim_spark.spark.session import get_spark, is_connect, ship_package
@@ -46,6 +46,7 @@ from classsim_spark.spark.sources import (
     InputSpec,
     check_paths,
     count_values,
+    delta_files,
     direct_read_units,
     read_scores,
     resolve_labels,
@@ -307,7 +308,7 @@ def similarity(
         rows_read=None,
         rows_kept=None,
         rows_dropped=None,
-        files=sorted({str(Path(path).resolve()) for path, _, _ in row_groups or ()}) or None,
+        files=files_read(data, fmt, where, row_groups),
     )
     if base is not None:
         check_not_merged(base.run, this_input, base.path)
@@ -326,8 +327,8 @@ def similarity(
         m = len(class_names)
         parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
         check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
-        if by is not None:
-            values = count_values(df, by)
+        if by is not None:  # an update rewrites the old values too
+            values = count_values(df, by) + (len(window_index(base.path).values) if base else 0)
             check_windows_budget(
                 values,
                 m,
@@ -428,6 +429,19 @@ def similarity(
                 out, overwrite=overwrite, stages=stages, config=(run_info or {}).get("config")
             )
     return result
+
+
+def files_read(data, fmt: str, where: str | None, row_groups) -> list[str] | None:
+    """The local files a scan reads all the rows of, for refusing rows already merged: a
+    Delta table's current files pruned by the filter, or the Parquet files found when there
+    is no filter; None when unknown (tables, remote paths, Parquet with a filter, whose rows
+    the files do not tell)."""
+    if fmt == "delta" and row_groups is not None:
+        delta = delta_files(data, where)
+        return sorted(str(Path(f).resolve()) for f in delta.files) if delta else None
+    if where is None and row_groups:
+        return sorted({str(Path(path).resolve()) for path, _, _ in row_groups})
+    return None
 
 
 def _defaults() -> dict:
