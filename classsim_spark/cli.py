@@ -31,6 +31,7 @@ from classsim_spark.io.results import (
     stage_done,
 )
 from classsim_spark.signals import EXIT_STATUS, sigterm_raises, stop_signal
+from classsim_spark.spark.jvm_archive import finish as finish_archive
 
 log = logging.getLogger("classsim")
 
@@ -277,7 +278,9 @@ def _spark_from(config: dict):
     from classsim_spark.spark.session import get_spark
 
     spark_cfg = config["spark"]
-    return get_spark(spark_cfg["master"], spark_cfg["remote"], conf=spark_cfg["conf"])
+    return get_spark(
+        spark_cfg["master"], spark_cfg["remote"], conf=spark_cfg["conf"], write_archive=True
+    )
 
 
 def run_similarity(config: dict, stages: tuple[str, ...] = ()):
@@ -945,7 +948,9 @@ def main(argv: list[str] | None = None) -> int:
     _log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
     try:
         with sigterm_raises():
-            return args.func(args)
+            status = args.func(args)
+        finish_archive()  # when this command's local session was to write the class archive
+        return status
     except BaseException as err:
         name = stop_signal(err)  # first: an interruption may surface as another error
         if name is not None:

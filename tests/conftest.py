@@ -21,6 +21,9 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 # Every JVM the tests start (sessions, servers, the commands they run) starts with less CPU, which
 # is what bounds the suite on 2 cores; results do not depend on it (tests/jvm_archive.py).
 os.environ.setdefault("JAVA_TOOL_OPTIONS", java_tool_options())
+# The suite's JVMs use the suite's own archive above, not the one classsim keeps for its users
+# (tests/test_class_archive.py tests that one, in commands of their own).
+os.environ.setdefault("CLASSSIM_JVM_ARCHIVE", "0")
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,7 @@ def dump(out: Path) -> None:
     from classsim_spark.spark.session import get_spark
 
     os.environ["JAVA_TOOL_OPTIONS"] = JVM_OPTIONS
+    os.environ["CLASSSIM_JVM_ARCHIVE"] = "0"  # not on top of the archive classsim keeps for users
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
