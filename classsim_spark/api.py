@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import inspect
 import logging
@@ -40,9 +39,8 @@ from classsim_spark.io.results import SimilarityResult, check_writable, local_pa
 from classsim_spark.io.windows import read_windows, window_index
 from classsim_spark.progress import PhaseTimer, connect_progress
 from classsim_spark.spark.scan import scan_statistics
-from classsim_spark.spark.session import get_spark, is_connect, ship_package
+from classsim_spark.spark.session import is_connect, session_for
 from classsim_spark.spark.sources import (
-    InputError,
     InputSpec,
     check_paths,
     count_values,
@@ -51,7 +49,7 @@ from classsim_spark.spark.sources import (
     read_scores,
     resolve_labels,
     resolve_layout,
-    unreadable_file_error,
+    unreadable_files_as_input_errors,
 )
 from classsim_spark.update import (
     UPDATE_SETTINGS,
@@ -127,20 +125,6 @@ def check_driver_capacity(
             "transforms, keep fewer parts (--stability-parts), select fewer classes, sample "
             "fewer rows, or raise --driver-memory-limit."
         )
-
-
-@contextlib.contextmanager
-def _unreadable_files_as_input_errors():
-    """Turn Spark's error for a file it could not read into one line naming the file."""
-    try:
-        yield
-    except InputError:
-        raise
-    except Exception as err:
-        short = unreadable_file_error(err)
-        if short is None:
-            raise
-        raise short from None
 
 
 def similarity(
@@ -312,11 +296,9 @@ def similarity(
     )
     if base is not None:
         check_not_merged(base.run, this_input, base.path)
-    spark = spark() if callable(spark) else spark or get_spark()
+    spark = session_for(spark)
     connect = is_connect(spark)
-    if connect:
-        ship_package(spark)
-    with timer.phase("resolve input") as info, _unreadable_files_as_input_errors():
+    with timer.phase("resolve input") as info, unreadable_files_as_input_errors():
         df = read_scores(spark, data, fmt=fmt, where=where)
         label_info = resolve_labels(df, labels)
         scan_df, batch_layout, class_names = resolve_layout(
@@ -352,7 +334,7 @@ def similarity(
     with (
         timer.phase("scan") as info,
         connect_progress(spark, "scan"),
-        _unreadable_files_as_input_errors(),
+        unreadable_files_as_input_errors(),
     ):
         by_key, report = scan_statistics(scan_df, plan, units)
         k = plan.tiles_per_side

@@ -460,7 +460,7 @@ def _run_examples(config: dict, results, pairs: list[str] | None, count: int, **
             log.info("examples: the analysis found no near-duplicate pair or split group")
             return None
     return examples(
-        results,
+        result,  # loaded once, its analysis parsed once
         chosen,
         top=config["examples"]["top"],
         spark=lambda: _spark_from(config),

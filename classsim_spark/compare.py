@@ -176,7 +176,7 @@ def compare(
             }
             for i in rank
         ],
-        "blocks": _block_changes(ga, gb, ra.classes, rb.classes, common),
+        "blocks": _block_changes(top_a, top_b),
     }
     order = _order(ga, ra.classes, common)
     record["order"] = [common[i] for i in order]  # the common classes as every panel shows them
@@ -242,9 +242,9 @@ def _top_blocks(groups: GroupsRecord, classes: list[str], common: list[str]) -> 
     return out
 
 
-def _block_changes(ga, gb, classes_a, classes_b, common) -> dict:
-    """Which of A's top-level blocks split or merged in B, which second-level ones moved."""
-    ta, tb = _top_blocks(ga, classes_a, common), _top_blocks(gb, classes_b, common)
+def _block_changes(ta: dict, tb: dict) -> dict:
+    """Which of A's top-level blocks split or merged in B, which second-level ones moved
+    (``ta``, ``tb``: each side's blocks over the common classes, :func:`_top_blocks`)."""
     one = group_changes(ta[1]["members"], tb[1]["members"])
     two = group_changes(ta[2]["members"], tb[2]["members"])
 

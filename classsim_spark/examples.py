@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,6 @@ from classsim_spark.io.results import (
     EXAMPLES_FILE,
     EXPLORER_FILE,
     SimilarityResult,
-    load_results,
     write_text_atomically,
 )
 from classsim_spark.update import scan_inputs
@@ -87,7 +86,7 @@ def default_pairs(groups: GroupsRecord, M: np.ndarray, classes: Sequence[str], c
 
 
 def examples(
-    results: str | Path,
+    results: SimilarityResult | str | Path,
     pairs: Sequence[tuple[str, str]],
     *,
     top: int = TOP,
@@ -99,8 +98,8 @@ def examples(
 
     Parameters
     ----------
-    results : path
-        A results directory (its input must still be readable).
+    results : SimilarityResult or path
+        A results directory, or its loaded result (its input must still be readable).
     pairs : sequence of (str, str)
         Class names.
     top : int
@@ -118,9 +117,9 @@ def examples(
     dict
         The content of ``examples.json`` (also written into ``results``).
     """
-    from classsim_spark.render.inputs import read_groups
+    from classsim_spark.render.inputs import as_result, read_groups
 
-    result = load_results(results)
+    result = as_result(results)
     groups = read_groups(result)
     t = transform or (groups.transform if groups else result.transforms[0])
     if t not in result.transforms:
@@ -130,7 +129,7 @@ def examples(
     index = {name: i for i, name in enumerate(result.classes)}
     unknown = [name for pair in pairs for name in pair if name not in index]
     if unknown:
-        raise ExamplesError(f"not classes of {results}: {', '.join(map(repr, unknown[:5]))}")
+        raise ExamplesError(f"not classes of {result.path}: {', '.join(map(repr, unknown[:5]))}")
     if not pairs:
         raise ExamplesError("no pairs to look up")
     ids = [(index[a], index[b]) for a, b in pairs]
@@ -158,17 +157,17 @@ def examples(
 
 def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple[list, list]:
     """The examples of every pair over every input the statistics hold."""
-    from classsim_spark.api import _unreadable_files_as_input_errors
     from classsim_spark.executor.examples import ExamplesPlan
     from classsim_spark.executor.labels import LabelSpec
     from classsim_spark.spark.examples import scan_examples
-    from classsim_spark.spark.session import get_spark, is_connect, ship_package
+    from classsim_spark.spark.session import session_for
     from classsim_spark.spark.sources import (
         InputSpec,
         check_paths,
         direct_read_units,
         read_scores,
         resolve_layout,
+        unreadable_files_as_input_errors,
     )
     from classsim_spark.update import check_same_classes
 
@@ -187,15 +186,11 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
     )
     labels = run.labels.column if run.labels else None
     best: list[list[dict]] = [[] for _ in ids]
-    session: Callable | object = spark
+    session = None
     for source, where, fmt in sources:
         row_groups = check_paths(source, fmt)
-        if callable(session):
-            session = session()
-        session = session or get_spark()
-        if is_connect(session):
-            ship_package(session)
-        with _unreadable_files_as_input_errors():
+        session = session or session_for(spark)
+        with unreadable_files_as_input_errors():
             df = read_scores(session, source, fmt=fmt, where=where)
             scan_df, layout, names = resolve_layout(session, df, spec, labels)
             check_same_classes(result.classes, names, result.path)

@@ -108,7 +108,8 @@ def read_windows(results: str | Path, values: Sequence[str | None] | None = None
                 f"{results} has no value {missing[0]!r} of {index.column}: "
                 f"{describe_values(index.values)}"
             )
-        chosen = [k for k, v in enumerate(index.values) if v in set(values)]
+        wanted = set(values)
+        chosen = [k for k, v in enumerate(index.values) if v in wanted]
     arrays = []
     for k in chosen:
         with np.load(Path(results) / WINDOWS_DIR / index.file(k), allow_pickle=False) as data:

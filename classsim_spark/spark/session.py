@@ -138,6 +138,16 @@ def get_spark(
     return builder.getOrCreate()
 
 
+def session_for(spark=None) -> SparkSession:
+    """The session a job runs in: ``spark``, or what the callable ``spark`` returns (started
+    only once path input has been checked), or :func:`get_spark`'s; a Spark Connect session
+    gets the package shipped (:func:`ship_package`)."""
+    session = spark() if callable(spark) else spark or get_spark()
+    if is_connect(session):
+        ship_package(session)
+    return session
+
+
 def launched_by_spark_submit() -> bool:
     """Whether this Python driver was started by ``spark-submit``, whose JVM (told by
     ``PYSPARK_GATEWAY_PORT``) already holds the master and settings the user gave it."""

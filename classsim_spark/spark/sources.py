@@ -20,6 +20,7 @@ the tasks decode (:class:`BatchLayout`):
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -453,6 +454,20 @@ def unreadable_file_error(err: BaseException) -> InputError | None:
         reason = cause[-1].strip() if cause else "see the Spark log"
         return InputError(f"cannot read Parquet file {spark.group(1)}: {reason}")
     return None
+
+
+@contextlib.contextmanager
+def unreadable_files_as_input_errors():
+    """Turn Spark's error for a file it could not read into one line naming the file."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as err:
+        short = unreadable_file_error(err)
+        if short is None:
+            raise
+        raise short from None
 
 
 def _looks_like_path(source: str) -> bool:
