@@ -17,12 +17,25 @@ data, and every matrix is checked against the baseline's:
     ``pyspark.ml.stat.Correlation.corr(df, "features", "pearson")`` with the features built by
     ``array_to_vector`` (array layout) or ``VectorAssembler`` (wide layout).
 
+``--processes``: whole processes instead, side by side (the user's view: interpreter start,
+imports, JVM and session, reading, writing):
+
+``baseline process``
+    ``python benchmarks/gram.py --baseline-process DATA OUT.npy``: the ``baseline threads``
+    contestant alone in a fresh interpreter, writing its matrix.
+``classsim process``
+    ``classsim similarity`` on the same files computing the same statistic (one transform, no
+    labels, sample or stability parts), with its default session.
+``classsim process (defaults)``
+    ``classsim similarity`` with its defaults for the rest (label counts, sample, parts).
+
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/gram.py                       # 200k x 527, array column
     .venv/bin/python benchmarks/gram.py --samples 1000000 --classes 527
     .venv/bin/python benchmarks/gram.py --samples 100000 --classes 2622 --layouts array,wide
     .venv/bin/python benchmarks/gram.py --samples 20000 --classes 100 --repeat 1 --json r.json
+    .venv/bin/python benchmarks/gram.py --samples 1000000 --classes 527 --processes
 
 Data is generated once into ``benchmarks/out/<layout>-<n>x<m>/`` (gitignored) and reused while its
 ``answers.json`` matches (``--regenerate`` forces it). The files are read from the page cache
@@ -37,7 +50,9 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -57,6 +72,8 @@ OUT_ROOT = Path(__file__).resolve().parent / "out"
 DEFAULT_SAMPLES, DEFAULT_CLASSES = 200_000, 527
 MAX_ABS_DIFF = 1e-6
 TARGET_VS_MLLIB, TARGET_VS_BASELINE = 10.0, 1.5
+PROCESS_TARGET = 1.3
+"""Issue 13: the whole `classsim similarity` process within 1.3x the single-process baseline."""
 # float64 elements per baseline batch (64 MiB): large enough to keep BLAS busy, small enough
 # that the merge and the batch stay cheap at m in the thousands.
 BASELINE_BATCH_ELEMENTS = 8_000_000
@@ -239,6 +256,57 @@ def run_baseline(
             for t in transforms:
                 grams[t].merge(other[t])
     return {t: g.correlation() for t, g in grams.items()}, {"n": grams[transforms[0]].n}
+
+
+# --------------------------------------------------------------------------------------------
+# Whole processes
+
+
+def baseline_process(data: Path, out: Path, cores: int) -> int:
+    """The ``baseline threads`` contestant as a process of its own: its matrix to ``out``."""
+    names = class_names(data)
+    matrices, _ = run_baseline(data, "array", names, ["logit"], "threads", cores)
+    np.save(out, matrices["logit"])
+    return 0
+
+
+def process_contestants(data: Path, work: Path, repeat: int) -> list[Contestant]:
+    """Whole commands, each run in a fresh process and read back from what it wrote."""
+    classsim = str(Path(sys.executable).with_name("classsim"))
+    same_work = ["--labels", "none", "--sample-rows", "0", "--stability-parts", "0"]
+
+    def command(name: str, argv: list[str], read) -> Contestant:
+        def run():
+            target = work / name.replace(" ", "-")
+            shutil.rmtree(target, ignore_errors=True)
+            done = subprocess.run([*argv, str(target)], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"{name} failed: {done.stderr[-2000:]}")
+            return read(target)
+
+        return Contestant(name, run, repeat)
+
+    def classsim_result(target: Path):
+        import classsim_spark as cs
+
+        res = cs.load_results(str(target))
+        phases = {k: round(v, 3) for k, v in res.run.timings_s.items()}
+        return {"logit": res.matrix("logit")}, {"n": res.run.n, "phases_s": phases}
+
+    def baseline_result(target: Path):
+        return {"logit": np.load(target)}, {"n": None}
+
+    base = [classsim, "similarity", "--input", str(data / "scores"), "--transform", "logit"]
+    base += ["--classes", str(data / "classes.csv"), "--out"]
+    return [
+        command(
+            "baseline process",
+            [sys.executable, __file__, "--baseline-process", str(data)],
+            baseline_result,
+        ),
+        command("classsim process", [*base[:-1], *same_work, "--out"], classsim_result),
+        command("classsim process (defaults)", base, classsim_result),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -626,6 +694,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also time classsim's per-batch Python steps in this process",
     )
     p.add_argument("--json", type=Path, help="write the results here")
+    p.add_argument(
+        "--processes",
+        action="store_true",
+        help="time whole processes (the baseline alone, `classsim similarity`) instead",
+    )
+    p.add_argument(
+        "--baseline-process",
+        nargs=2,
+        type=Path,
+        metavar=("DATA", "OUT"),
+        help="(used by --processes) run the baseline on DATA, save its matrix to OUT",
+    )
     args = p.parse_args(argv)
     args.layouts = [x.strip() for x in (args.layouts or args.layout).split(",") if x.strip()]
     for layout in args.layouts:
@@ -675,6 +755,10 @@ def machine_info() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.baseline_process:
+        return baseline_process(*args.baseline_process, os.cpu_count() or 1)
+    if args.processes:
+        return main_processes(args)
     from classsim_spark.spark.session import get_spark
 
     info = machine_info()
@@ -790,6 +874,32 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"wrote {args.json}")
     ok = all(r["contestants"][c]["ok"] for r in results for c in r["contestants"])
+    return 0 if ok else 1
+
+
+def main_processes(args: argparse.Namespace) -> int:
+    """Whole processes side by side on the array layout: the single-process baseline and
+    `classsim similarity`, medians and the ratio against the baseline process."""
+    import tempfile
+
+    data = ensure_data("array", args.samples, args.classes, args.regenerate)
+    names = class_names(data)
+    n, m = args.samples, len(names)
+    print(f"\n-- whole processes, array {n} x {m}: logit, repeat {args.repeat}")
+    with tempfile.TemporaryDirectory(prefix="gram-processes-") as tmp:
+        work = Path(tmp)
+        contestants = process_contestants(data, work, args.repeat)
+        reference, _ = contestants[0].run()  # untimed: warms the page cache, the JVM archive
+        measure(contestants, reference)
+    result = report("array", n, m, contestants)
+    base = result["contestants"]["baseline process"]["median_s"]
+    for name in ("classsim process", "classsim process (defaults)"):
+        ratio = result["contestants"][name]["median_s"] / base
+        print(ratio_line(f"{name} / baseline process", ratio, PROCESS_TARGET, at_least=False))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"processes": result}, indent=2) + "\n")
+    ok = all(c["ok"] for c in result["contestants"].values())
     return 0 if ok else 1
 
 

@@ -38,17 +38,21 @@ from classsim_spark.io.records import (
 from classsim_spark.io.results import SimilarityResult, check_writable, local_paths
 from classsim_spark.io.windows import read_windows, window_index
 from classsim_spark.progress import PhaseTimer, connect_progress
-from classsim_spark.spark.scan import scan_statistics
-from classsim_spark.spark.session import is_connect, session_for
+from classsim_spark.spark.scan import DEFAULT_DRIVER_HEAP, merge_budget, scan_statistics
+from classsim_spark.spark.session import (
+    check_fits,
+    driver_heap_bytes,
+    is_connect,
+    session_for,
+    sized_for,
+)
+from classsim_spark.spark.sizing import ScanJob
 from classsim_spark.spark.sources import (
     InputSpec,
     check_paths,
-    count_values,
     delta_files,
-    direct_read_units,
-    read_scores,
-    resolve_labels,
-    resolve_layout,
+    describe_from_footers,
+    open_input,
     unreadable_files_as_input_errors,
 )
 from classsim_spark.update import (
@@ -82,12 +86,16 @@ class DriverCapacityError(ClasssimError, MemoryError):
     """The m x m matrices would not fit the driver's memory budget, or the sample one value."""
 
 
-def driver_bytes_needed(m: int, n_transforms: int, sample_rows: int = 0, parts: int = 0) -> int:
-    """Bytes the driver needs for the matrices of ``n_transforms`` transforms, the sample and
-    the co-moments of ``parts`` parts of the rows."""
+def driver_bytes_needed(
+    m: int, n_transforms: int, sample_rows: int = 0, parts: int = 0, labels: bool = False
+) -> int:
+    """Bytes the driver needs for the matrices of ``n_transforms`` transforms, the sample,
+    the co-moments of ``parts`` parts of the rows and the label pair counts (as received and
+    as assembled)."""
     return (
         _DRIVER_BYTES_PER_CELL * m * m * n_transforms
         + 8 * m * m * parts
+        + 16 * m * m * labels
         + _DRIVER_BYTES_PER_SAMPLED * sample_rows * m
     )
 
@@ -106,9 +114,11 @@ def check_driver_capacity(
     limit_bytes: int | None = None,
     sample_rows: int = 0,
     parts: int = 0,
+    labels: bool = False,
 ) -> None:
-    """Refuse, before scanning, a class count whose matrices (and sample) would not fit the
-    driver, or a sample too large for the one Spark value that carries it."""
+    """Refuse, before scanning, a class count whose matrices (and sample, parts and label
+    counts) would not fit the driver, or a sample too large for the one Spark value that
+    carries it."""
     if sample_rows * m * 4 > _MAX_SAMPLE_BYTES:
         raise DriverCapacityError(
             f"a sample of {sample_rows} rows of {m} float32 scores is "
@@ -116,14 +126,15 @@ def check_driver_capacity(
             "sample fewer rows (--sample-rows)."
         )
     limit = limit_bytes or default_driver_memory_limit()
-    need = driver_bytes_needed(m, n_transforms, sample_rows, parts)
+    need = driver_bytes_needed(m, n_transforms, sample_rows, parts, labels)
     if need > limit:
         raise DriverCapacityError(
             f"{m} classes x {n_transforms} transforms need about {need / 2**30:.1f} GiB of driver "
-            f"memory for the m x m matrices, {parts} stability parts and a sample of "
-            f"{sample_rows} rows, over the limit of {limit / 2**30:.1f} GiB. Compute fewer "
-            "transforms, keep fewer parts (--stability-parts), select fewer classes, sample "
-            "fewer rows, or raise --driver-memory-limit."
+            f"memory for the m x m matrices, {parts} stability parts, "
+            f"{'label counts, ' if labels else ''}and a sample of {sample_rows} rows, over the "
+            f"limit of {limit / 2**30:.1f} GiB. Compute fewer transforms, keep fewer parts "
+            "(--stability-parts), select fewer classes, sample fewer rows, or raise "
+            "--driver-memory-limit."
         )
 
 
@@ -296,38 +307,67 @@ def similarity(
     )
     if base is not None:
         check_not_merged(base.run, this_input, base.path)
-    spark = session_for(spark)
+    footers = None
+    if row_groups:  # local Parquet: described from its footers, sized before a session
+        with timer.phase("read footers") as info, unreadable_files_as_input_errors():
+            footers = describe_from_footers(data, spec, fmt, where, reader, labels, row_groups)
+        if footers is not None:
+            if base is not None:
+                check_same_classes(base.classes, footers.classes, base.path)
+            values = footers.count_values(by) if by is not None else 0
+            job = _check_job(
+                footers.classes,
+                footers.labels,
+                values,
+                base,
+                transforms,
+                stability_parts,
+                sample_rows,
+                driver_memory_limit,
+                windows_budget_gib,
+            )
+    with timer.phase("start session"), sized_for(job if footers else None) as sizing:
+        spark = session_for(spark)
+    if footers is not None and not sizing.applied:  # a session classsim did not size
+        check_fits(spark, job)
     connect = is_connect(spark)
     with timer.phase("resolve input") as info, unreadable_files_as_input_errors():
-        df = read_scores(spark, data, fmt=fmt, where=where)
-        label_info = resolve_labels(df, labels)
-        scan_df, batch_layout, class_names = resolve_layout(
-            spark, df, spec, label_info[0] if label_info else None, by
+        opened = open_input(
+            spark, data, spec, fmt, where, reader, labels, row_groups, (by,), footers
         )
-        if base is not None:
-            check_same_classes(base.classes, class_names, base.path)
-        m = len(class_names)
-        parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
-        check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts)
-        if by is not None:  # an update rewrites the old values too
-            values = count_values(df, by) + (len(window_index(base.path).values) if base else 0)
-            check_windows_budget(
+        if footers is None:
+            if base is not None:
+                check_same_classes(base.classes, opened.classes, base.path)
+            values = opened.count_values(by) if by is not None else 0
+            job = _check_job(
+                opened.classes,
+                opened.labels,
                 values,
-                m,
-                len(transforms),
-                parts,
-                label_info is not None,
+                base,
+                transforms,
+                stability_parts,
                 sample_rows,
+                driver_memory_limit,
                 windows_budget_gib,
-                driver_memory_limit or default_driver_memory_limit(),
             )
-        units, reader_reason = direct_read_units(df, data, spec, m, fmt, where, reader, row_groups)
+            check_fits(spark, job)
+        batch_layout, class_names, label_info = opened.layout, opened.classes, opened.labels
+        units, reader_reason, m = opened.units, opened.reader_reason, len(opened.classes)
+        parts = job.parts
         info["note"] = (
             f"{m} classes, layout {layout}, "
             f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
         )
+    budget = merge_budget(driver_heap_bytes(spark) or DEFAULT_DRIVER_HEAP)
     plan = _scan_plan(
-        batch_layout, transforms, score_spec, tile_size, label_info, class_names, sample_rows, parts
+        batch_layout,
+        transforms,
+        score_spec,
+        tile_size or choose_tile_size(m, min(TILE_BYTES, budget // 2) // max(1, parts)),
+        label_info,
+        class_names,
+        sample_rows,
+        parts,
     )
     plan = replace(plan, by=by)
     tile, label_spec = plan.tile_size, plan.labels
@@ -336,7 +376,9 @@ def similarity(
         connect_progress(spark, "scan"),
         unreadable_files_as_input_errors(),
     ):
-        by_key, report = scan_statistics(scan_df, plan, units)
+        by_key, report = scan_statistics(
+            spark, opened.scan, plan, units, keys=max(1, values), budget=budget
+        )
         k = plan.tiles_per_side
         info["note"] = (
             f"read {report.rows_read} rows, kept {report.rows_kept}, "
@@ -413,6 +455,40 @@ def similarity(
     return result
 
 
+def _check_job(
+    classes: list[str],
+    label_info: tuple[str, bool] | None,
+    values: int,
+    base: SimilarityResult | None,
+    transforms: Sequence[str],
+    stability_parts: int | str,
+    sample_rows: int,
+    driver_memory_limit: int | None,
+    windows_budget_gib: float,
+) -> ScanJob:
+    """Refuse, before the scan, a job whose matrices would not fit the driver, or whose
+    per-value statistics (``values`` values of ``by``; 0 without it) would not fit the
+    windows budget; return what its scan holds (the stability parts it keeps included)."""
+    m = len(classes)
+    parts = choose_parts(m) if stability_parts == "auto" else int(stability_parts)
+    labels = label_info is not None
+    check_driver_capacity(m, len(transforms), driver_memory_limit, sample_rows, parts, labels)
+    if values:  # an update rewrites the old values too
+        values += len(window_index(base.path).values) if base else 0
+        check_windows_budget(
+            values,
+            m,
+            len(transforms),
+            parts,
+            label_info is not None,
+            sample_rows,
+            windows_budget_gib,
+            driver_memory_limit or default_driver_memory_limit(),
+        )
+    driver = driver_bytes_needed(m, len(transforms), sample_rows, parts, labels)
+    return ScanJob(m, len(transforms), parts, labels, driver)
+
+
 def files_read(data, fmt: str, where: str | None, row_groups) -> list[str] | None:
     """The local files a scan reads all the rows of, for refusing rows already merged: a
     Delta table's current files pruned by the filter, or the Parquet files found when there
@@ -435,16 +511,13 @@ def _scan_plan(
     layout, transforms, score_spec, tile_size, label_info, class_names, sample_rows, parts
 ) -> ScanPlan:
     """What every scan task does: the transforms, tiles, label counts, sample and parts."""
-    m = len(class_names)
-    # The parts of a tile travel together: keep that row as small as one tile without parts.
-    tile = tile_size or choose_tile_size(m, TILE_BYTES // max(1, parts))
     label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
     parts_transform = "logit" if "logit" in transforms else transforms[0]
     return ScanPlan(
         layout,
         transforms,
         score_spec,
-        tile,
+        tile_size,
         label_spec,
         sample_rows,
         parts,

@@ -164,9 +164,8 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
     from classsim_spark.spark.sources import (
         InputSpec,
         check_paths,
-        direct_read_units,
-        read_scores,
-        resolve_layout,
+        describe_from_footers,
+        open_input,
         unreadable_files_as_input_errors,
     )
     from classsim_spark.update import check_same_classes
@@ -189,13 +188,14 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
     session = None
     for source, where, fmt in sources:
         row_groups = check_paths(source, fmt)
-        session = session or session_for(spark)
         with unreadable_files_as_input_errors():
-            df = read_scores(session, source, fmt=fmt, where=where)
-            scan_df, layout, names = resolve_layout(session, df, spec, labels)
-            check_same_classes(result.classes, names, result.path)
-            m = len(names)
-            units, _ = direct_read_units(df, source, spec, m, fmt, where, "auto", row_groups)
+            footers = describe_from_footers(source, spec, fmt, where, "auto", labels, row_groups)
+            session = session or session_for(spark)
+            opened = open_input(
+                session, source, spec, fmt, where, "auto", labels, row_groups, (), footers
+            )
+            check_same_classes(result.classes, opened.classes, result.path)
+            layout, names = opened.layout, opened.classes
             plan = ExamplesPlan(
                 layout,
                 run.scores,
@@ -206,7 +206,7 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
                 top,
                 LabelSpec(labels, run.labels.multi, tuple(names)) if labels else None,
             )
-            for k, rows in enumerate(scan_examples(scan_df, plan, units)):
+            for k, rows in enumerate(scan_examples(session, opened.scan, plan, opened.units)):
                 best[k] = sorted(best[k] + rows, key=lambda r: -r["contribution"])[:top]
     return best, [{"input": s, "where": w, "format": f} for s, w, f in sources]
 

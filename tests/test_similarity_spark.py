@@ -14,6 +14,7 @@ from classsim_spark import load_results, similarity
 from classsim_spark.api import DriverCapacityError
 from classsim_spark.core.transforms import ScoreSpec, transform_block
 from classsim_spark.executor.batches import BatchLayout
+from classsim_spark.executor.parquet_reader import local_path
 from classsim_spark.executor.partials import ScanPlan, partial_statistics
 from classsim_spark.executor.validation import InvalidInputError, RowReport
 from classsim_spark.io.classes import ClassListError
@@ -380,31 +381,66 @@ def test_direct_parquet_reader_equals_spark_reader(spark, tmp_path, planted_scor
         similarity(src, where="sample_id < 100", reader="arrow", spark=spark)
 
 
-def test_local_parquet_is_planned_from_the_footers_the_driver_read(
+def test_local_parquet_is_described_from_its_footers_as_spark_would(
     spark, tmp_path, planted_scores, monkeypatch
 ):
+    """The driver describes local Parquet from its footers (no Spark job before the scan):
+    the same layout, classes, labels, row groups and partition values that Spark's reader and
+    the executors' footer job (the oracles) find."""
     from classsim_spark.spark import sources
 
     x = planted_scores[:300]
-    table = pa.table({"sample_id": np.arange(len(x)), "scores": pa.array(list(x))})
-    pq.write_table(table, tmp_path / "a.parquet", row_group_size=70)  # 5 row groups
-    pq.write_table(table.slice(0, 40), tmp_path / "c d%.parquet")  # escaped in Spark's URIs
-    checked = sources.check_paths(str(tmp_path))
-    files = sources.read_scores(spark, str(tmp_path)).inputFiles()
-    assert any("%20" in f for f in files)  # Spark names the files by URI
-    executors_read = sources._footers(spark, files)  # the Spark job it replaces: the oracle
-    driver_read = sources._known_footers(files, checked)
-    assert sorted(driver_read) == sorted(executors_read) and len(driver_read) == 6
-    assert sources._known_footers([*files, "file:///elsewhere.parquet"], checked) is None
+    labels = np.arange(300) % x.shape[1]
+    table = pa.table({"sample_id": np.arange(300), "scores": pa.array(list(x)), "label": labels})
+    for day, part in (("2026-01-01", table.slice(0, 200)), ("2026-01-02", table.slice(200))):
+        (tmp_path / f"date={day}").mkdir()
+        pq.write_table(part, tmp_path / f"date={day}" / "a b%.parquet", row_group_size=70)
+    path, spec = str(tmp_path), sources.InputSpec()
+    checked = sources.check_paths(path)
+    footers = sources.describe_from_footers(path, spec, "parquet", None, "auto", "auto", checked)
 
-    def no_job(*args):
-        raise AssertionError("planning local Parquet ran a Spark job")
+    df = sources.read_scores(spark, path)
+    assert sources.resolve_labels(df.schema, "auto") == footers.labels == ("label", False)
+    _, layout, classes = sources.resolve_layout(spark, df, spec, "label")
+    assert (footers.layout, footers.classes) == (layout, classes)
+    assert footers.partitions == ("date",) and footers.schema.names == df.schema.names
+    assert footers.count_values("date") == sources.count_values(df, "date") == 2
+    assert footers.count_values("label") == sources.count_values(df, "label")
+    executors_read = sources._footers(spark, df.inputFiles())  # Spark names files by URI
+    assert sorted((local_path(f), g, n) for f, g, n in executors_read) == sorted(footers.row_groups)
+    with pytest.raises(InputError, match="--by day: the input has no column 'day'"):
+        footers.count_values("day")
 
-    monkeypatch.setattr(sources, "_footers", no_job)
-    res = similarity(str(tmp_path), reader="arrow", transforms=["logit"], spark=spark)
-    assert res.run.reader.reason == "2 Parquet files, 6 row groups in 2 tasks read with pyarrow"
-    both = np.concatenate([x, x[:40]])
-    assert np.abs(res.matrix("logit") - expected(both, "logit")).max() < 1e-9
+    def no_spark(*args, **kwargs):
+        raise AssertionError("describing local Parquet used Spark before the scan")
+
+    monkeypatch.setattr(sources, "_footers", no_spark)
+    monkeypatch.setattr(sources, "read_scores", no_spark)
+    res = similarity(path, reader="arrow", transforms=["logit"], spark=spark, by="date")
+    assert res.run.reader.reason == (
+        "2 Parquet files, 5 row groups in 2 tasks read with pyarrow, planned from their footers"
+    )
+    assert np.abs(res.matrix("logit") - expected(x, "logit")).max() < 1e-9
+    assert sorted(res.windows.values) == ["2026-01-01", "2026-01-02"]
+
+
+def test_spark_written_vectors_are_described_from_the_footers(spark, tmp_path):
+    """Files Spark wrote keep its schema in their footer: an ML vector column is found and
+    its size read from the first row, dense or sparse."""
+    from pyspark.ml.linalg import Vectors
+
+    from classsim_spark.spark import sources
+
+    rows = [(0, Vectors.sparse(4, [1], [2.0])), (1, Vectors.dense([1.0, 0.0, 3.0, 2.0]))]
+    spark.createDataFrame(rows, ["sample_id", "scores"]).coalesce(1).write.parquet(
+        str(tmp_path / "v")
+    )
+    path = str(tmp_path / "v")
+    footers = sources.describe_from_footers(
+        path, sources.InputSpec(), "parquet", None, "auto", None, sources.check_paths(path)
+    )
+    assert type(footers.schema["scores"].dataType).__name__ == "VectorUDT"
+    assert footers.classes == [f"class_{i}" for i in range(4)]
 
 
 def test_direct_reader_reports_bad_rows_with_ids(spark, tmp_path, planted_scores):

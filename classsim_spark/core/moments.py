@@ -205,7 +205,8 @@ class ShiftedAccumulator:
         self.gram = dsyrk(1.0, x.T, beta=1.0, c=self.gram, trans=0, lower=0, overwrite_c=1)
 
     def moments(self) -> Moments:
-        """The count, mean and centred co-moment of everything added."""
+        """The count, mean and centred co-moment of everything added (finished in the Gram
+        matrix's own memory: call once, when nothing more is added)."""
         return _shifted_moments(self.n, self.shift, self.sum, self.gram)
 
 
@@ -261,24 +262,40 @@ class PartedAccumulator:
                 )
 
     def moments(self) -> list[Moments]:
-        """Each part's count, mean and centred co-moment."""
+        """Each part's count, mean and centred co-moment (finished in the Gram matrices' own
+        memory: call once, when nothing more is added)."""
         return [
             _shifted_moments(int(n), self.shift, s, g)
             for n, s, g in zip(self.n, self.sum, self.gram, strict=True)
         ]
 
 
+_BLOCK = 256
+"""Rows per block when a Gram matrix is finished in place: temporaries of 256 x m."""
+
+
 def _shifted_moments(
     n: int, shift: np.ndarray | None, total: np.ndarray, gram: np.ndarray
 ) -> Moments:
-    """Moments from the sum and upper-triangle Gram of ``n`` rows shifted by ``shift``."""
+    """Moments from the sum and upper-triangle Gram of ``n`` rows shifted by ``shift``.
+
+    The co-moment is finished in ``gram`` itself, block by block (a task at 10,000 classes
+    holds no second 800 MB matrix); the accumulator is spent afterwards.
+    """
     m = total.shape[0]
     if n == 0 or shift is None:  # no rows (a shift exists once a row was added)
         return Moments.empty(m)
     d = total / n
-    full = gram + np.triu(gram, 1).T  # syrk left the lower triangle at 0
-    full -= np.outer(d, n * d)
-    return Moments(n, shift + d, np.ascontiguousarray(full))
+    nd = n * d
+    for start in range(0, m, _BLOCK):
+        rows = slice(start, min(start + _BLOCK, m))
+        block = gram[rows, rows]
+        block += np.triu(block, 1).T  # syrk left the lower triangle at 0
+        gram[rows, :start] = gram[:start, rows].T
+    for start in range(0, m, _BLOCK):
+        rows = slice(start, min(start + _BLOCK, m))
+        gram[rows] -= np.outer(d[rows], nd)
+    return Moments(n, shift + d, gram)
 
 
 def _splitmix64(z: np.ndarray) -> np.ndarray:

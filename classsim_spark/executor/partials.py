@@ -174,9 +174,9 @@ class _KeyState:
             stats = accumulator.moments()
             stats = stats if plan.parted(transform) else [stats]
             if any(s.n for s in stats):
-                yield _tile_batch(key, transform, stats, plan)
+                yield from _tile_batches(key, transform, stats, plan)
         if self.counts is not None and self.rows:
-            yield _count_batch(key, self.counts, plan)
+            yield from _count_batches(key, self.counts, plan)
         if self.sample is not None and self.sample.sample.seen:
             yield _sample_batch(key, self.sample.sample)
 
@@ -330,19 +330,20 @@ def _report_batch(report: RowReport) -> pa.RecordBatch:
     )
 
 
-def _tile_batch(
+def _tile_batches(
     key: str | None, transform: str, stats: list[Moments], plan: ScanPlan
-) -> pa.RecordBatch:
-    """Every upper tile of the co-moments: one statistic, or the parts of a parted transform."""
-    rows = []
+) -> Iterator[pa.RecordBatch]:
+    """Every upper tile of the co-moments, one batch each (so that neither this worker nor
+    the JVM reading its output holds more than a tile at once): one statistic, or the parts
+    of a parted transform."""
     k = plan.tiles_per_side
     for i in range(k):
         ri = plan.tile_range(i)
         for j in range(i, k):
             rj = plan.tile_range(j)
             partials = [(s.n, s.mean[ri], s.mean[rj], s.comoment[ri, rj]) for s in stats]
-            rows.append(_partials_row(key, transform, i, j, partials, plan.parted(transform)))
-    return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
+            row = _partials_row(key, transform, i, j, partials, plan.parted(transform))
+            yield pa.RecordBatch.from_pylist([row], schema=_ARROW_SCHEMA)
 
 
 def _partials_row(
@@ -383,16 +384,20 @@ def partials_of(kind: str, n: int, row_mean, col_mean, data, parts: int) -> list
     ]
 
 
-def _count_batch(key: str | None, counts: LabelCounts, plan: ScanPlan) -> pa.RecordBatch:
-    """Frequencies as one row, the pair counts as every tile (they need not be symmetric)."""
-    rows = [_row(SUM, counts.frequencies.tobytes(), key, FREQUENCIES)]
+def _count_batches(
+    key: str | None, counts: LabelCounts, plan: ScanPlan
+) -> Iterator[pa.RecordBatch]:
+    """Frequencies as one row, then the pair counts tile by tile (they need not be
+    symmetric), one batch each."""
+    row = _row(SUM, counts.frequencies.tobytes(), key, FREQUENCIES)
+    yield pa.RecordBatch.from_pylist([row], schema=_ARROW_SCHEMA)
     k = plan.tiles_per_side
     for i in range(k):
         for j in range(k):
             tile = counts.pairs[plan.tile_range(i), plan.tile_range(j)]
             data = np.ascontiguousarray(tile).tobytes()
-            rows.append(_row(SUM, data, key, counts.pairs_name, i, j))
-    return pa.RecordBatch.from_pylist(rows, schema=_ARROW_SCHEMA)
+            row = _row(SUM, data, key, counts.pairs_name, i, j)
+            yield pa.RecordBatch.from_pylist([row], schema=_ARROW_SCHEMA)
 
 
 def _sample_batch(key: str | None, sample: RowSample) -> pa.RecordBatch:

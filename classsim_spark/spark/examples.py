@@ -8,14 +8,17 @@ driver). DataFrame APIs only, so it runs over Spark Connect too.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 from classsim_spark.executor.examples import EXAMPLE_SCHEMA, ExamplesPlan, pair_contributions
 from classsim_spark.executor.parquet_reader import ReadUnit
 
 
 def scan_examples(
-    df: DataFrame, plan: ExamplesPlan, units: list[ReadUnit] | None = None
+    spark: SparkSession,
+    df: DataFrame | None,
+    plan: ExamplesPlan,
+    units: list[ReadUnit] | None = None,
 ) -> list[list[dict]]:
     """Per pair of ``plan.pairs``, its ``plan.top`` rows by contribution, largest first.
 
@@ -25,9 +28,11 @@ def scan_examples(
     the highest score).
     """
     if units is None:
+        if df is None:
+            raise ValueError("scan_examples needs a DataFrame or read units")
         source = df.select(*plan.columns)
     else:
-        source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
+        source = spark.range(0, len(units), 1, max(1, len(units)))
     found = source.mapInArrow(pair_contributions(plan, units), EXAMPLE_SCHEMA).toArrow()
     best: list[list[dict]] = [[] for _ in plan.pairs]
     for row in found.to_pylist():

@@ -7,17 +7,24 @@ collects one finished tile per position (never one m x m matrix per partition) a
 The merge reads the shuffle, which holds one successful attempt's output per partition: a task
 that ran again is counted once.
 
-Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toArrow`` or
-``toLocalIterator``), so the same code runs on classic clusters and over Spark Connect.
+What each JVM holds is bounded whatever m is: tasks emit one tile per Arrow batch, the merge
+receives bounded batches, and its partitions are sized so that each holds a bounded share of
+the driver's heap (:func:`merge_budget`), which ``toArrow`` passes on to Python partition by
+partition as they finish. A heap of 512 MiB reduces the statistics of 3,755 classes.
+
+Only DataFrame APIs are used (``mapInArrow``, ``groupBy().applyInArrow``, ``toArrow``), so the
+same code runs on classic clusters and over Spark Connect.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import numpy as np
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from classsim_spark.core.moments import Moments
@@ -37,11 +44,14 @@ from classsim_spark.executor.partials import (
 from classsim_spark.executor.sampling import RowSample
 from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.executor.validation import RowReport
+from classsim_spark.spark.session import driver_heap_bytes
 
-ARROW_COLLECT_MAX_BYTES = 64 << 20
-"""Merged results up to this size come to the driver as one Arrow table (several times faster
-than rows); larger ones stream partition by partition (``toLocalIterator``), so the driver and
-its JVM never hold them twice."""
+MIN_MERGE_PARTITIONS = 8
+MAX_MERGE_PARTITIONS = 4096
+DEFAULT_DRIVER_HEAP = 1 << 30
+"""Spark's default ``spark.driver.memory``: assumed when the session does not say."""
+RESERVED_HEAP = 300 << 20
+"""Heap Spark reserves for itself before any execution or storage memory."""
 
 
 def result_bytes(plan: ScanPlan) -> int:
@@ -52,28 +62,86 @@ def result_bytes(plan: ScanPlan) -> int:
     return 8 * m * m * (matrices + pairs) + 4 * plan.sample_rows * m
 
 
-def _collect(merged: DataFrame, plan: ScanPlan) -> Iterator:
-    """The merged rows on the driver, with attribute access to their fields."""
-    if result_bytes(plan) > ARROW_COLLECT_MAX_BYTES:
-        yield from merged.toLocalIterator()
-        return
-    for batch in merged.toArrow().to_batches():
-        for row in batch.to_pylist():
-            yield SimpleNamespace(**row)
+def merge_budget(driver_heap: int) -> int:
+    """The most bytes of merged results one partition may hold: a sixteenth of the driver
+    heap Spark leaves to the job.
+
+    The driver's JVM receives each partition's results whole and writes them on to Python;
+    a partition is held about twice in the task that builds it and once on its way through
+    the driver, for every task running at once.
+
+    >>> merge_budget(6 << 30) >> 20, merge_budget(512 << 20) >> 20
+    (365, 13)
+    """
+    return max(1 << 20, (max(driver_heap - RESERVED_HEAP, 64 << 20)) // 16)
+
+
+def merge_partitions(plan: ScanPlan, keys: int, budget: int) -> int:
+    """How many partitions the merge shuffles into, so that one holds at most about
+    ``budget`` bytes of results (:func:`merge_budget`).
+
+    Groups are spread by hash, so there are twice as many partitions as the budget needs;
+    adaptive execution then coalesces partitions only up to the budget (it is set as their
+    advisory size).
+
+    Parameters
+    ----------
+    plan : ScanPlan
+    keys : int
+        Values of ``plan.by`` (1 without it).
+    budget : int
+    """
+    needed = 2 * math.ceil(result_bytes(plan) * max(1, keys) / budget)
+    return min(MAX_MERGE_PARTITIONS, max(MIN_MERGE_PARTITIONS, needed))
+
+
+@contextlib.contextmanager
+def merge_settings(spark: SparkSession, partitions: int, budget: int) -> Iterator[None]:
+    """Set the merge's shuffle partitions, partition size and Arrow batch size for one scan,
+    then restore them (runtime SQL settings: classic sessions and Spark Connect alike)."""
+    wanted = {
+        "spark.sql.shuffle.partitions": str(partitions),
+        "spark.sql.adaptive.advisoryPartitionSizeInBytes": str(budget),
+        # the grouped merge receives a group's partials in batches of at most this size
+        "spark.sql.execution.arrow.maxBytesPerBatch": str(budget),
+    }
+    before = {key: spark.conf.get(key, None) for key in wanted}
+    for key, value in wanted.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def scan_statistics(
-    df: DataFrame, plan: ScanPlan, units: list[ReadUnit] | None = None
+    spark: SparkSession,
+    df: DataFrame | None,
+    plan: ScanPlan,
+    units: list[ReadUnit] | None = None,
+    keys: int = 1,
+    budget: int | None = None,
 ) -> tuple[dict[str | None, RowStatistics], RowReport]:
     """Run the distributed pass and assemble the statistics on the driver.
 
     Parameters
     ----------
-    df : pyspark.sql.DataFrame
-        Holds the columns named by ``plan`` (the layout's, its id and label columns, ``by``).
+    spark : SparkSession
+    df : pyspark.sql.DataFrame or None
+        Holds the columns named by ``plan`` (the layout's, its id and label columns, ``by``);
+        None with ``units``.
     plan : ScanPlan
     units : list of ReadUnit, optional
         Read these Parquet row groups with pyarrow inside the tasks instead of reading ``df``.
+    keys : int
+        About how many values ``plan.by`` has (1 without it): sizes the merge's partitions.
+    budget : int, optional
+        The most bytes of results one partition of the merge holds (default:
+        :func:`merge_budget` of the driver's heap).
 
     Returns
     -------
@@ -89,6 +157,8 @@ def scan_statistics(
         many of them were retries.
     """
     if units is None:
+        if df is None:
+            raise ValueError("scan_statistics needs a DataFrame or read units")
         columns = [F.col(c) for c in plan.columns]
         if plan.by is not None:  # a date partition column is a date: its key is its text
             columns = [
@@ -97,21 +167,27 @@ def scan_statistics(
             ]
         source = df.select(*columns)
     else:
-        source = df.sparkSession.range(0, len(units), 1, max(1, len(units)))
+        source = spark.range(0, len(units), 1, max(1, len(units)))
     partials = source.mapInArrow(partial_statistics(plan, units), PARTIAL_SCHEMA)
     merged = partials.groupBy("kind", "key", "transform", "tile_row", "tile_col").applyInArrow(
         merge_group(plan), PARTIAL_SCHEMA
     )
     report = RowReport()
-    keys: dict[str | None, _Assembly] = {}
-    for row in _collect(merged, plan):
-        if row.kind == REPORT:
-            report = report.merge(RowReport.from_json(bytes(row.data)))
-            continue
-        if row.key not in keys:
-            keys[row.key] = _Assembly(plan)
-        keys[row.key].add(row)
-    return {key: assembly.statistics() for key, assembly in keys.items()}, report
+    assemblies: dict[str | None, _Assembly] = {}
+    budget = budget or merge_budget(driver_heap_bytes(spark) or DEFAULT_DRIVER_HEAP)
+    with merge_settings(spark, merge_partitions(plan, keys, budget), budget):
+        results = merged.toArrow()
+    for batch in results.to_batches():  # partitions arrive whole, each within the budget
+        for fields in batch.to_pylist():
+            row = SimpleNamespace(**fields)
+            if row.kind == REPORT:
+                report = report.merge(RowReport.from_json(bytes(row.data)))
+                continue
+            if row.key not in assemblies:
+                assemblies[row.key] = _Assembly(plan)
+            assemblies[row.key].add(row)
+    del results
+    return {key: assembly.statistics() for key, assembly in assemblies.items()}, report
 
 
 class _Assembly:

@@ -8,7 +8,9 @@ under spark-submit and over Spark Connect, with the settings that bite otherwise
 - A local session binds to 127.0.0.1 and has no UI, so tests never listen on outside addresses.
 - A local session's JVM (driver and executor in one) gets a quarter of the machine's memory
   (1 to 16 GiB) unless ``spark.driver.memory`` is given: Spark's 1 GiB default ran out of heap
-  while reducing the tiles of 3,755 classes.
+  while reducing the tiles of 3,755 classes. Started for a known job (:func:`sized_for`), its
+  heap and the tasks it runs at once fit the job to the memory free
+  (:mod:`classsim_spark.spark.sizing`), or it is refused before it starts.
 - Classic sessions need Java 17+; the check fails with a message instead of a JVM stack trace.
 - A local session maps the classes its JVM loads from a class-data-sharing archive, written by
   the first `classsim` command (:mod:`classsim_spark.spark.jvm_archive`): about 3.5 s less
@@ -19,6 +21,8 @@ under spark-submit and over Spark Connect, with the settings that bite otherwise
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -27,14 +31,27 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from classsim_spark.errors import ClasssimError
 from classsim_spark.spark.jvm_archive import driver_java_options
+from classsim_spark.spark.sizing import (
+    GIB,
+    ScanJob,
+    available_memory,
+    default_heap,
+    physical_memory,
+    size_local_session,
+)
 
 log = logging.getLogger("classsim")
+_SIZING: contextvars.ContextVar[Sizing | None] = contextvars.ContextVar(
+    "classsim_sizing", default=None
+)
 
 MIN_JAVA = 17
 LOCAL_CONF: dict[str, str] = {
@@ -125,17 +142,61 @@ def get_spark(
     else:
         java_version = check_java()
         master = master or "local[*]"
-        builder = SparkSession.builder.master(master).appName(app_name)
         if master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-            conf = {**LOCAL_CONF, "spark.driver.memory": local_driver_memory(), **conf}
+            conf = {**LOCAL_CONF, **conf}
+            master, conf["spark.driver.memory"] = _local_size(master, conf)
             archive = driver_java_options(java_version, write_archive)
             if archive:
                 given = conf.get("spark.driver.extraJavaOptions", "")
                 conf["spark.driver.extraJavaOptions"] = f"{given} {archive}".strip()
+        builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+@dataclass
+class Sizing:
+    """The job local sessions started within :func:`sized_for` are sized for, and whether one
+    was (then it fits; else the caller checks the session it got, :func:`check_fits`)."""
+
+    job: ScanJob | None
+    applied: bool = False
+
+
+@contextlib.contextmanager
+def sized_for(job: ScanJob | None) -> Iterator[Sizing]:
+    """Size the local sessions started within the block for ``job``
+    (:func:`~classsim_spark.spark.sizing.size_local_session`); None leaves Spark's sizes."""
+    sizing = Sizing(job)
+    token = _SIZING.set(sizing)
+    try:
+        yield sizing
+    finally:
+        _SIZING.reset(token)
+
+
+def _local_size(master: str, conf: dict[str, str]) -> tuple[str, str]:
+    """The master and heap of a local session: sized for the job of :func:`sized_for`, else
+    ``master`` as given and a heap of :func:`~classsim_spark.spark.sizing.default_heap`; a
+    heap the user set is kept either way."""
+    given = conf.get("spark.driver.memory")
+    sizing = _SIZING.get()
+    job = sizing.job if sizing is not None else None
+    memory = available_memory() if job is not None else physical_memory()
+    if job is None or memory is None:
+        return master, given or f"{default_heap(memory or GIB) >> 20}m"
+    threads = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    slots = None
+    if threads and threads.group(1) and threads.group(1) != "*":
+        slots = int(threads.group(1))
+    elif threads and not threads.group(1):
+        slots = 1
+    heap = memory_bytes(given) if given else None
+    size = size_local_session(job, memory, os.cpu_count() or 1, heap, slots)
+    sizing.applied = True
+    return size.master, given or size.driver_memory
 
 
 def session_for(spark=None) -> SparkSession:
@@ -148,19 +209,46 @@ def session_for(spark=None) -> SparkSession:
     return session
 
 
+def check_fits(spark: SparkSession, job: ScanJob) -> None:
+    """Refuse, before its scan, a job that cannot fit the running local session's machine
+    (raise :class:`~classsim_spark.spark.sizing.ScanMemoryError`); sessions on clusters and
+    over Spark Connect are sized by their owners."""
+    if is_connect(spark):
+        return
+    master = spark.conf.get("spark.master", "") or ""
+    memory = available_memory()
+    if not master.startswith("local") or memory is None:
+        return
+    heap = driver_heap_bytes(spark) or GIB
+    size_local_session(job, memory, 1, heap, 1)
+
+
 def launched_by_spark_submit() -> bool:
     """Whether this Python driver was started by ``spark-submit``, whose JVM (told by
     ``PYSPARK_GATEWAY_PORT``) already holds the master and settings the user gave it."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def local_driver_memory() -> str:
-    """Heap of a local session's JVM: a quarter of physical memory, 1 to 16 GiB (``"6g"``)."""
+def driver_heap_bytes(spark: SparkSession) -> int | None:
+    """The driver JVM's heap (``spark.driver.memory``) in bytes, when the session says."""
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return "1g"
-    return f"{max(1, min(16, total // 4 // 2**30))}g"
+        text = spark.conf.get("spark.driver.memory", None)
+    except Exception:  # some Connect servers refuse to show certain settings
+        return None
+    return None if text is None else memory_bytes(text)
+
+
+def memory_bytes(text: str) -> int | None:
+    """Bytes of a JVM memory setting (``"512m"``, ``"4g"``, ``"1024k"``, bytes); None if
+    unreadable.
+
+    >>> memory_bytes("512m"), memory_bytes("4g")
+    (536870912, 4294967296)
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)b?\s*", text.lower())
+    if not match:
+        return None
+    return int(match.group(1)) * 1024 ** " kmgt".index(match.group(2) or " ")
 
 
 def is_connect(spark: SparkSession) -> bool:

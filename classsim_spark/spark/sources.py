@@ -26,6 +26,7 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -49,6 +50,13 @@ from classsim_spark.io.delta_table import (
     DeltaTableError,
     current_files,
     is_delta_table,
+)
+from classsim_spark.spark.footers import (
+    distinct_count,
+    first_list_length,
+    footer_schema,
+    partition_base,
+    partition_columns,
 )
 
 LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
@@ -209,31 +217,6 @@ def read_scores(
     return df.where(where) if where else df
 
 
-def partition_base(paths: list[str]) -> str | None:
-    """The directory above the Hive partition directories that ``paths`` name, when they all
-    name some below one directory (``logs/date=2026-01-31`` -> ``logs``), else None.
-
-    Spark discovers partition columns only below the paths it is given: a partition directory
-    given alone would lose its column (``date``), which ``--by date`` and an update of results
-    scanned with it need.
-
-    Examples
-    --------
-    >>> partition_base(["logs/date=2026-01-30", "logs/date=2026-01-31/part-0.parquet"])
-    'logs'
-    >>> partition_base(["logs/2026-01-31"]) is None
-    True
-    """
-    bases = set()
-    for path in paths:
-        parts = path.rstrip("/").split("/")
-        first = next((i for i, p in enumerate(parts) if "=" in p and not p.startswith("=")), None)
-        if first is None or first == 0 or any(ch in "".join(parts[:first]) for ch in "*?["):
-            return None
-        bases.add("/".join(parts[:first]))
-    return bases.pop() if len(bases) == 1 else None
-
-
 def _spark_delta(spark: SparkSession, source: str) -> DataFrame:
     """A Delta table read by Spark's own Delta reader (Databricks, delta-spark)."""
     try:
@@ -253,7 +236,180 @@ def _paths(source: str) -> list[str]:
     return [p.strip() for p in source.split(",") if p.strip()]
 
 
-def direct_read_units(
+def why_not_direct(
+    source: str | DataFrame, spec: InputSpec, fmt: str, where: str | None, delta_read: bool
+) -> str | None:
+    """Why the tasks cannot read this input's Parquet files with pyarrow, or None when they
+    can (if the files are on a filesystem they see). ``delta_read``: a Delta table's current
+    files were found from its log (else Spark's Delta reader reads it)."""
+    if not isinstance(source, str):
+        return "the input is a DataFrame"
+    if fmt == "delta" and not delta_read:
+        return "the Delta table is read by Spark's Delta reader"
+    if fmt not in ("parquet", "delta"):
+        return f"the input format is {fmt}, not parquet"
+    if not _looks_like_path(source):
+        return "the input is a table"
+    if where:
+        return "a SQL filter (--where) is evaluated by Spark"
+    if spec.layout == "long":
+        return "the long layout is grouped by Spark"
+    return None
+
+
+@dataclass(frozen=True)
+class FooterInput:
+    """A local Parquet input described from its files alone (:mod:`classsim_spark.spark.footers`),
+    before any Spark session: what the pyarrow reader's tasks read.
+
+    Attributes
+    ----------
+    layout : BatchLayout
+    classes : list of str
+    labels : (column, multi-label) or None
+    row_groups : list of (path, row_group, rows)
+    schema : pyspark.sql.types.StructType
+        The columns as Spark would see them, partition columns included.
+    partitions : tuple of str
+        The Hive partition columns of the directories.
+    """
+
+    layout: BatchLayout
+    classes: list[str]
+    labels: tuple[str, bool] | None
+    row_groups: list[RowGroup]
+    schema: T.StructType
+    partitions: tuple[str, ...]
+
+    @property
+    def files(self) -> list[str]:
+        return list(dict.fromkeys(path for path, _, _ in self.row_groups))
+
+    def count_values(self, column: str) -> int:
+        """How many distinct values (as text, null included) ``column`` holds, as
+        :func:`count_values` says, without Spark."""
+        _check_column(self.schema, column)
+        return distinct_count(self.files, column, self.partitions)
+
+
+def describe_from_footers(
+    source: str | DataFrame,
+    spec: InputSpec,
+    fmt: str,
+    where: str | None,
+    reader: str,
+    labels: str | None,
+    row_groups: list[RowGroup] | None,
+) -> FooterInput | None:
+    """Describe a local (or mounted) Parquet input from its footers and first row, without
+    Spark, when the pyarrow reader is to read it: the CLI then needs no Spark job before the
+    scan and sizes its session from the job. None when Spark must open the input (a filter,
+    a table, the long layout, ``reader="spark"``, files the driver did not read).
+
+    ``row_groups``: what :func:`check_paths` read; they cover every file Spark would read.
+
+    Raises
+    ------
+    InputError
+        As :func:`resolve_labels` and :func:`resolve_layout` would for the same columns.
+    """
+    if reader not in READERS:
+        raise InputError(f"reader must be one of {READERS}, got {reader!r}")
+    if reader == "spark" or row_groups is None or not row_groups:
+        return None
+    if why_not_direct(source, spec, fmt, where, delta_read=True) is not None:
+        return None
+    files = list(dict.fromkeys(path for path, _, _ in row_groups))
+    paths = [os.path.abspath(local_path(p) or p) for p in _paths(source)]
+    base = partition_base(paths)
+    if base is not None or fmt == "delta":
+        roots = [base or paths[0]]
+    else:
+        roots = [r for p in paths for r in (sorted(glob.glob(p)) if _is_glob(p) else [p])]
+    partitions = partition_columns(roots, files)
+    schema = footer_schema(files[0], partitions)
+    label_info = resolve_labels(schema, labels)
+    layout, classes = _layout_of(schema, spec, lambda: first_list_length(files, spec.scores_col))
+    return FooterInput(layout, classes, label_info, row_groups, schema, tuple(partitions))
+
+
+@dataclass(frozen=True)
+class OpenedInput:
+    """An input ready to scan: what the tasks read and how it is laid out.
+
+    Attributes
+    ----------
+    table : DataFrame or None
+        The input as read by Spark (after the filter); None when described from its footers.
+    scan : DataFrame or None
+        What the tasks read through Spark (the long layout grouped by sample); None when the
+        tasks read ``units`` with pyarrow.
+    layout : BatchLayout
+    classes : list of str
+    labels : (column, multi-label) or None
+    units : list of ReadUnit or None
+    reader_reason : str
+        Why that reader, for ``run.json``.
+    footers : FooterInput or None
+    """
+
+    table: DataFrame | None
+    scan: DataFrame | None
+    layout: BatchLayout
+    classes: list[str]
+    labels: tuple[str, bool] | None
+    units: list[ReadUnit] | None
+    reader_reason: str
+    footers: FooterInput | None = None
+
+    def count_values(self, column: str) -> int:
+        """How many distinct values (as text, null included) ``column`` holds."""
+        if self.footers is not None:
+            return self.footers.count_values(column)
+        return count_values(self.table, column)
+
+
+def open_input(
+    spark: SparkSession,
+    source: str | DataFrame,
+    spec: InputSpec,
+    fmt: str = "parquet",
+    where: str | None = None,
+    reader: str = "auto",
+    labels: str | None = None,
+    row_groups: list[RowGroup] | None = None,
+    carried: tuple[str | None, ...] = (),
+    footers: FooterInput | None = None,
+) -> OpenedInput:
+    """Open the input for a scan: from ``footers`` (:func:`describe_from_footers`; no Spark
+    job), else through Spark's reader (:func:`read_scores`, :func:`resolve_labels`,
+    :func:`resolve_layout`), then choose the reader.
+
+    ``carried``: columns besides the label column that the tasks read per sample (``by``).
+    ``row_groups``: what :func:`check_paths` read.
+    """
+    if footers is not None:
+        units = plan_units(footers.row_groups, footers.layout.m, slots=task_slots(spark))
+        reason = (
+            f"{len(footers.files)} Parquet files, {len(footers.row_groups)} row groups in "
+            f"{len(units)} tasks read with pyarrow, planned from their footers"
+        )
+        return OpenedInput(
+            None, None, footers.layout, footers.classes, footers.labels, units, reason, footers
+        )
+    table = read_scores(spark, source, fmt=fmt, where=where)
+    label_info = resolve_labels(table.schema, labels)
+    scan, layout, classes = resolve_layout(
+        spark, table, spec, label_info[0] if label_info else None, *carried
+    )
+    delta_read = row_groups is not None  # a Delta table's current files, from its log
+    units, reason = _direct_read_units(
+        table, source, spec, layout.m, fmt, where, reader, delta_read
+    )
+    return OpenedInput(table, scan, layout, classes, label_info, units, reason)
+
+
+def _direct_read_units(
     df: DataFrame,
     source: str | DataFrame,
     spec: InputSpec,
@@ -261,37 +417,16 @@ def direct_read_units(
     fmt: str,
     where: str | None,
     reader: str,
-    row_groups: list[RowGroup] | None = None,
+    delta_read: bool,
 ) -> tuple[list[ReadUnit] | None, str]:
-    """Decide between Spark's reader and direct pyarrow reads (:mod:`parquet_reader`).
-
-    ``row_groups``: what :func:`check_paths` read on the driver; they plan the direct reads
-    without a Spark job when they cover every file.
-
-    Returns
-    -------
-    units : list of ReadUnit or None
-        The read units, or ``None`` for Spark's reader.
-    reason : str
-        Why that reader was chosen, for ``run.json``.
-    """
+    """Decide between Spark's reader and direct pyarrow reads (:mod:`parquet_reader`) for an
+    input Spark opened; the footers are read by one small Spark job where the executors see
+    the files."""
     if reader not in READERS:
         raise InputError(f"reader must be one of {READERS}, got {reader!r}")
     if reader == "spark":
         return None, "requested"
-    why_not = None
-    if not isinstance(source, str):
-        why_not = "the input is a DataFrame"
-    elif fmt == "delta" and row_groups is None:
-        why_not = "the Delta table is read by Spark's Delta reader"
-    elif fmt not in ("parquet", "delta"):
-        why_not = f"the input format is {fmt}, not parquet"
-    elif not _looks_like_path(source):
-        why_not = "the input is a table"
-    elif where:
-        why_not = "a SQL filter (--where) is evaluated by Spark"
-    elif spec.layout == "long":
-        why_not = "the long layout is grouped by Spark"
+    why_not = why_not_direct(source, spec, fmt, where, delta_read)
     files: list[str] = []
     if why_not is None:
         files = df.inputFiles()
@@ -302,9 +437,7 @@ def direct_read_units(
             raise InputError(f"--reader arrow cannot read this input: {why_not}")
         return None, why_not
     spark = df.sparkSession
-    groups = _known_footers(files, row_groups)
-    if groups is None:
-        groups = _footers(spark, files)
+    groups = _footers(spark, files)
     units = plan_units(groups, m, slots=task_slots(spark))
     return units, (
         f"{len(files)} Parquet files, {len(groups)} row groups in {len(units)} tasks "
@@ -333,20 +466,6 @@ def task_slots(spark: SparkSession) -> int | None:
         return int(instances) * int(cores)
     cores_max = conf("spark.cores.max")
     return int(cores_max) if cores_max and cores_max.isdigit() else None
-
-
-def _known_footers(files: list[str], known: list[RowGroup] | None) -> list[RowGroup] | None:
-    """Row groups of ``files`` (as Spark names them) from footers the driver already read, or
-    None when one of the files is not among them."""
-    if known is None:
-        return None
-    by_path: dict[str, list[tuple[int, int]]] = {}
-    for path, group, rows in known:
-        by_path.setdefault(path, []).append((group, rows))
-    local = [local_path(f) for f in files]
-    if any(p is None or p not in by_path for p in local):
-        return None
-    return [(f, g, rows) for f, p in zip(files, local, strict=True) for g, rows in by_path[p]]
 
 
 def _footers(spark: SparkSession, files: list[str]) -> list[RowGroup]:
@@ -474,8 +593,12 @@ def _looks_like_path(source: str) -> bool:
     return "/" in source or "*" in source or bool(_URI.match(source)) or os.path.exists(source)
 
 
+def _is_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
+
+
 def _local_exists(path: str) -> bool:
-    return bool(glob.glob(path)) if any(ch in path for ch in "*?[") else os.path.exists(path)
+    return bool(glob.glob(path)) if _is_glob(path) else os.path.exists(path)
 
 
 def count_values(df: DataFrame, column: str) -> int:
@@ -487,14 +610,18 @@ def count_values(df: DataFrame, column: str) -> int:
     InputError
         The input has no such column (its columns named).
     """
-    if column not in df.columns:
-        raise InputError(
-            f"--by {column}: the input has no column {column!r}; it has {', '.join(df.columns)}"
-        )
+    _check_column(df.schema, column)
     return df.select(F.col(column).cast("string")).distinct().count()
 
 
-def resolve_labels(df: DataFrame, labels: str | None) -> tuple[str, bool] | None:
+def _check_column(schema: T.StructType, column: str) -> None:
+    if column not in schema.names:
+        raise InputError(
+            f"--by {column}: the input has no column {column!r}; it has {', '.join(schema.names)}"
+        )
+
+
+def resolve_labels(schema: T.StructType, labels: str | None) -> tuple[str, bool] | None:
     """The label column and whether it is multi-label, or ``None`` for no label baselines.
 
     ``labels="auto"`` takes a ``labels`` array column (multi-label) or a ``label`` column
@@ -503,14 +630,14 @@ def resolve_labels(df: DataFrame, labels: str | None) -> tuple[str, bool] | None
     if labels in (None, "", "none"):
         return None
     if labels == "auto":
-        column = next((c for c in ("labels", "label") if c in df.columns), None)
+        column = next((c for c in ("labels", "label") if c in schema.names), None)
         if column is None:
             return None
-    elif labels not in df.columns:
-        raise InputError(f"label column {labels!r} not in the input columns {df.columns}")
+    elif labels not in schema.names:
+        raise InputError(f"label column {labels!r} not in the input columns {schema.names}")
     else:
         column = labels
-    dtype = df.schema[column].dataType
+    dtype = schema[column].dataType
     multi = isinstance(dtype, T.ArrayType)
     element = dtype.elementType if multi else dtype
     if not isinstance(element, T.IntegralType | T.StringType):
@@ -534,19 +661,42 @@ def resolve_layout(
     layout : BatchLayout
     classes : list of str
     """
-    dupes = [c for c, k in Counter(df.columns).items() if k > 1]
+    if spec.layout == "long":
+        _check_names(df.schema, spec)
+        id_col = spec.id_col if spec.id_col in df.columns else None
+        return _long_layout(spark, df, spec, id_col, [c for c in carried if c])
+
+    def first_length() -> int | None:
+        row = df.where(F.col(spec.scores_col).isNotNull()).select(spec.scores_col).first()
+        return None if row is None else len(row[0])
+
+    layout, names = _layout_of(df.schema, spec, first_length)
+    return df, layout, names
+
+
+def _check_names(schema: T.StructType, spec: InputSpec) -> str | None:
+    """Refuse duplicate columns and a named id column that is missing; return the id column
+    (None when the default ``sample_id`` is absent: row positions stand in)."""
+    dupes = [c for c, k in Counter(schema.names).items() if k > 1]
     if dupes:
         raise InputError(f"the input has duplicate column names: {', '.join(dupes[:10])}")
-    id_col = spec.id_col if spec.id_col in df.columns else None
+    id_col = spec.id_col if spec.id_col in schema.names else None
     if spec.id_col and id_col is None and spec.id_col != DEFAULT_ID_COLUMN:
-        raise InputError(f"id column {spec.id_col!r} not in the input columns {df.columns}")
+        raise InputError(f"id column {spec.id_col!r} not in the input columns {schema.names}")
+    return id_col
+
+
+def _layout_of(
+    schema: T.StructType, spec: InputSpec, first_length: Callable[[], int | None]
+) -> tuple[BatchLayout, list[str]]:
+    """The wide or array layout of a schema and its class names; ``first_length`` gives the
+    length of the first non-null score array (asked only when no class names are given)."""
+    id_col = _check_names(schema, spec)
     if spec.layout == "wide":
-        columns, names = _wide_columns(df, spec)
-        return df, BatchLayout("wide", tuple(columns), len(columns), id_col), names
-    if spec.layout == "array":
-        names = _array_classes(df, spec)
-        return df, BatchLayout("array", (spec.scores_col,), len(names), id_col), names
-    return _long_layout(spark, df, spec, id_col, [c for c in carried if c])
+        columns, names = _wide_columns(schema, spec)
+        return BatchLayout("wide", tuple(columns), len(columns), id_col), names
+    names = _array_classes(schema, spec, first_length)
+    return BatchLayout("array", (spec.scores_col,), len(names), id_col), names
 
 
 def _given_classes(spec: InputSpec) -> list[str] | None:
@@ -557,10 +707,11 @@ def _given_classes(spec: InputSpec) -> list[str] | None:
     return check_class_names(list(spec.classes))
 
 
-def _wide_columns(df: DataFrame, spec: InputSpec) -> tuple[list[str], list[str]]:
+def _wide_columns(schema: T.StructType, spec: InputSpec) -> tuple[list[str], list[str]]:
     given = _given_classes(spec)
+    names_in = schema.names
     if given is not None:
-        missing = [c for c in given if c not in df.columns]
+        missing = [c for c in given if c not in names_in]
         if missing:
             raise InputError(
                 f"{len(missing)} of {len(given)} class columns are not in the input, e.g. "
@@ -568,30 +719,35 @@ def _wide_columns(df: DataFrame, spec: InputSpec) -> tuple[list[str], list[str]]
             )
         columns, names = given, given
     elif spec.prefix:
-        columns = [c for c in df.columns if c.startswith(spec.prefix)]
+        columns = [c for c in names_in if c.startswith(spec.prefix)]
         names = [c[len(spec.prefix) :] for c in columns]
     elif spec.regex:
         pattern = re.compile(spec.regex)
-        matches = [(c, pattern.fullmatch(c)) for c in df.columns]
+        matches = [(c, pattern.fullmatch(c)) for c in names_in]
         columns = [c for c, hit in matches if hit]
         names = [hit.group(1) if hit.groups() else c for c, hit in matches if hit]
     else:
         raise InputError("the wide layout needs the class columns: --classes, --prefix or --regex")
     if not columns:
-        raise InputError(f"no input column matches the class selection; columns: {df.columns}")
-    types = dict(df.dtypes)
+        raise InputError(f"no input column matches the class selection; columns: {names_in}")
     bad = [
-        f"{c} ({types[c]})" for c in columns if not isinstance(df.schema[c].dataType, T.NumericType)
+        f"{c} ({schema[c].dataType.simpleString()})"
+        for c in columns
+        if not isinstance(schema[c].dataType, T.NumericType)
     ]
     if bad:
         raise InputError(f"{len(bad)} class columns are not numeric, e.g. {', '.join(bad[:5])}")
     return columns, check_class_names(names, source="wide class columns")
 
 
-def _array_classes(df: DataFrame, spec: InputSpec) -> list[str]:
-    if spec.scores_col not in df.columns:
-        raise InputError(f"score column {spec.scores_col!r} not in the input columns {df.columns}")
-    dtype = df.schema[spec.scores_col].dataType
+def _array_classes(
+    schema: T.StructType, spec: InputSpec, first_length: Callable[[], int | None]
+) -> list[str]:
+    if spec.scores_col not in schema.names:
+        raise InputError(
+            f"score column {spec.scores_col!r} not in the input columns {schema.names}"
+        )
+    dtype = schema[spec.scores_col].dataType
     is_vector = type(dtype).__name__ == "VectorUDT"
     if not is_vector and not (
         isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, T.NumericType)
@@ -603,10 +759,10 @@ def _array_classes(df: DataFrame, spec: InputSpec) -> list[str]:
     given = _given_classes(spec)
     if given is not None:
         return given
-    first = df.where(F.col(spec.scores_col).isNotNull()).select(spec.scores_col).first()
-    if first is None:
+    length = first_length()
+    if length is None:
         raise InputError("no rows with scores in the input (after the filter)")
-    return default_class_names(len(first[0]))
+    return default_class_names(length)
 
 
 def _long_layout(
