@@ -25,9 +25,12 @@ imports, JVM and session, reading, writing):
     contestant alone in a fresh interpreter, writing its matrix.
 ``classsim process``
     ``classsim similarity`` on the same files computing the same statistic (one transform, no
-    labels, sample or stability parts), with its default session.
+    labels, sample or stability parts), with its defaults otherwise: the scan in threads of the
+    process, no JVM (``--engine auto``).
 ``classsim process (defaults)``
     ``classsim similarity`` with its defaults for the rest (label counts, sample, parts).
+``classsim process (spark)``
+    As ``classsim process``, in a local Spark session sized for the job (``--engine spark``).
 
 Usage (from the repository root)::
 
@@ -266,7 +269,8 @@ def baseline_process(data: Path, out: Path, cores: int) -> int:
     """The ``baseline threads`` contestant as a process of its own: its matrix to ``out``."""
     names = class_names(data)
     matrices, _ = run_baseline(data, "array", names, ["logit"], "threads", cores)
-    np.save(out, matrices["logit"])
+    with open(out, "wb") as f:  # np.save would add ".npy" to the name
+        np.save(f, matrices["logit"])
     return 0
 
 
@@ -306,6 +310,11 @@ def process_contestants(data: Path, work: Path, repeat: int) -> list[Contestant]
         ),
         command("classsim process", [*base[:-1], *same_work, "--out"], classsim_result),
         command("classsim process (defaults)", base, classsim_result),
+        command(
+            "classsim process (spark)",
+            [*base[:-1], *same_work, "--engine", "spark", "--out"],
+            classsim_result,
+        ),
     ]
 
 
@@ -893,7 +902,7 @@ def main_processes(args: argparse.Namespace) -> int:
         measure(contestants, reference)
     result = report("array", n, m, contestants)
     base = result["contestants"]["baseline process"]["median_s"]
-    for name in ("classsim process", "classsim process (defaults)"):
+    for name in ("classsim process", "classsim process (defaults)", "classsim process (spark)"):
         ratio = result["contestants"][name]["median_s"] / base
         print(ratio_line(f"{name} / baseline process", ratio, PROCESS_TARGET, at_least=False))
     if args.json:

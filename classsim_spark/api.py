@@ -9,7 +9,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,11 @@ from classsim_spark.core.stability import choose_parts
 from classsim_spark.core.transforms import ScoreSpec, validate_transforms
 from classsim_spark.errors import ClasssimError
 from classsim_spark.executor.labels import LabelSpec
+from classsim_spark.executor.local_scan import scan_units
+from classsim_spark.executor.parquet_reader import plan_units
 from classsim_spark.executor.partials import TILE_BYTES, ScanPlan, choose_tile_size
 from classsim_spark.executor.statistics import RowStatistics
+from classsim_spark.executor.validation import RowReport
 from classsim_spark.io.config import stability_parts as parse_stability_parts
 from classsim_spark.io.records import (
     LabelsRecord,
@@ -43,12 +46,21 @@ from classsim_spark.spark.session import (
     check_fits,
     driver_heap_bytes,
     is_connect,
+    scans_in_process,
     session_for,
     sized_for,
 )
-from classsim_spark.spark.sizing import ScanJob
+from classsim_spark.spark.sizing import (
+    GIB,
+    ScanJob,
+    available_memory,
+    physical_memory,
+    size_local_session,
+)
 from classsim_spark.spark.sources import (
+    FooterInput,
     InputSpec,
+    OpenedInput,
     check_paths,
     delta_files,
     describe_from_footers,
@@ -171,6 +183,7 @@ def similarity(
     update: str | Path | None = None,
     by: str | None = None,
     windows_budget_gib: float = WINDOWS_BUDGET_GIB,
+    engine: str = "auto",
 ) -> SimilarityResult:
     """Class-similarity matrices (Pearson correlation of class scores over samples).
 
@@ -250,6 +263,13 @@ def similarity(
     windows_budget_gib : float
         Disk the per-value statistics may take (see :func:`check_windows_budget`; they are
         also held on the driver while assembled); above it the scan is refused before it starts.
+    engine : {"auto", "spark", "python"}
+        What runs the scan. ``spark``: a Spark session (``spark``, the active one, or a local
+        one sized for the job). ``python``: threads of this process, no JVM
+        (:mod:`classsim_spark.executor.local_scan`), for local or mounted Parquet read with
+        pyarrow (no ``where``, array or wide layout). ``auto`` (default): ``python`` for such
+        input when no session is given, active or set up by ``spark-submit``, else ``spark``.
+        The statistics are the same either way.
 
     Returns
     -------
@@ -307,84 +327,37 @@ def similarity(
     )
     if base is not None:
         check_not_merged(base.run, this_input, base.path)
-    footers = None
-    if row_groups:  # local Parquet: described from its footers, sized before a session
-        with timer.phase("read footers") as info, unreadable_files_as_input_errors():
+
+    def check(described: FooterInput | OpenedInput) -> tuple[ScanJob, int]:
+        """The job, refused if too large, and the number of values of ``by``."""
+        if base is not None:
+            check_same_classes(base.classes, described.classes, base.path)
+        values = described.count_values(by) if by is not None else 0
+        job = _check_job(
+            described.classes, described.labels, values, base, transforms, stability_parts,
+            sample_rows, driver_memory_limit, windows_budget_gib,
+        )  # fmt: skip
+        return job, values
+
+    footers, job, values = None, None, 0
+    if row_groups:  # local Parquet: described from its footers, sized before any session
+        with timer.phase("read footers"), unreadable_files_as_input_errors():
             footers = describe_from_footers(data, spec, fmt, where, reader, labels, row_groups)
         if footers is not None:
-            if base is not None:
-                check_same_classes(base.classes, footers.classes, base.path)
-            values = footers.count_values(by) if by is not None else 0
-            job = _check_job(
-                footers.classes,
-                footers.labels,
-                values,
-                base,
-                transforms,
-                stability_parts,
-                sample_rows,
-                driver_memory_limit,
-                windows_budget_gib,
-            )
-    with timer.phase("start session"), sized_for(job if footers else None) as sizing:
-        spark = session_for(spark)
-    if footers is not None and not sizing.applied:  # a session classsim did not size
-        check_fits(spark, job)
-    connect = is_connect(spark)
-    with timer.phase("resolve input") as info, unreadable_files_as_input_errors():
-        opened = open_input(
-            spark, data, spec, fmt, where, reader, labels, row_groups, (by,), footers
-        )
-        if footers is None:
-            if base is not None:
-                check_same_classes(base.classes, opened.classes, base.path)
-            values = opened.count_values(by) if by is not None else 0
-            job = _check_job(
-                opened.classes,
-                opened.labels,
-                values,
-                base,
-                transforms,
-                stability_parts,
-                sample_rows,
-                driver_memory_limit,
-                windows_budget_gib,
-            )
-            check_fits(spark, job)
-        batch_layout, class_names, label_info = opened.layout, opened.classes, opened.labels
-        units, reader_reason, m = opened.units, opened.reader_reason, len(opened.classes)
-        parts = job.parts
-        info["note"] = (
-            f"{m} classes, layout {layout}, "
-            f"{'pyarrow' if units else 'Spark'} reader ({reader_reason})"
-        )
-    budget = merge_budget(driver_heap_bytes(spark) or DEFAULT_DRIVER_HEAP)
-    plan = _scan_plan(
-        batch_layout,
-        transforms,
-        score_spec,
-        tile_size or choose_tile_size(m, min(TILE_BYTES, budget // 2) // max(1, parts)),
-        label_info,
-        class_names,
-        sample_rows,
-        parts,
+            job, values = check(footers)
+    settings = _ScanSettings(transforms, score_spec, tile_size, sample_rows, by, values)
+    if scans_in_process(engine, footers is not None, spark):
+        scanned = _scan_in_process(footers, job, settings, timer)
+    else:
+        source = (data, spec, fmt, where, reader, labels, row_groups)
+        scanned = _scan_with_spark(spark, source, footers, job, check, settings, timer)
+    plan, by_key, report, class_names = (
+        scanned.plan,
+        scanned.by_key,
+        scanned.report,
+        scanned.classes,
     )
-    plan = replace(plan, by=by)
-    tile, label_spec = plan.tile_size, plan.labels
-    with (
-        timer.phase("scan") as info,
-        connect_progress(spark, "scan"),
-        unreadable_files_as_input_errors(),
-    ):
-        by_key, report = scan_statistics(
-            spark, opened.scan, plan, units, keys=max(1, values), budget=budget
-        )
-        k = plan.tiles_per_side
-        info["note"] = (
-            f"read {report.rows_read} rows, kept {report.rows_kept}, "
-            f"{len(transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {tile}"
-            + (f", {len(by_key)} values of {by}" if by is not None else "")
-        )
+    batch_layout, m, tile, label_spec = plan.layout, plan.layout.m, plan.tile_size, plan.labels
     _check_report(report, batch_layout.id_column, drop_invalid)
     rows = {"rows_read": report.rows_read, "rows_kept": report.rows_kept}
     this_input = replace(this_input, **rows, rows_dropped=report.rows_dropped)
@@ -404,7 +377,7 @@ def similarity(
         created=this_input.created,
         input=this_input.input,
         format=fmt,
-        reader=ReaderRecord(reader, "arrow" if units else "spark", reader_reason),
+        reader=ReaderRecord(reader, "arrow" if scanned.arrow else "spark", scanned.reader_reason),
         where=where,
         layout=layout,
         input_spec={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()},
@@ -429,7 +402,7 @@ def similarity(
         parts=PartsRecord.of(part_moments),
         tile_size=tile,
         timings_s=timer.seconds,
-        spark={"version": spark.version, "connect": connect},
+        spark=scanned.engine,
         versions=_versions(),
         inputs=[this_input],
         by=by,
@@ -507,21 +480,116 @@ def _defaults() -> dict:
     return {k: p.default for k, p in inspect.signature(similarity).parameters.items()}
 
 
+@dataclass
+class _ScanSettings:
+    """What the scan computes, besides the input (``values``: of ``by``, 0 without it)."""
+
+    transforms: Sequence[str]
+    score_spec: ScoreSpec
+    tile_size: int | None
+    sample_rows: int
+    by: str | None
+    values: int
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """A finished scan: its plan, statistics per ``by`` value, report, the class names, how
+    the input was read (``arrow``: by pyarrow in the tasks) and what ran it, for run.json."""
+
+    plan: ScanPlan
+    by_key: dict
+    report: RowReport
+    classes: list[str]
+    arrow: bool
+    reader_reason: str
+    engine: dict
+
+
+def _scan_in_process(
+    footers: FooterInput, job: ScanJob, settings: _ScanSettings, timer: PhaseTimer
+) -> _Scanned:
+    """The scan in threads of this process, as many as the machine's memory holds."""
+    memory = available_memory() or physical_memory() or 8 * GIB
+    threads = size_local_session(job, memory, os.cpu_count() or 1, heap=0).slots
+    m = footers.layout.m
+    units = plan_units(footers.row_groups, m, slots=threads)
+    plan = _scan_plan(footers, job, settings, TILE_BYTES)
+    with timer.phase("scan") as info, unreadable_files_as_input_errors():
+        by_key, report = scan_units(plan, units, threads)
+        info["note"] = _scan_note(report, plan, by_key) + f", {threads} threads, no Spark"
+    reason = (
+        f"{len(footers.files)} Parquet files, {len(footers.row_groups)} row groups in "
+        f"{len(units)} read units, planned from their footers"
+    )
+    engine = {"engine": "python", "threads": threads}
+    return _Scanned(plan, by_key, report, footers.classes, True, reason, engine)
+
+
+def _scan_with_spark(spark, source, footers, job, check, settings, timer) -> _Scanned:
+    """The scan in Spark: a session sized for the job when it is known (else checked once
+    the input is open), the input opened (``check`` refuses a job too large), one pass."""
+    data, spec, fmt, where, reader, labels, row_groups = source
+    with timer.phase("start session"), sized_for(job) as sizing:
+        spark = session_for(spark)
+    if job is not None and not sizing.applied:  # a session classsim did not size
+        check_fits(spark, job)
+    with timer.phase("resolve input") as info, unreadable_files_as_input_errors():
+        opened = open_input(
+            spark, data, spec, fmt, where, reader, labels, row_groups, (settings.by,), footers
+        )
+        if footers is None:
+            job, settings.values = check(opened)
+            check_fits(spark, job)
+        info["note"] = (
+            f"{len(opened.classes)} classes, layout {spec.layout}, "
+            f"{'pyarrow' if opened.units else 'Spark'} reader ({opened.reader_reason})"
+        )
+    budget = merge_budget(driver_heap_bytes(spark) or DEFAULT_DRIVER_HEAP)
+    plan = _scan_plan(opened, job, settings, min(TILE_BYTES, budget // 2))
+    with (
+        timer.phase("scan") as info,
+        connect_progress(spark, "scan"),
+        unreadable_files_as_input_errors(),
+    ):
+        by_key, report = scan_statistics(
+            spark, opened.scan, plan, opened.units, keys=max(1, settings.values), budget=budget
+        )
+        info["note"] = _scan_note(report, plan, by_key)
+    engine = {"engine": "spark", "version": spark.version, "connect": is_connect(spark)}
+    units = opened.units
+    return _Scanned(plan, by_key, report, opened.classes, bool(units), opened.reader_reason, engine)
+
+
+def _scan_note(report: RowReport, plan: ScanPlan, by_key: dict) -> str:
+    k = plan.tiles_per_side
+    return (
+        f"read {report.rows_read} rows, kept {report.rows_kept}, "
+        f"{len(plan.transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {plan.tile_size}"
+        + (f", {len(by_key)} values of {plan.by}" if plan.by is not None else "")
+    )
+
+
 def _scan_plan(
-    layout, transforms, score_spec, tile_size, label_info, class_names, sample_rows, parts
+    opened: FooterInput | OpenedInput, job: ScanJob, settings: _ScanSettings, tile_bytes: int
 ) -> ScanPlan:
-    """What every scan task does: the transforms, tiles, label counts, sample and parts."""
-    label_spec = LabelSpec(label_info[0], label_info[1], tuple(class_names)) if label_info else None
+    """What every scan task does: the transforms, tiles (of at most ``tile_bytes``, the
+    parts of a tile together), label counts, sample and parts."""
+    m, parts, transforms = opened.layout.m, job.parts, tuple(settings.transforms)
+    tile = settings.tile_size or choose_tile_size(m, tile_bytes // max(1, parts))
+    label_info, names = opened.labels, tuple(opened.classes)
+    label_spec = LabelSpec(label_info[0], label_info[1], names) if label_info else None
     parts_transform = "logit" if "logit" in transforms else transforms[0]
     return ScanPlan(
-        layout,
+        opened.layout,
         transforms,
-        score_spec,
-        tile_size,
+        settings.score_spec,
+        tile,
         label_spec,
-        sample_rows,
+        settings.sample_rows,
         parts,
         parts_transform if parts else None,
+        settings.by,
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from classsim_spark.core.transforms import ACTIVATIONS, SCORE_KINDS, TRANSFORMS
 from classsim_spark.errors import is_user_error
 from classsim_spark.io.classes import read_class_names
-from classsim_spark.io.config import ConfigError, load_config, similarity_kwargs
+from classsim_spark.io.config import ConfigError, load_config, scan_engine, similarity_kwargs
 from classsim_spark.io.results import (
     EXAMPLES_FILE,
     ResultsExistError,
@@ -232,6 +232,13 @@ def _analysis_overrides(args: argparse.Namespace, transform: str | None) -> dict
 
 
 def _add_spark_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=["auto", "spark", "python"],
+        help="what runs the scan: python (threads of this process, no JVM; local Parquet read "
+        "with pyarrow, no --where), spark, or auto (default): python for such input unless "
+        "--master, --remote or spark-submit give a session",
+    )
     p.add_argument("--master", help="Spark master URL (default: active session or local[*])")
     p.add_argument("--remote", help="Spark Connect URL, e.g. sc://host:15002")
     p.add_argument("--conf", action="append", metavar="KEY=VALUE", help="extra Spark setting")
@@ -268,6 +275,7 @@ def _similarity_overrides(args: argparse.Namespace) -> dict:
         "output.dir": args.out,
         "output.overwrite": args.overwrite,
         "output.update": args.update,
+        "spark.engine": getattr(args, "engine", None),
         "spark.master": args.master,
         "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),
@@ -464,6 +472,7 @@ def _run_examples(config: dict, results, pairs: list[str] | None, count: int, **
         chosen,
         top=config["examples"]["top"],
         spark=lambda: _spark_from(config),
+        engine=scan_engine(config["spark"]),
         **options,
     )
 
@@ -644,6 +653,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
         args.config,
         {
             "examples.top": args.top,
+            "spark.engine": args.engine,
             "spark.master": args.master,
             "spark.remote": args.remote,
             "spark.conf": _spark_conf(args.conf),
@@ -735,6 +745,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "input.classes": str(data / "classes.csv"),
         "output.dir": str(base / DEMO_RESULTS),
         "output.overwrite": args.overwrite,
+        "spark.engine": getattr(args, "engine", None),
         "spark.master": args.master,
         "spark.remote": args.remote,
         "spark.conf": _spark_conf(args.conf),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def examples(
     transform: str | None = None,
     data: str | None = None,
     spark=None,
+    engine: str = "auto",
 ) -> dict:
     """Look up, in one more scan of the input, the samples that make each pair similar.
 
@@ -110,6 +112,7 @@ def examples(
         Read these paths or this table instead of the inputs ``run.json`` names (with no
         filter); needed when the results were computed from a DataFrame.
     spark : SparkSession or callable, optional
+    engine : {"auto", "spark", "python"}
         As for :func:`classsim_spark.similarity`.
 
     Returns
@@ -138,7 +141,7 @@ def examples(
     constant = sorted({result.classes[i] for pair in ids for i in pair if not sd[i] > 0})
     if constant:
         raise ExamplesError(f"classes with constant {t} scores have no examples: {constant}")
-    found, inputs = _scan(result, t, ids, moments.mean, sd, top, data, spark)
+    found, inputs = _scan(result, t, ids, moments.mean, sd, top, data, spark, engine)
     M = result.matrix(t)
     record = _record(result, t, top, pairs, ids, found, M, inputs, moments.mean)
     target = Path(result.path) / EXAMPLES_FILE
@@ -155,12 +158,16 @@ def examples(
     return record
 
 
-def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple[list, list]:
+def _scan(
+    result: SimilarityResult, t, ids, mean, sd, top, data, spark, engine
+) -> tuple[list, list]:
     """The examples of every pair over every input the statistics hold."""
-    from classsim_spark.executor.examples import ExamplesPlan
+    from classsim_spark.executor.examples import ExamplesPlan, best_rows, pair_contributions
     from classsim_spark.executor.labels import LabelSpec
+    from classsim_spark.executor.local_scan import run_units
+    from classsim_spark.executor.parquet_reader import plan_units
     from classsim_spark.spark.examples import scan_examples
-    from classsim_spark.spark.session import session_for
+    from classsim_spark.spark.session import scans_in_process, session_for
     from classsim_spark.spark.sources import (
         InputSpec,
         check_paths,
@@ -190,14 +197,17 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
         row_groups = check_paths(source, fmt)
         with unreadable_files_as_input_errors():
             footers = describe_from_footers(source, spec, fmt, where, "auto", labels, row_groups)
-            session = session or session_for(spark)
-            opened = open_input(
-                session, source, spec, fmt, where, "auto", labels, row_groups, (), footers
-            )
+            if scans_in_process(engine, footers is not None, spark):
+                opened, session = footers, None
+            else:
+                session = session or session_for(spark)
+                opened = open_input(
+                    session, source, spec, fmt, where, "auto", labels, row_groups, (), footers
+                )
             check_same_classes(result.classes, opened.classes, result.path)
-            layout, names = opened.layout, opened.classes
+            names = opened.classes
             plan = ExamplesPlan(
-                layout,
+                opened.layout,
                 run.scores,
                 t,
                 tuple(ids),
@@ -206,7 +216,13 @@ def _scan(result: SimilarityResult, t, ids, mean, sd, top, data, spark) -> tuple
                 top,
                 LabelSpec(labels, run.labels.multi, tuple(names)) if labels else None,
             )
-            for k, rows in enumerate(scan_examples(session, opened.scan, plan, opened.units)):
+            if session is None:  # threads of this process, one per core
+                threads = os.cpu_count() or 1
+                units = plan_units(opened.row_groups, len(names), slots=threads)
+                found = best_rows(run_units(pair_contributions(plan, units), units, threads), plan)
+            else:
+                found = scan_examples(session, opened.scan, plan, opened.units)
+            for k, rows in enumerate(found):
                 best[k] = sorted(best[k] + rows, key=lambda r: -r["contribution"])[:top]
     return best, [{"input": s, "where": w, "format": f} for s, w, f in sources]
 

@@ -26,10 +26,10 @@ True
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg.blas import dsyrk
 
 from classsim_spark.errors import ClasssimError
 
@@ -167,8 +167,8 @@ class ShiftedAccumulator:
 
     Within one task, merging per-block :class:`Moments` costs three m x m temporaries per block,
     which at m in the thousands rivals the Gram itself. Instead the task keeps the sum and the
-    Gram of ``x - K`` (BLAS ``syrk`` updating the Gram in place), with the shift ``K`` = the first
-    block's mean. Since ``K`` is within a few standard deviations of the true mean, the final
+    Gram of ``x - K`` (each block's ``syrk`` product added in place, :func:`add_gram`), with the
+    shift ``K`` = the first block's mean. Since ``K`` is within a few standard deviations of the true mean, the final
     ``C = G - n d d^T`` (``d`` = mean of ``x - K``) loses no significant digits, whatever offset
     the scores carry; tasks then merge exactly with :meth:`Moments.merge`.
 
@@ -186,7 +186,7 @@ class ShiftedAccumulator:
         self.n = 0
         self.shift: np.ndarray | None = None
         self.sum = np.zeros(m)
-        self.gram = np.zeros((m, m), order="F")  # upper triangle filled by syrk
+        self.gram = np.zeros((m, m))
 
     def add(self, x: np.ndarray, overwrite: bool = False) -> None:
         """Add the rows of ``x``; ``overwrite=True`` lets a float64 ``x`` be shifted in place."""
@@ -197,16 +197,16 @@ class ShiftedAccumulator:
             self.shift = x.mean(axis=0)
         if overwrite and x.flags.writeable and x.flags.c_contiguous:
             x -= self.shift
-        else:  # row-major rows make x^T a column-major matrix: BLAS's fast syrk case
+        else:  # row-major rows: x^T @ x is BLAS's syrk case
             x = np.subtract(x, self.shift, order="C")
         self.n += x.shape[0]
         self.sum += x.sum(axis=0)
-        # x^T x through the transposed view: F-ordered for BLAS, so nothing is copied.
-        self.gram = dsyrk(1.0, x.T, beta=1.0, c=self.gram, trans=0, lower=0, overwrite_c=1)
+        add_gram(self.gram, x)
 
     def moments(self) -> Moments:
         """The count, mean and centred co-moment of everything added (finished in the Gram
         matrix's own memory: call once, when nothing more is added)."""
+        release_products()
         return _shifted_moments(self.n, self.shift, self.sum, self.gram)
 
 
@@ -235,7 +235,7 @@ class PartedAccumulator:
         self.shift: np.ndarray | None = None
         self.n = np.zeros(k, dtype=np.int64)
         self.sum = np.zeros((k, m))
-        self.gram = [np.zeros((m, m), order="F") for _ in range(k)]
+        self.gram = [np.zeros((m, m)) for _ in range(k)]
         self.buffer = np.empty((rows, m))  # rows: the largest block added
 
     def add(self, x: np.ndarray, part: np.ndarray) -> None:
@@ -257,13 +257,12 @@ class PartedAccumulator:
                 rows = gathered[a:b]
                 self.n[p] += b - a
                 self.sum[p] += rows.sum(axis=0)
-                self.gram[p] = dsyrk(
-                    1.0, rows.T, beta=1.0, c=self.gram[p], trans=0, lower=0, overwrite_c=1
-                )
+                add_gram(self.gram[p], rows)
 
     def moments(self) -> list[Moments]:
         """Each part's count, mean and centred co-moment (finished in the Gram matrices' own
         memory: call once, when nothing more is added)."""
+        release_products()
         return [
             _shifted_moments(int(n), self.shift, s, g)
             for n, s, g in zip(self.n, self.sum, self.gram, strict=True)
@@ -271,13 +270,35 @@ class PartedAccumulator:
 
 
 _BLOCK = 256
-"""Rows per block when a Gram matrix is finished in place: temporaries of 256 x m."""
+"""Rows per block when a co-moment is finished in place: temporaries of 256 x m."""
+_PRODUCTS = threading.local()
+
+
+def add_gram(gram: np.ndarray, x: np.ndarray) -> None:
+    """``gram += x^T x`` for a C-contiguous float64 block ``x``.
+
+    numpy computes ``x.T @ x`` with BLAS's ``syrk`` (half the work of a general product) and,
+    unlike scipy's BLAS wrappers, lets other Python threads run meanwhile: the scan without
+    Spark folds blocks in several threads. The product lands in one m x m buffer per thread,
+    kept between blocks (:func:`release_products` frees it).
+    """
+    m = gram.shape[0]
+    product = getattr(_PRODUCTS, "buffer", None)
+    if product is None or product.shape != (m, m):
+        product = _PRODUCTS.buffer = np.empty((m, m))
+    np.matmul(x.T, x, out=product)
+    gram += product
+
+
+def release_products() -> None:
+    """Free this thread's product buffer (:func:`add_gram`), once its blocks are added."""
+    _PRODUCTS.buffer = None
 
 
 def _shifted_moments(
     n: int, shift: np.ndarray | None, total: np.ndarray, gram: np.ndarray
 ) -> Moments:
-    """Moments from the sum and upper-triangle Gram of ``n`` rows shifted by ``shift``.
+    """Moments from the sum and the Gram of ``n`` rows shifted by ``shift``.
 
     The co-moment is finished in ``gram`` itself, block by block (a task at 10,000 classes
     holds no second 800 MB matrix); the accumulator is spent afterwards.
@@ -287,11 +308,6 @@ def _shifted_moments(
         return Moments.empty(m)
     d = total / n
     nd = n * d
-    for start in range(0, m, _BLOCK):
-        rows = slice(start, min(start + _BLOCK, m))
-        block = gram[rows, rows]
-        block += np.triu(block, 1).T  # syrk left the lower triangle at 0
-        gram[rows, :start] = gram[:start, rows].T
     for start in range(0, m, _BLOCK):
         rows = slice(start, min(start + _BLOCK, m))
         gram[rows] -= np.outer(d[rows], nd)

@@ -12,7 +12,7 @@ This module runs in Spark's Python workers and imports nothing of the driver.
 """
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,3 +155,13 @@ def _row(pair: int, entry: tuple) -> dict:
         "labels": None if labels is None else list(labels),
         "top1": top1,
     }
+
+
+def best_rows(batches: Iterable[pa.RecordBatch], plan: ExamplesPlan) -> list[list[dict]]:
+    """Per pair of ``plan.pairs``, its ``plan.top`` rows by contribution, largest first, from
+    the batches :func:`pair_contributions` yielded over all tasks."""
+    best: list[list[dict]] = [[] for _ in plan.pairs]
+    for batch in batches:
+        for row in batch.to_pylist():
+            best[row.pop("pair")].append(row)
+    return [sorted(rows, key=lambda r: -r["contribution"])[: plan.top] for rows in best]

@@ -41,6 +41,7 @@ from classsim_spark.executor.batches import BatchLayout, decode_batch
 from classsim_spark.executor.labels import LabelCounts, LabelSpec, decode_labels
 from classsim_spark.executor.parquet_reader import ReadUnit, read_units
 from classsim_spark.executor.sampling import RowSample
+from classsim_spark.executor.statistics import RowStatistics
 from classsim_spark.executor.validation import RowReport, check_scores
 
 _ARROW_SCHEMA = pa.schema(
@@ -168,6 +169,25 @@ class _KeyState:
         self.sample = _TaskSample(plan.sample_rows, m) if plan.sample_rows else None
         self.rows = 0
 
+    def statistics(self, plan: ScanPlan) -> RowStatistics:
+        """This key's statistics, finished (the accumulators are spent)."""
+        moments, parts = {}, {}
+        for transform, accumulator in self.acc.items():
+            stats = accumulator.moments()
+            if plan.parted(transform):
+                parts[transform] = stats
+                stats = Moments.merge_all(stats)
+            if stats.n:
+                moments[transform] = stats
+        counts = {}
+        if self.counts is not None and self.rows:
+            counts = {
+                FREQUENCIES: self.counts.frequencies,
+                self.counts.pairs_name: self.counts.pairs,
+            }
+        sample = self.sample.sample if self.sample is not None and self.sample.sample.seen else None
+        return RowStatistics(moments, counts, sample, parts)
+
     def batches(self, key: str | None, plan: ScanPlan) -> Iterator[pa.RecordBatch]:
         """The rows this key's statistics leave the task in."""
         for transform, accumulator in self.acc.items():
@@ -194,18 +214,43 @@ def partial_statistics(plan: ScanPlan, units: list[ReadUnit] | None = None):
             mine = [units[i] for batch in batches for i in batch.column(0).to_pylist()]
             batches = read_units(mine, plan.columns, partition_columns=(plan.by,))
         report = RowReport(tasks=1, tasks_retried=int(_is_retry(TaskContext.get())))
-        chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
         states: dict[str | None, _KeyState] = {}
-        for batch in batches:
-            for start in range(0, batch.num_rows, chunk_rows):
-                piece = batch.slice(start, chunk_rows)
-                _accumulate(piece, plan, report, states, chunk_rows, first_row=report.rows_read)
-                report.rows_read += piece.num_rows
+        fold_batches(batches, plan, report, states)
         yield _report_batch(report)
         for key, state in states.items():
             yield from state.batches(key, plan)
 
     return run
+
+
+def fold_batches(
+    batches: Iterator[pa.RecordBatch],
+    plan: ScanPlan,
+    report: RowReport,
+    states: dict,
+    stop=None,
+) -> None:
+    """Fold Arrow batches chunk by chunk into ``states`` (key -> its accumulators), counting
+    what was read, kept and found wrong in ``report``: a task's whole work before it emits.
+
+    ``stop``: an event (anything with ``is_set()``) checked between chunks; when set, the
+    fold returns early.
+    """
+    chunk_rows = max(1, CHUNK_ELEMENTS // plan.layout.m)
+    for batch in batches:
+        for start in range(0, batch.num_rows, chunk_rows):
+            if stop is not None and stop.is_set():
+                return
+            piece = batch.slice(start, chunk_rows)
+            _accumulate(piece, plan, report, states, chunk_rows, first_row=report.rows_read)
+            report.rows_read += piece.num_rows
+
+
+def finished_statistics(states: dict, plan: ScanPlan) -> dict:
+    """Key -> the :class:`~classsim_spark.executor.statistics.RowStatistics` of ``states``
+    (what :func:`fold_batches` filled), as the driver assembles them from a Spark scan: the
+    parted transform's moments are its parts merged. Spends the accumulators."""
+    return {key: state.statistics(plan) for key, state in states.items()}
 
 
 def _is_retry(context: TaskContext | None) -> bool:

@@ -73,7 +73,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "explorer_budget_mb": 30.0,
     },
     "examples": {"pairs": 0, "top": 20},
-    "spark": {"master": None, "remote": None, "conf": {}},
+    "spark": {"engine": "auto", "master": None, "remote": None, "conf": {}},
 }
 
 
@@ -156,6 +156,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     return {
         "input.layout": ("array", "wide", "long"),
         "input.reader": ("auto", "spark", "arrow"),
+        "spark.engine": ("auto", "spark", "python"),
         "scores.kind": SCORE_KINDS,
         "scores.activation": ACTIVATIONS,
         "similarity.transforms": ("auto", *TRANSFORMS),
@@ -257,4 +258,13 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "out": out["dir"],
         "overwrite": out["overwrite"],
         "update": out["update"],
+        "engine": scan_engine(config["spark"]),
     }
+
+
+def scan_engine(spark: dict[str, Any]) -> str:
+    """The engine of :func:`classsim_spark.similarity` for the ``[spark]`` settings: a master
+    or Spark Connect URL given asks for Spark, unless the engine is set otherwise."""
+    if spark["engine"] == "auto" and (spark["master"] or spark["remote"]):
+        return "spark"
+    return spark["engine"]

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 
-from classsim_spark.executor.examples import EXAMPLE_SCHEMA, ExamplesPlan, pair_contributions
+from classsim_spark.executor.examples import (
+    EXAMPLE_SCHEMA,
+    ExamplesPlan,
+    best_rows,
+    pair_contributions,
+)
 from classsim_spark.executor.parquet_reader import ReadUnit
 
 
@@ -34,7 +39,4 @@ def scan_examples(
     else:
         source = spark.range(0, len(units), 1, max(1, len(units)))
     found = source.mapInArrow(pair_contributions(plan, units), EXAMPLE_SCHEMA).toArrow()
-    best: list[list[dict]] = [[] for _ in plan.pairs]
-    for row in found.to_pylist():
-        best[row.pop("pair")].append(row)
-    return [sorted(rows, key=lambda r: -r["contribution"])[: plan.top] for rows in best]
+    return best_rows(found.to_batches(), plan)

@@ -223,6 +223,52 @@ def check_fits(spark: SparkSession, job: ScanJob) -> None:
     size_local_session(job, memory, 1, heap, 1)
 
 
+ENGINES: tuple[str, ...] = ("auto", "spark", "python")
+
+
+def scans_in_process(engine: str, readable_here: bool, spark=None) -> bool:
+    """Whether a scan runs in threads of this process
+    (:mod:`classsim_spark.executor.local_scan`) rather than in Spark.
+
+    Parameters
+    ----------
+    engine : {"auto", "spark", "python"}
+        ``auto``: in this process when the input is ``readable_here`` and no session is given
+        (``spark`` a session, not a function making one), active, or set up by
+        ``spark-submit``.
+    readable_here : bool
+        The input is local or mounted Parquet read with pyarrow, described from its footers.
+    spark : SparkSession, callable or None
+
+    Raises
+    ------
+    ClasssimError
+        ``engine="python"`` for input that needs Spark.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "spark":
+        return False
+    if engine == "python":
+        if not readable_here:
+            raise EngineError(
+                "--engine python scans local or mounted Parquet files read with pyarrow, "
+                "without --where, in the array or wide layout; this input needs Spark"
+            )
+        return True
+    given = spark is not None and not callable(spark)
+    return (
+        readable_here
+        and not given
+        and SparkSession.getActiveSession() is None
+        and not launched_by_spark_submit()
+    )
+
+
+class EngineError(ClasssimError, ValueError):
+    """The engine asked for cannot scan this input."""
+
+
 def launched_by_spark_submit() -> bool:
     """Whether this Python driver was started by ``spark-submit``, whose JVM (told by
     ``PYSPARK_GATEWAY_PORT``) already holds the master and settings the user gave it."""

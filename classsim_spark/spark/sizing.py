@@ -112,7 +112,8 @@ def size_local_session(
         Cores, the most tasks worth running at once.
     heap : int, optional
         The heap the user set (``spark.driver.memory``); default :func:`default_heap`, lowered
-        (not below :data:`MIN_HEAP`) when that lets one task fit.
+        (not below :data:`MIN_HEAP`) when that lets one task fit; 0 for a scan without a JVM
+        (then ``slots`` are threads of this process).
     slots : int, optional
         The tasks at once the user set (``local[N]``); fewer run when N workers do not fit.
 
@@ -133,7 +134,7 @@ def size_local_session(
     LocalSession(slots=3, heap=6442450944)
     """
     wanted = slots or cores
-    chosen_heap = heap or default_heap(available)
+    chosen_heap = heap if heap is not None else default_heap(available)
     room = available - chosen_heap - job.driver_bytes
     if heap is None and room < job.task_bytes:  # a smaller heap, if that lets a task fit
         chosen_heap = max(MIN_HEAP, available - job.driver_bytes - job.task_bytes)
@@ -161,10 +162,11 @@ def size_local_session(
 def _too_large(job: ScanJob, available: int, heap: int) -> str:
     need = job.task_bytes + heap + job.driver_bytes
     per_matrix = 8 * job.m * job.m / GIB
+    jvm = f" and Spark's JVM {heap / GIB:.1f} GiB" if heap else ""
     return (
         f"{job.describe()} do not fit this machine in local mode: one scan task needs about "
         f"{job.task_bytes / GIB:.1f} GiB, the driver {job.driver_bytes / GIB:.1f} GiB for the "
-        f"results and Spark's JVM {heap / GIB:.1f} GiB ({need / GIB:.1f} GiB in all), and "
+        f"results{jvm} ({need / GIB:.1f} GiB in all), and "
         f"{available / GIB:.1f} GiB are free. Each transform or part dropped saves "
         f"{per_matrix:.1f} GiB a task: compute fewer transforms (--transform logit), keep no "
         "stability parts (--stability-parts 0), count no labels (--labels none) or select "
