@@ -42,6 +42,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gram import descendants  # this folder: run as a script
+
 ROOT = Path(__file__).resolve().parent
 OUT_ROOT = ROOT / "out"
 PHASE = re.compile(r"classsim: (.+?) done in ([0-9.]+) s")
@@ -106,23 +108,6 @@ class Watched:
     peaks_mib: dict[str, float] = field(default_factory=dict)
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo += children.get(p, [])
-    return found
-
-
 def _peak(pid: int) -> tuple[str, float] | None:
     """A process's kind (driver, jvm, worker) and its peak RSS in MiB."""
     try:
@@ -151,7 +136,7 @@ def watch(command: list[str]) -> Watched:
     reader = threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True)
     reader.start()
     while proc.poll() is None:
-        for pid in _tree(proc.pid):
+        for pid in descendants(proc.pid):
             seen = _peak(pid)
             if seen is not None:
                 peaks[pid] = max(peaks.get(pid, seen), seen, key=lambda x: x[1])

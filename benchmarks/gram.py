@@ -451,22 +451,28 @@ def peak_rss(spark) -> dict[str, float]:
     except Exception:  # best effort: not on Connect sessions
         return out
     out["jvm"] = vm_hwm(jvm)
-    children: dict[int, list[int]] = {}
-    for status in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields_ = status.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields_[1]), []).append(int(status.parent.name))
-    todo, workers = list(children.get(jvm, [])), []
-    while todo:
-        pid = todo.pop()
-        workers.append(vm_hwm(pid))
-        todo.extend(children.get(pid, []))
+    workers = [vm_hwm(pid) for pid in descendants(jvm)[1:]]
     if workers:
         out["python_workers_max"] = max(workers)
         out["python_workers"] = len(workers)
     return {k: round(v, 1) for k, v in out.items()}
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
 
 
 def java_version(spark) -> str:

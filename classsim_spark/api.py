@@ -86,6 +86,10 @@ from classsim_spark.windows import (
 log = logging.getLogger("classsim")
 
 DEFAULT_TRANSFORMS: tuple[str, ...] = ("logit", "probability", "rank")
+AUTO_ALL_CELLS = 100_000_000
+"""Up to this many scores (rows x classes) ``transforms="auto"`` computes every transform (the
+scan of such input takes seconds); above, ``logit`` alone: at 225,000 x 3,755 the three took
+112 s of scan where ``logit`` takes about 40."""
 # Driver memory per class pair and transform: co-moment + correlation, plus one assembly buffer.
 _DRIVER_BYTES_PER_CELL = 8 * 3
 # Driver memory per sampled score: the float32 array plus the bytes of the row it arrived in.
@@ -162,7 +166,7 @@ def similarity(
     id_col: str | None = "sample_id",
     fill_value: float | None = None,
     labels: str | None = "auto",
-    transforms: list[str] | tuple[str, ...] = DEFAULT_TRANSFORMS,
+    transforms: list[str] | tuple[str, ...] | str = "auto",
     scores: str = "logits",
     activation: str = "softmax",
     eps: float = 1e-12,
@@ -202,8 +206,11 @@ def similarity(
         Label column for the baselines (frequencies, confusion or co-occurrence counts),
         computed in the same scan: ``"auto"`` uses a ``labels`` (array) or ``label`` column if
         present; ``None`` turns them off.
-    transforms : sequence of {"logit", "probability", "rank"}
-        Per-sample views of the scores, all computed in the same scan.
+    transforms : sequence of {"logit", "probability", "rank"}, or "auto" or "all"
+        Per-sample views of the scores, all computed in the same scan. ``"all"``: the three.
+        ``"auto"`` (default): the three when the input is known to hold at most
+        :data:`AUTO_ALL_CELLS` scores (rows x classes, from Parquet footers), else ``logit``
+        alone, the one the analysis shows (:func:`auto_transforms`).
     scores, activation, eps
         What the input holds (:class:`~classsim_spark.core.transforms.ScoreSpec`).
     where : str, optional
@@ -297,7 +304,8 @@ def similarity(
         raise ValueError(f"zero_variance must be one of {ZERO_VARIANCE_POLICIES}")
     if sample_rows < 0:
         raise ValueError(f"sample_rows must be >= 0, got {sample_rows}")
-    transforms = validate_transforms(list(transforms))
+    if transforms not in ("auto", ["auto"], ("auto",)):
+        transforms = validate_transforms(_named_transforms(transforms))
     stability_parts = parse_stability_parts(stability_parts)
     score_spec = ScoreSpec(scores, activation, eps)
     spec = InputSpec(
@@ -344,7 +352,9 @@ def similarity(
         with timer.phase("read footers"), unreadable_files_as_input_errors():
             footers = describe_from_footers(data, spec, fmt, where, reader, labels, row_groups)
         if footers is not None:
+            transforms = auto_transforms(transforms, footers.rows * footers.layout.m)
             job, values = check(footers)
+    transforms = auto_transforms(transforms, None)
     settings = _ScanSettings(transforms, score_spec, tile_size, sample_rows, by, values)
     if scans_in_process(engine, footers is not None, spark):
         scanned = _scan_in_process(footers, job, settings, timer)
@@ -426,6 +436,32 @@ def similarity(
                 out, overwrite=overwrite, stages=stages, config=(run_info or {}).get("config")
             )
     return result
+
+
+def _named_transforms(transforms: Sequence[str] | str) -> list[str]:
+    if isinstance(transforms, str):
+        transforms = [transforms]
+    return list(DEFAULT_TRANSFORMS) if list(transforms) == ["all"] else list(transforms)
+
+
+def auto_transforms(transforms: Sequence[str] | str, cells: int | None) -> tuple[str, ...]:
+    """The transforms ``"auto"`` stands for, given how many scores the input holds (None:
+    unknown, as for tables): every transform up to :data:`AUTO_ALL_CELLS` or when unknown,
+    else ``logit`` alone (logged, with how to ask for the others). Other values pass through.
+
+    >>> auto_transforms("auto", 10_000 * 100), auto_transforms("auto", 225_000 * 3755)
+    (('logit', 'probability', 'rank'), ('logit',))
+    """
+    if transforms not in ("auto", ["auto"], ("auto",)):
+        return tuple(transforms)
+    if cells is None or cells <= AUTO_ALL_CELLS:
+        return DEFAULT_TRANSFORMS
+    log.info(
+        "transforms: logit alone for %d scores (the analysis and figures use it); "
+        "--transform all adds probability and rank, each about another scan's arithmetic",
+        cells,
+    )
+    return ("logit",)
 
 
 def _check_job(

@@ -30,6 +30,7 @@ from classsim_spark.io.results import (
     stage,
     stage_done,
 )
+from classsim_spark.progress import PhaseTimer
 from classsim_spark.signals import EXIT_STATUS, sigterm_raises, stop_signal
 from classsim_spark.spark.jvm_archive import finish as finish_archive
 
@@ -109,8 +110,8 @@ def _add_similarity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--transform",
         type=_csv_list,
-        help=f"comma-separated subset of {','.join(TRANSFORMS)}, or auto (default: "
-        "all; `run` and `analyze` then choose among them)",
+        help=f"comma-separated subset of {','.join(TRANSFORMS)}, all, or auto (default: all "
+        "three up to 100M scores (rows x classes, from Parquet footers), else logit alone)",
     )
     p.add_argument(
         "--drop-invalid",
@@ -439,14 +440,17 @@ def run_stages(config: dict, stop_after: str = "render"):
     if "analyze" in stages:
         _check_before_scan(config)
     result = _resumable(config) or run_similarity(config, stages[1:])
+    timer = PhaseTimer()  # each stage in all, beside the phases each logs
     if "analyze" in stages and not stage_done(result.path, "analyze"):
-        with stage(result.path, "analyze"):  # the stage's files are replaced without asking
+        with timer.phase("analysis"), stage(result.path, "analyze"):  # files replaced
             _log_findings(run_analysis(config, result))
     wanted = config["examples"]["pairs"]
     if "analyze" in stages and wanted and not (result.path / EXAMPLES_FILE).exists():
-        _run_examples(config, result.path, None, wanted)
+        with timer.phase("examples"):
+            _run_examples(config, result.path, None, wanted)
     if "render" in stages and not stage_done(result.path, "render"):
-        log.info("figures: %s", render_figures(config, result))
+        with timer.phase("figures and explorer"):
+            log.info("figures: %s", render_figures(config, result))
     return result
 
 

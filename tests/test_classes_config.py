@@ -95,7 +95,8 @@ def test_config_rejects_unknown_keys_and_missing_input(tmp_path):
         ("[similarity]\nsample_rows = 1.5", r"similarity.sample_rows must be an integer, got 1.5"),
         (
             '[similarity]\ntransforms = ["logit", "nonsense"]',
-            r"similarity.transforms must be one of auto, logit, probability, rank; got 'nonsense'",
+            r"similarity.transforms must be one of auto, all, logit, probability, rank; "
+            r"got 'nonsense'",
         ),
         (
             '[scores]\nkind = "logit"',

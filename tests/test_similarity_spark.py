@@ -597,3 +597,26 @@ def test_dropped_rows_never_enter_the_sample(spark):
     assert res.run.n == 395 and res.run.sample == SampleRecord(rows=395, of=395, capacity=1000)
     assert np.isfinite(res.sample).all()
     np.testing.assert_array_equal(sorted_rows(res.sample), sorted_rows(x[kept]))
+
+
+def test_auto_transforms_follow_the_size_of_the_input(spark, tmp_path, planted_scores, monkeypatch):
+    """``auto`` computes the three transforms for input known to be small or of unknown size,
+    ``logit`` alone above the threshold (rows x classes from the footers); ``all`` asks for
+    the three."""
+    from classsim_spark import api
+
+    x = planted_scores[:100]
+    pq.write_table(
+        pa.table({"sample_id": np.arange(100), "scores": pa.array(list(x))}),
+        tmp_path / "a.parquet",
+    )
+    path = str(tmp_path / "a.parquet")
+    assert similarity(path, spark=spark).transforms == ["logit", "probability", "rank"]
+    monkeypatch.setattr(api, "AUTO_ALL_CELLS", 100 * x.shape[1] - 1)
+    small = similarity(path, spark=spark)
+    assert small.transforms == ["logit"] and small.run.transforms == ["logit"]
+    assert similarity(path, spark=spark, transforms="all").transforms == list(
+        api.DEFAULT_TRANSFORMS
+    )
+    frame = spark.createDataFrame(pa.table({"scores": pa.array(list(x))}).to_pandas())
+    assert similarity(frame, spark=spark).transforms == list(api.DEFAULT_TRANSFORMS)  # unknown

@@ -168,9 +168,10 @@ class ShiftedAccumulator:
     Within one task, merging per-block :class:`Moments` costs three m x m temporaries per block,
     which at m in the thousands rivals the Gram itself. Instead the task keeps the sum and the
     Gram of ``x - K`` (each block's ``syrk`` product added in place, :func:`add_gram`), with the
-    shift ``K`` = the first block's mean. Since ``K`` is within a few standard deviations of the true mean, the final
-    ``C = G - n d d^T`` (``d`` = mean of ``x - K``) loses no significant digits, whatever offset
-    the scores carry; tasks then merge exactly with :meth:`Moments.merge`.
+    shift ``K`` = the first block's mean. Since ``K`` is within a few standard deviations of the
+    true mean, the final ``C = G - n d d^T`` (``d`` = mean of ``x - K``) loses no significant
+    digits, whatever offset the scores carry; tasks then merge exactly with
+    :meth:`Moments.merge`.
 
     Examples
     --------

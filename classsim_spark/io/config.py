@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "scores": {"kind": "logits", "activation": "softmax", "eps": 1e-12},
     "similarity": {
-        "transforms": ["logit", "probability", "rank"],
+        "transforms": "auto",
         "drop_invalid": False,
         "zero_variance": "zero",
         "tile_size": None,
@@ -159,7 +159,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "spark.engine": ("auto", "spark", "python"),
         "scores.kind": SCORE_KINDS,
         "scores.activation": ACTIVATIONS,
-        "similarity.transforms": ("auto", *TRANSFORMS),
+        "similarity.transforms": ("auto", "all", *TRANSFORMS),
         "similarity.zero_variance": ZERO_VARIANCE_POLICIES,
         "analysis.transform": ("auto", *TRANSFORMS),
         "analysis.distance": ("auto", *DISTANCES),
@@ -239,11 +239,7 @@ def similarity_kwargs(config: dict) -> dict[str, Any]:
         "where": inp["where"],
         "fmt": inp["format"],
         "reader": inp["reader"],
-        "transforms": (
-            list(DEFAULTS["similarity"]["transforms"])
-            if sim["transforms"] in ("auto", ["auto"])
-            else sim["transforms"]
-        ),
+        "transforms": sim["transforms"],
         "scores": scores["kind"],
         "activation": scores["activation"],
         "eps": scores["eps"],

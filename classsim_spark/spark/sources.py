@@ -285,6 +285,11 @@ class FooterInput:
     def files(self) -> list[str]:
         return list(dict.fromkeys(path for path, _, _ in self.row_groups))
 
+    @property
+    def rows(self) -> int:
+        """Rows in the files (before any check)."""
+        return sum(rows for _, _, rows in self.row_groups)
+
     def count_values(self, column: str) -> int:
         """How many distinct values (as text, null included) ``column`` holds, as
         :func:`count_values` says, without Spark."""
