@@ -381,9 +381,10 @@ def _alternative_orders(res, tax, given_order_file, chosen, clip_negative) -> di
 
 
 def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> dict:
-    per_transform = {t: tax_mod.agreement(s.Z, tax) for t, s in seriations.items()}
+    distance = tax_mod.taxonomy_distance(tax)  # the same for every tree
+    per_transform = {t: tax_mod.agreement(s.Z, tax, distance) for t, s in seriations.items()}
     baselines = {
-        kind: tax_mod.agreement(tax_mod.linkage_from_matrix(res.counts[kind], kind), tax)
+        kind: tax_mod.agreement(tax_mod.linkage_from_matrix(res.counts[kind], kind), tax, distance)
         for kind in ("confusion", "cooccurrence")
         if kind in res.counts
     }

@@ -189,6 +189,26 @@ def test_groups_layout_matches_groups_json(tmp_path):
     assert len(rects) == 2 and all(r.get_edgecolor()[:3] == (1.0, 0.0, 0.0) for r in rects)
 
 
+def test_dendrogram_links_are_scipys_and_need_no_recursion():
+    """The same links as scipy's dendrogram (its positions 5 + 10 k), and a 6,000-leaf chain,
+    deeper than Python's recursion limit, where scipy's fails."""
+    from classsim_spark.render.heatmap import dendrogram_links
+
+    Z = linkage(np.random.default_rng(1).normal(size=(40, 3)), "average")
+    theirs = dendrogram(Z, no_plot=True)
+    ours = dendrogram_links(Z, np.asarray(theirs["leaves"]))
+    as_set = lambda ic, dc: {(tuple(i), tuple(d)) for i, d in zip(ic, dc, strict=True)}  # noqa: E731
+    scaled = [[(y - 5.0) / 10.0 for y in ic] for ic in theirs["icoord"]]
+    assert as_set(ours["icoord"], ours["dcoord"]) == as_set(scaled, theirs["dcoord"])
+    m = 6000
+    chain = np.array([[0 if i == 0 else m + i - 1, i + 1, i + 1.0, i + 2] for i in range(m - 1)])
+    order = np.arange(m)
+    links = dendrogram_links(chain, order)
+    assert links["icoord"][-1][2] == m - 1 and links["dcoord"][-1][1] == m - 1
+    with pytest.raises(RecursionError):
+        dendrogram(chain, no_plot=True)
+
+
 def test_dendrogram_consistent_with_order():
     m = 15
     M = _matrix(m, 5)
@@ -302,6 +322,30 @@ def test_place_labels_is_the_least_squares_placement(seed):
     assert far.tolist() == [1.0, 5.0, 9.0]
     with pytest.raises(ValueError):
         place_labels([0.0, 0.5, 1.0], 1.0, 0.0, 1.5)
+
+
+def test_large_matrices_are_drawn_as_mean_colours_of_blocks(monkeypatch):
+    """Above MAX_IMAGE_SIDE classes each image pixel is the mean colour of f x f cells (the
+    oracle: the full image averaged block by block with numpy), and the figure stays that
+    many pixels wide."""
+    from classsim_spark.render import heatmap
+
+    monkeypatch.setattr(heatmap, "MAX_IMAGE_SIDE", 16)
+    m = 50  # f = 4: blocks of 4, the last of 2
+    M = _matrix(m, 9)
+    lay = heatmap_layout(M, [str(i) for i in range(m)], names_max=10, title="t")
+    assert lay.pool == 4
+    full = lay.rgba().astype(float)
+    image = lay.image()
+    assert image.shape == (13, 13, 4)
+    edges = list(range(0, m, 4)) + [m]
+    for i in range(13):
+        for j in range(13):
+            block = full[edges[i] : edges[i + 1], edges[j] : edges[j + 1]]
+            assert np.array_equal(image[i, j], np.round(block.mean(axis=(0, 1))))
+    assert lay.matrix_inches == max(6.0, 17 / lay.dpi)
+    fig = draw_heatmap(lay)
+    assert "mean of 4 x 4 cells" in fig.heatmap_axes["matrix"].get_title()
 
 
 def test_rgba_equals_matplotlib_colour_mapping():

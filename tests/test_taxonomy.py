@@ -508,3 +508,26 @@ def test_read_errors_outside_the_file(tmp_path):
     with pytest.raises(TaxonomyError, match="1 duplicate class names, e.g. 'cat'"):
         read_taxonomy(path, ["cat", "cat"])
     assert issubclass(TaxonomyError, ValueError)
+
+
+@pytest.mark.parametrize("method", ["average", "complete", "centroid"])
+def test_cophenetic_spearman_ranks_by_counting_as_rankdata_does(method):
+    """The Spearman cophenetic agreement ranks by counting distinct values; scipy's
+    spearmanr of the same two distances is the oracle (ties included)."""
+    from scipy.cluster.hierarchy import cophenet, linkage
+    from scipy.stats import rankdata, spearmanr
+
+    from classsim_spark.core.taxonomy import tie_ranks
+
+    rng = np.random.default_rng(4)
+    m = 120
+    paths = [(f"t{i % 3}", f"m{i % 11}", f"c{i}") for i in range(m)]
+    tax = Taxonomy(levels=("top", "mid", "class"), paths=paths)
+    points = rng.normal(size=(m, 4)).round(1)  # rounded: equal merge heights, tied distances
+    Z = linkage(points, method)
+    expected = spearmanr(cophenet(Z), taxonomy_distance(tax)).statistic
+    got = cophenetic_agreement(Z, tax, "spearman")
+    assert got == pytest.approx(expected, abs=1e-12)
+    x = rng.integers(0, 5, size=1000).astype(float)
+    assert np.array_equal(tie_ranks(x, np.arange(5.0)), rankdata(x))
+    assert np.array_equal(tie_ranks(x, np.arange(1.0, 5.0)), rankdata(x))  # 0 missing: fallback

@@ -407,7 +407,9 @@ def taxonomy_distance(tax: Taxonomy) -> np.ndarray:
     return out
 
 
-def cophenetic_agreement(Z, tax: Taxonomy, method: str = "pearson") -> float:
+def cophenetic_agreement(
+    Z, tax: Taxonomy, method: str = "pearson", distance: np.ndarray | None = None
+) -> float:
     """Correlation between a tree's cophenetic distances and the taxonomy tree distance.
 
     Parameters
@@ -418,6 +420,9 @@ def cophenetic_agreement(Z, tax: Taxonomy, method: str = "pearson") -> float:
     method : {"pearson", "spearman"}
         Pearson (default): the classic cophenetic correlation. Spearman: rank correlation
         (ties averaged), insensitive to the tree's height scale.
+    distance : ndarray, optional
+        :func:`taxonomy_distance` of ``tax``, when the caller has it (it is the same for
+        every tree).
 
     Returns
     -------
@@ -430,18 +435,35 @@ def cophenetic_agreement(Z, tax: Taxonomy, method: str = "pearson") -> float:
     if method not in ("pearson", "spearman"):
         raise ValueError(f"method must be 'pearson' or 'spearman', got {method!r}")
     coph = hierarchy.cophenet(Z)
-    dist = taxonomy_distance(tax)
+    dist = taxonomy_distance(tax) if distance is None else distance.copy()
     if coph.size < 2 or np.ptp(coph) == 0 or np.ptp(dist) == 0:
         return float("nan")
-    if method == "spearman":
-        coph, dist = stats.rankdata(coph), stats.rankdata(dist)
+    if method == "spearman":  # both take few distinct values: ranked by counting, not sorting
+        coph = tie_ranks(coph, np.unique(Z[:, 2]))
+        dist = tie_ranks(dist, np.arange(len(tax.levels) + 1, dtype=np.float64))
     coph -= coph.mean()
     dist -= dist.mean()
     r = float(coph @ dist / math.sqrt(float(coph @ coph) * float(dist @ dist)))
     return min(max(r, -1.0), 1.0)
 
 
-def agreement(Z, tax: Taxonomy) -> dict:
+def tie_ranks(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Ranks of ``x`` from 1, ties averaged (``scipy.stats.rankdata``), when every entry of
+    ``x`` is one of the sorted ``values``: counted per value in O(len(x) log len(values)),
+    where sorting 50 million cophenetic distances (m = 10,000) takes seconds. Falls back to
+    ``rankdata`` when some entry is not among ``values``.
+
+    >>> tie_ranks(np.array([2.0, 0.5, 2.0, 1.0]), np.array([0.5, 1.0, 2.0])).tolist()
+    [3.5, 1.0, 3.5, 2.0]
+    """
+    where = np.minimum(np.searchsorted(values, x), len(values) - 1)
+    if not np.array_equal(values[where], x):
+        return stats.rankdata(x)
+    counts = np.bincount(where, minlength=len(values))
+    return (np.cumsum(counts) - (counts - 1) / 2.0)[where]
+
+
+def agreement(Z, tax: Taxonomy, distance: np.ndarray | None = None) -> dict:
     """All agreement numbers between a tree and a taxonomy, JSON-serialisable.
 
     Parameters
@@ -449,6 +471,8 @@ def agreement(Z, tax: Taxonomy) -> dict:
     Z : ndarray, shape (m - 1, 4)
         Linkage matrix over the taxonomy's classes.
     tax : Taxonomy
+    distance : ndarray, optional
+        :func:`taxonomy_distance` of ``tax``, computed once for several trees.
 
     Returns
     -------
@@ -476,10 +500,15 @@ def agreement(Z, tax: Taxonomy) -> dict:
                 "dendrogram_purity": _undefined_to_none(dendrogram_purity(Z, groups)),
             }
         )
+    distance = taxonomy_distance(tax) if distance is None else distance
     return {
         "levels": levels,
-        "cophenetic_correlation": _undefined_to_none(cophenetic_agreement(Z, tax, "pearson")),
-        "cophenetic_spearman": _undefined_to_none(cophenetic_agreement(Z, tax, "spearman")),
+        "cophenetic_correlation": _undefined_to_none(
+            cophenetic_agreement(Z, tax, "pearson", distance)
+        ),
+        "cophenetic_spearman": _undefined_to_none(
+            cophenetic_agreement(Z, tax, "spearman", distance)
+        ),
     }
 
 

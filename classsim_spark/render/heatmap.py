@@ -61,6 +61,10 @@ TICK_COLOR = "red"
 LEADER_COLOR = "0.45"
 CALLOUT_FONTSIZE = 7.0
 NAME_INCHES = 3.0
+MAX_IMAGE_SIDE = 4096
+"""Most image pixels across a figure's matrix: above it each pixel shows the mean colour of
+f x f cells (f = ceil(m / 4096); at 10,000 classes a cell per pixel made a 383 MB PNG that
+took minutes). The explorer shows every cell at any m."""
 """Longest class name drawn (inches); longer names end in an ellipsis."""
 
 _TEXT = {"parse_math": False, "usetex": False}
@@ -193,29 +197,54 @@ class HeatmapLayout:
         """The colormap, with hidden values (below the cut-off, NaN) in the background colour."""
         return matplotlib.colormaps[self.cmap].with_extremes(bad=self.background)
 
-    def hidden(self) -> np.ndarray:
+    def hidden(self, rows: slice = slice(None)) -> np.ndarray:
         """Cells drawn in the background colour: NaN, below the cut-off, <= 0 on a log scale."""
-        hide = ~np.isfinite(self.matrix)
+        matrix = self.matrix[rows]
+        hide = ~np.isfinite(matrix)
         if self.cutoff is not None:
-            hide |= self.matrix < self.cutoff
+            hide |= matrix < self.cutoff
         if self.log:
-            hide |= self.matrix <= 0
+            hide |= matrix <= 0
         return hide
 
-    def rgba(self) -> np.ndarray:
-        """The matrix as an ``(m, m, 4)`` uint8 image: what the matrix area shows, pixel by cell.
+    def rgba(self, rows: slice = slice(None)) -> np.ndarray:
+        """The matrix (or some of its ``rows``) as an ``(m, m, 4)`` uint8 image: what the
+        matrix area shows, pixel by cell.
 
         Computed once on plain arrays (masked arrays cost several times more at m in the
         thousands); hidden cells get the background colour.
         """
         from matplotlib.colors import to_rgba
 
-        hide = self.hidden()
-        values = np.where(hide, self.vmax, self.matrix)
+        hide = self.hidden(rows)
+        values = np.where(hide, self.vmax, self.matrix[rows])
         scaled = np.ma.getdata(self.norm()(values))
         image = matplotlib.colormaps[self.cmap](scaled, bytes=True)
         image[hide] = np.round(np.array(to_rgba(self.background)) * 255).astype(np.uint8)
         return image
+
+    @property
+    def pool(self) -> int:
+        """Cells per image pixel along each side (1 up to :data:`MAX_IMAGE_SIDE` classes)."""
+        return max(1, math.ceil(self.m / MAX_IMAGE_SIDE))
+
+    def image(self) -> np.ndarray:
+        """What the figure draws: :meth:`rgba`, or above :data:`MAX_IMAGE_SIDE` classes its
+        mean colour over blocks of :attr:`pool` x :attr:`pool` cells (the last blocks
+        smaller), computed a strip of rows at a time."""
+        f, m = self.pool, self.m
+        if f == 1:
+            return self.rgba()
+        k = math.ceil(m / f)
+        out = np.empty((k, k, 4), dtype=np.uint8)
+        edges = np.arange(0, m, f)
+        for i, start in enumerate(edges):
+            strip = self.rgba(slice(start, start + f)).astype(np.float64).sum(axis=0)
+            sums = np.add.reduceat(strip, edges, axis=0)
+            width = np.diff(np.append(edges, m))
+            height = min(f, m - start)
+            out[i] = np.round(sums / (height * width)[:, None])
+        return out
 
     # -- geometry (inches), shared by the drawing functions and the tests
 
@@ -423,18 +452,45 @@ def _limits(ext: Extremes, *, diverging: bool, log: bool, vmin, vmax, cutoff):
 
 
 def _dendrogram(linkage, order: np.ndarray, notes: list[str]) -> dict | None:
-    from scipy.cluster.hierarchy import dendrogram
+    from scipy.cluster.hierarchy import leaves_list
 
     Z = np.asarray(linkage, dtype=float)
     if Z.shape != (len(order) - 1, 4):
         notes.append("linkage shape does not match m; dendrogram not drawn")
         return None
-    d = dendrogram(Z, no_plot=True)
-    if list(d["leaves"]) != order.tolist():
+    if not np.array_equal(leaves_list(Z), order):
         notes.append("linkage leaf order differs from the order; dendrogram not drawn")
         return None
-    icoord = [[(y - 5.0) / 10.0 for y in ic] for ic in d["icoord"]]
-    return {"icoord": icoord, "dcoord": [list(dc) for dc in d["dcoord"]]}
+    return dendrogram_links(Z, order)
+
+
+def dendrogram_links(Z: np.ndarray, order: np.ndarray) -> dict:
+    """The links of a linkage's dendrogram with leaves at positions 0..m-1 in ``order``:
+    ``icoord`` (positions) and ``dcoord`` (heights) of each link's four points, left child
+    then right, as ``scipy.cluster.hierarchy.dendrogram`` draws them (in merge order).
+
+    Computed merge by merge, without recursion: scipy's ``dendrogram`` recurses once per level
+    of the tree and fails past Python's recursion limit (a 5,000-class tree did).
+
+    >>> from scipy.cluster.hierarchy import linkage, leaves_list
+    >>> Z = linkage([[0.0], [1.0], [5.0]], "average")
+    >>> leaves_list(Z).tolist(), dendrogram_links(Z, leaves_list(Z))["icoord"]
+    ([2, 0, 1], [[1.0, 1.0, 2.0, 2.0], [0.0, 0.0, 1.5, 1.5]])
+    """
+    m = len(order)
+    x = np.empty(2 * m - 1)
+    x[np.asarray(order, dtype=np.int64)] = np.arange(m, dtype=float)
+    height = np.zeros(2 * m - 1)
+    icoord, dcoord = [], []
+    for i, (a, b, dist, _) in enumerate(Z):
+        a, b = int(a), int(b)
+        icoord.append([x[a], x[a], x[b], x[b]])
+        dcoord.append([height[a], dist, dist, height[b]])
+        x[m + i], height[m + i] = (x[a] + x[b]) / 2, dist
+    return {
+        "icoord": [[float(v) for v in link] for link in icoord],
+        "dcoord": [[float(v) for v in link] for link in dcoord],
+    }
 
 
 def _taxonomy(paths, levels, order: np.ndarray) -> list[dict]:
@@ -568,7 +624,7 @@ def heatmap_layout(
         offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin, vmax=vmax, cutoff=cutoff
     )
     show = m <= names_max
-    side = max(6.0, 0.11 * m) if show else max(6.0, (m + 1) / dpi)
+    side = max(6.0, 0.11 * m) if show else max(6.0, (min(m, MAX_IMAGE_SIDE) + 1) / dpi)
     layout = HeatmapLayout(
         order=o,
         matrix=M[np.ix_(o, o)],
@@ -833,7 +889,7 @@ def _draw_matrix(ax, layout: HeatmapLayout) -> None:
     m = layout.m
     # "none": unresampled in SVG/PDF (one image pixel per cell), nearest in Agg
     ax.imshow(
-        layout.rgba(), interpolation="none", aspect="auto", extent=(-0.5, m - 0.5, m - 0.5, -0.5)
+        layout.image(), interpolation="none", aspect="auto", extent=(-0.5, m - 0.5, m - 0.5, -0.5)
     )
     ax.set_xlim(-0.5, m - 0.5)
     ax.set_ylim(m - 0.5, -0.5)
@@ -883,7 +939,10 @@ def _draw_matrix(ax, layout: HeatmapLayout) -> None:
                 linestyles=style,
             )
     if layout.title:
-        ax.set_title(shorten(layout.title, 10, layout.matrix_inches + 1.0), fontsize=10, **_TEXT)
+        title = layout.title
+        if layout.pool > 1:
+            title += f" (a pixel: mean of {layout.pool} x {layout.pool} cells)"
+        ax.set_title(shorten(title, 10, layout.matrix_inches + 1.0), fontsize=10, **_TEXT)
 
 
 def _draw_dendrogram(ax, layout: HeatmapLayout) -> None:
