@@ -76,11 +76,13 @@ def test_the_log_names_the_current_files_only(table):
     assert pruned.pruned and all("date=2026-01-03" in f for f in pruned.files)
 
 
-def test_a_scan_reads_exactly_the_current_rows(spark, table):
+@pytest.mark.parametrize("engine", ["spark", "python"])
+def test_a_scan_reads_exactly_the_current_rows(spark, table, engine):
     x, current = _current(table)
     result = cs.similarity(
-        str(table), fmt="delta", classes=NAMES, transforms=["logit"], spark=spark
+        str(table), fmt="delta", classes=NAMES, transforms=["logit"], spark=spark, engine=engine
     )
+    assert result.run.spark["engine"] == engine
     assert result.run.n == current.num_rows and result.run.reader.used == "arrow"
     np.testing.assert_allclose(result.matrix("logit"), np.corrcoef(x, rowvar=False), atol=1e-12)
     labels = np.asarray(current.column("label"))

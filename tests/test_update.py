@@ -191,14 +191,17 @@ def _digest(path: Path) -> dict[str, str]:
     }
 
 
-def test_an_update_equals_a_full_scan(spark, days, tmp_path):
+@pytest.mark.parametrize("engine", ["spark", "python"])
+def test_an_update_equals_a_full_scan(spark, days, tmp_path, engine):
+    """Scanned and updated by either engine, the statistics equal a full Spark scan's."""
     import classsim_spark as cs
 
     classes = str(days / "classes.csv")
     two_days = f"{_day(days, 0)},{_day(days, 1)}"
-    cs.similarity(two_days, classes=classes, out=tmp_path / "res", spark=spark)
-    updated = cs.similarity(_day(days, 2), update=tmp_path / "res", spark=spark)
-    full = cs.similarity(str(days / "scores"), classes=classes, spark=spark)
+    cs.similarity(two_days, classes=classes, out=tmp_path / "res", spark=spark, engine=engine)
+    updated = cs.similarity(_day(days, 2), update=tmp_path / "res", spark=spark, engine=engine)
+    full = cs.similarity(str(days / "scores"), classes=classes, spark=spark, engine="spark")
+    assert updated.run.spark["engine"] == engine
     reopened = SimilarityResult.load(tmp_path / "res")
     assert updated.run.n == reopened.run.n == full.run.n == 3000
     for t in full.transforms:
