@@ -553,7 +553,9 @@ def _scan_in_process(
     plan = _scan_plan(footers, job, settings, TILE_BYTES)
     with timer.phase("scan") as info, unreadable_files_as_input_errors():
         by_key, report = scan_units(plan, units, threads)
-        info["note"] = _scan_note(report, plan, by_key) + f", {threads} threads, no Spark"
+        info["note"] = _scan_note(report, plan, by_key, tiles=False) + (
+            f", {threads} threads, no Spark"
+        )
     reason = (
         f"{len(footers.files)} Parquet files, {len(footers.row_groups)} row groups in "
         f"{len(units)} read units, planned from their footers"
@@ -597,11 +599,13 @@ def _scan_with_spark(spark, source, footers, job, check, settings, timer) -> _Sc
     return _Scanned(plan, by_key, report, opened.classes, bool(units), opened.reader_reason, engine)
 
 
-def _scan_note(report: RowReport, plan: ScanPlan, by_key: dict) -> str:
+def _scan_note(report: RowReport, plan: ScanPlan, by_key: dict, tiles: bool = True) -> str:
+    """The scan's log line: rows, transforms, the merge's tiles (Spark), ``by`` values."""
     k = plan.tiles_per_side
     return (
         f"read {report.rows_read} rows, kept {report.rows_kept}, "
-        f"{len(plan.transforms)} transform(s), {k * (k + 1) // 2} tile(s) of {plan.tile_size}"
+        f"{len(plan.transforms)} transform(s)"
+        + (f", {k * (k + 1) // 2} tile(s) of {plan.tile_size}" if tiles else "")
         + (f", {len(by_key)} values of {plan.by}" if plan.by is not None else "")
     )
 
