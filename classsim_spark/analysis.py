@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from classsim_spark.core import seriation, stability, structure
 from classsim_spark.core import taxonomy as tax_mod
@@ -297,10 +300,10 @@ def _stability(
         "stars": [],
         "trees": [],
     }
-    rows = []
-    for subset in subsets:
+
+    def resample(subset) -> tuple[int, dict]:
+        """The findings of one subsample (its rows, and each kind's sets)."""
         moments = stability.resample_moments(parts, subset)
-        rows.append(moments.n)
         M = moments.correlation(policy).matrix
         ser = seriation.hclust(
             M,
@@ -311,23 +314,38 @@ def _stability(
         )
         b = structure.blocks(M, ser.Z, ser.order, names)
         member_sets = {x.id: frozenset(x.member_ids) for x in b}
-        found["trees"].append(ser.Z)
-        found["blocks"].append(list(member_sets.values()))
-        found["splits"].append(
-            [
+        one = {
+            "trees": ser.Z,
+            "blocks": list(member_sets.values()),
+            "splits": [
                 (member_sets[s.blocks[0]], member_sets[s.blocks[1]])
                 for s in structure.split_groups(M, ser.Z, ser.order, b)
-            ]
-        )
+            ],
+            "pairs": {tuple(d.class_ids) for d in structure.near_duplicates(M, names)},
+            "stars": {
+                s.class_id
+                for s in structure.stars(M, names, cooccurrence=cooccurrence, block_list=b)
+            },
+        }
         if failed:  # the full data's number of fuzzy groups, not chosen anew
             groups_r, _, _ = structure.failed_groups(
                 M, ser.order, b, c=fuzzy_info["c"], seed=seed, names=names
             )
-            found["failed"].append([frozenset(g.member_ids) for g in groups_r])
-        found["pairs"].append({tuple(d.class_ids) for d in structure.near_duplicates(M, names)})
-        found["stars"].append(
-            {s.class_id for s in structure.stars(M, names, cooccurrence=cooccurrence, block_list=b)}
-        )
+            one["failed"] = [frozenset(g.member_ids) for g in groups_r]
+        return moments.n, one
+
+    # Resamples are independent: one thread per core (numpy and BLAS release the GIL), each
+    # with one BLAS thread; the results are kept in the subsets' order.
+    workers = min(len(subsets), os.cpu_count() or 1)
+    with (
+        threadpool_limits(1 if workers > 1 else None, user_api="blas"),
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        done = list(pool.map(resample, subsets))
+    rows = [n for n, _ in done]
+    for _, one in done:
+        for key, value in one.items():
+            found[key].append(value)
 
     full_sets = {x.id: frozenset(x.member_ids) for x in block_list}
     scores = {

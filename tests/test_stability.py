@@ -144,6 +144,19 @@ def test_planted_findings_are_stable(demo_analysis):
     assert best["stability"] > 0.9
 
 
+def test_resamples_in_threads_give_what_one_thread_gives(demo_analysis, monkeypatch):
+    """The resamples run one per core; with one core (serially) every stability is the same."""
+    import classsim_spark.analysis as analysis_module
+
+    path, analysis, _ = demo_analysis
+    monkeypatch.setattr(analysis_module.os, "cpu_count", lambda: 1)
+    serial = analyze(path, write=False).groups
+    threaded = json.loads((path / "groups.json").read_text())
+    assert serial["stability"] == threaded["stability"]
+    for key in ("blocks", "split_groups", "failed_groups", "near_duplicates", "stars"):
+        assert [f["stability"] for f in serial[key]] == [f["stability"] for f in threaded[key]]
+
+
 def test_structure_in_noise_is_unstable():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(3000, 40))
