@@ -104,3 +104,22 @@ def test_labels_outside_the_class_list(spark):
         similarity(df, transforms=["logit"], spark=spark)
     res = similarity(df, transforms=["logit"], drop_invalid=True, spark=spark)
     assert res.run.n == 3 and res.counts["frequencies"].tolist() == [1, 2]
+
+
+def test_cooccurrence_counted_from_label_pairs_equals_the_indicator_product():
+    """Pairs counted per row equal L^T L of the 0/1 indicator (the oracle), rows with no label,
+    one label and every label included."""
+    from classsim_spark.executor.labels import LabelCounts
+
+    rng = np.random.default_rng(5)
+    m = 40
+    L = (rng.random((500, m)) < 0.06).astype(float)
+    L[0] = 0.0
+    L[1] = 1.0
+    L[2] = 0.0
+    L[2, 7] = 1.0
+    counts = LabelCounts(m, multi=True)
+    counts.update(L[:250], None)
+    counts.update(L[250:], None)
+    np.testing.assert_array_equal(counts.pairs, (L.T @ L).astype(np.int64))
+    np.testing.assert_array_equal(counts.frequencies, L.sum(axis=0).astype(np.int64))
