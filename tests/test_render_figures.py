@@ -182,7 +182,8 @@ def test_render_command_options_and_errors(single, tmp_path, capsys):
 
 
 def test_parallel_render_writes_the_same_files(single, tmp_path):
-    """Figures drawn in two spawned processes equal those drawn here, byte for byte (PNG)."""
+    """Figures drawn in two spawned processes equal those drawn here, byte for byte (PNG); the
+    explorer page, written meanwhile in this process, equals the one written after them."""
     import shutil
 
     copy = tmp_path / "res"
@@ -194,6 +195,9 @@ def test_parallel_render_writes_the_same_files(single, tmp_path):
     for name in names:
         if name.endswith(".png"):
             assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    meanwhile = (copy / "explorer.html").read_text()
+    render(copy, overwrite=True, workers=1, only=["distributions"])
+    assert (copy / "explorer.html").read_text() == meanwhile
 
 
 def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):

@@ -323,9 +323,16 @@ def _draw_and_save_from(
 
 
 def _in_processes(
-    workers: int, path: str, names: list[str], options, vector: str, out: str
+    workers: int,
+    path: str,
+    names: list[str],
+    options,
+    vector: str,
+    out: str,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, tuple[int, int, float]]:
     """Draw figures in spawned processes, largest first; {} if the processes cannot start.
+    ``meanwhile`` runs in this process while they draw (the explorer page).
 
     Spawned, not forked: the parent may be a Spark driver holding a JVM.
     """
@@ -341,6 +348,8 @@ def _in_processes(
                 n: pool.submit(_draw_and_save_from, path, n, options, vector, out)
                 for n in sorted(names, key=lambda n: -_COST.get(n, 0))
             }
+            if meanwhile is not None:
+                meanwhile()
             return {n: futures[n].result() for n in names}
     except BrokenProcessPool:
         log.warning(
@@ -442,18 +451,26 @@ def render(
         with atomic_directory(
             out, overwrite, foreign=figures_foreign_entries, what="classsim figures directory"
         ) as tmp:
+            page_due = explorer
+
+            def write_page() -> None:  # while the figure processes draw, when there are some
+                from classsim_spark.render.explorer import write_explorer  # builds on this module
+
+                nonlocal page_due
+                write_explorer(result, explorer_budget_mb, options)
+                page_due = False
+
             done = {}
             if workers > 1:
-                done = _in_processes(workers, path, names, options, vector, str(tmp))
+                page = write_page if explorer else None
+                done = _in_processes(workers, path, names, options, vector, str(tmp), page)
             for name in names:
                 if name not in done:
                     done[name] = _draw_and_save(makers[name], name, vector, str(tmp))
             for name, (w, h, seconds) in done.items():
                 log.info("figure %s: %d x %d px, %.1f s", name, w, h, seconds)
-        if explorer:
-            from classsim_spark.render.explorer import write_explorer  # it builds on this module
-
-            write_explorer(result, explorer_budget_mb, options)
+        if page_due:
+            write_page()
     return out
 
 
