@@ -1,10 +1,13 @@
 """Where scores come from and how they are laid out: Spark-side input resolution.
 
 :func:`check_paths` checks path input on the driver before Spark starts (so a missing path or
-a damaged file is named in a second); :func:`read_scores` opens Parquet paths (or globs), catalog
-tables or a DataFrame the caller already has, and applies an optional SQL filter.
-:func:`resolve_layout` then finds the classes and turns the three user-facing layouts into what
-the tasks decode (:class:`BatchLayout`):
+a damaged file is named in a second). Local Parquet that the pyarrow reader can read whole is
+then described from its footers (:func:`describe_from_footers`: no Spark job, and the job is
+known before a session starts); other input is opened by Spark: :func:`read_scores` opens
+Parquet paths (or globs), catalog tables or a DataFrame the caller already has, and applies an
+optional SQL filter. :func:`open_input` does either. :func:`resolve_layout` (and, from a schema,
+the same checks for footers) finds the classes and turns the three user-facing layouts into
+what the tasks decode (:class:`BatchLayout`):
 
 ``wide``
     One numeric column per class, chosen by an explicit list, a name prefix (stripped to give the
@@ -118,7 +121,7 @@ def check_paths(source: str | DataFrame, fmt: str = "parquet") -> list[RowGroup]
     Returns
     -------
     list of (path, row_group, rows) or None
-        The row groups of local Parquet input, for :func:`direct_read_units`; None for other
+        The row groups of local Parquet input, for :func:`describe_from_footers`; None for other
         input.
 
     Raises
