@@ -742,12 +742,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def task_slots(master: str) -> int:
-    """Tasks that run at once under a ``local[N]`` master (else the cores of this machine)."""
-    inside = master.partition("[")[2].partition("]")[0].split(",")[0]
-    return int(inside) if inside.isdigit() else os.cpu_count() or 1
-
-
 def machine_info() -> dict:
     import pyspark
 
@@ -775,6 +769,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.processes:
         return main_processes(args)
     from classsim_spark.spark.session import get_spark
+    from classsim_spark.spark.sizing import local_threads
 
     info = machine_info()
     info["load_start"] = load_average()
@@ -793,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     conf = {**SPARK_CONF, "spark.driver.memory": args.driver_memory}
     t0 = time.perf_counter()
     spark = get_spark(args.master, app_name="classsim-bench", conf=conf)
-    cores = info["task_slots"] = task_slots(args.master)
+    cores = info["task_slots"] = local_threads(args.master) or os.cpu_count() or 1
     results = []
     try:
         info["spark_start_s"] = round(time.perf_counter() - t0, 1)

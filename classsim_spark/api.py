@@ -118,10 +118,7 @@ def driver_bytes_needed(
 
 def default_driver_memory_limit() -> int:
     """Half of this machine's physical memory: the budget for driver-side matrices."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
+    return (physical_memory() or 16 * GIB) // 2
 
 
 def check_driver_capacity(
@@ -304,7 +301,7 @@ def similarity(
         raise ValueError(f"zero_variance must be one of {ZERO_VARIANCE_POLICIES}")
     if sample_rows < 0:
         raise ValueError(f"sample_rows must be >= 0, got {sample_rows}")
-    if transforms not in ("auto", ["auto"], ("auto",)):
+    if not _is_auto(transforms):
         transforms = validate_transforms(_named_transforms(transforms))
     stability_parts = parse_stability_parts(stability_parts)
     score_spec = ScoreSpec(scores, activation, eps)
@@ -438,6 +435,11 @@ def similarity(
     return result
 
 
+def _is_auto(transforms: Sequence[str] | str) -> bool:
+    """Whether the transforms are left to :func:`auto_transforms` ("auto", alone or listed)."""
+    return transforms == "auto" or list(transforms) == ["auto"]
+
+
 def _named_transforms(transforms: Sequence[str] | str) -> list[str]:
     if isinstance(transforms, str):
         transforms = [transforms]
@@ -452,7 +454,7 @@ def auto_transforms(transforms: Sequence[str] | str, cells: int | None) -> tuple
     >>> auto_transforms("auto", 10_000 * 100), auto_transforms("auto", 225_000 * 3755)
     (('logit', 'probability', 'rank'), ('logit',))
     """
-    if transforms not in ("auto", ["auto"], ("auto",)):
+    if not _is_auto(transforms):
         return tuple(transforms)
     if cells is None or cells <= AUTO_ALL_CELLS:
         return DEFAULT_TRANSFORMS
@@ -556,10 +558,7 @@ def _scan_in_process(
         info["note"] = _scan_note(report, plan, by_key, tiles=False) + (
             f", {threads} threads, no Spark"
         )
-    reason = (
-        f"{len(footers.files)} Parquet files, {len(footers.row_groups)} row groups in "
-        f"{len(units)} read units, planned from their footers"
-    )
+    reason = footers.reader_reason(len(units), "read units")
     engine = {"engine": "python", "threads": threads}
     return _Scanned(plan, by_key, report, footers.classes, True, reason, engine)
 
@@ -595,8 +594,8 @@ def _scan_with_spark(spark, source, footers, job, check, settings, timer) -> _Sc
         )
         info["note"] = _scan_note(report, plan, by_key)
     engine = {"engine": "spark", "version": spark.version, "connect": is_connect(spark)}
-    units = opened.units
-    return _Scanned(plan, by_key, report, opened.classes, bool(units), opened.reader_reason, engine)
+    arrow = bool(opened.units)
+    return _Scanned(plan, by_key, report, opened.classes, arrow, opened.reader_reason, engine)
 
 
 def _scan_note(report: RowReport, plan: ScanPlan, by_key: dict, tiles: bool = True) -> str:

@@ -44,6 +44,7 @@ from classsim_spark.spark.sizing import (
     ScanJob,
     available_memory,
     default_heap,
+    local_threads,
     physical_memory,
     size_local_session,
 )
@@ -187,14 +188,8 @@ def _local_size(master: str, conf: dict[str, str]) -> tuple[str, str]:
     memory = available_memory() if job is not None else physical_memory()
     if job is None or memory is None:
         return master, given or f"{default_heap(memory or GIB) >> 20}m"
-    threads = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
-    slots = None
-    if threads and threads.group(1) and threads.group(1) != "*":
-        slots = int(threads.group(1))
-    elif threads and not threads.group(1):
-        slots = 1
     heap = memory_bytes(given) if given else None
-    size = size_local_session(job, memory, os.cpu_count() or 1, heap, slots)
+    size = size_local_session(job, memory, os.cpu_count() or 1, heap, local_threads(master))
     sizing.applied = True
     return size.master, given or size.driver_memory
 

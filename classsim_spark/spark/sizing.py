@@ -176,6 +176,21 @@ def _too_large(job: ScanJob, available: int, heap: int) -> str:
     )
 
 
+def local_threads(master: str) -> int | None:
+    """Tasks a ``local`` master runs at once: ``local`` 1, ``local[N]`` (or ``local[N,F]``) N,
+    ``local[*]`` the cores; None for any other master.
+
+    >>> local_threads("local[3]"), local_threads("local"), local_threads("spark://h:7077")
+    (3, 1, None)
+    """
+    match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    if match is None:
+        return None
+    if match.group(1) in (None, ""):
+        return 1
+    return (os.cpu_count() or 1) if match.group(1) == "*" else int(match.group(1))
+
+
 def default_heap(memory: int) -> int:
     """A local JVM's heap when none is set: a quarter of ``memory``, 1 to 16 GiB (Spark's
     1 GiB default ran out while reducing the tiles of 3,755 classes)."""

@@ -61,6 +61,7 @@ from classsim_spark.spark.footers import (
     partition_base,
     partition_columns,
 )
+from classsim_spark.spark.sizing import local_threads
 
 LAYOUTS: tuple[str, ...] = ("wide", "array", "long")
 DEFAULT_ID_COLUMN = "sample_id"
@@ -286,7 +287,7 @@ class FooterInput:
 
     @property
     def files(self) -> list[str]:
-        return list(dict.fromkeys(path for path, _, _ in self.row_groups))
+        return _files_of(self.row_groups)
 
     @property
     def rows(self) -> int:
@@ -298,6 +299,18 @@ class FooterInput:
         :func:`count_values` says, without Spark."""
         _check_column(self.schema, column)
         return distinct_count(self.files, column, self.partitions)
+
+    def reader_reason(self, units: int, read_by: str) -> str:
+        """How the files are read, for ``run.json``: ``units`` read units ``read_by`` whom."""
+        return (
+            f"{len(self.files)} Parquet files, {len(self.row_groups)} row groups in {units} "
+            f"{read_by}, planned from their footers"
+        )
+
+
+def _files_of(row_groups: list[RowGroup]) -> list[str]:
+    """The files of row groups, each once, in order."""
+    return list(dict.fromkeys(path for path, _, _ in row_groups))
 
 
 def describe_from_footers(
@@ -327,7 +340,7 @@ def describe_from_footers(
         return None
     if why_not_direct(source, spec, fmt, where, delta_read=True) is not None:
         return None
-    files = list(dict.fromkeys(path for path, _, _ in row_groups))
+    files = _files_of(row_groups)
     paths = [os.path.abspath(local_path(p) or p) for p in _paths(source)]
     base = partition_base(paths)
     if base is not None or fmt == "delta":
@@ -398,10 +411,7 @@ def open_input(
     """
     if footers is not None:
         units = plan_units(footers.row_groups, footers.layout.m, slots=task_slots(spark))
-        reason = (
-            f"{len(footers.files)} Parquet files, {len(footers.row_groups)} row groups in "
-            f"{len(units)} tasks read with pyarrow, planned from their footers"
-        )
+        reason = footers.reader_reason(len(units), "tasks read with pyarrow")
         return OpenedInput(
             None, None, footers.layout, footers.classes, footers.labels, units, reason, footers
         )
@@ -466,9 +476,9 @@ def task_slots(spark: SparkSession) -> int | None:
         except Exception:  # some Connect servers refuse to show certain settings
             return None
 
-    local = re.fullmatch(r"local\[(\d+|\*)(?:,\d+)?\]", conf("spark.master") or "")
-    if local:
-        return os.cpu_count() if local.group(1) == "*" else int(local.group(1))
+    local = local_threads(conf("spark.master") or "")
+    if local is not None:
+        return local
     instances, cores = conf("spark.executor.instances"), conf("spark.executor.cores")
     if instances and cores and instances.isdigit() and cores.isdigit():
         return int(instances) * int(cores)
