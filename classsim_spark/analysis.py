@@ -9,6 +9,9 @@ to the directory::
     groups.json               every finding with its numbers (schema below)
     order-<t>.json            the hclust order of transform t, with spectral/taxonomy/given orders
     linkage-<t>.npy           the tree of transform t (chosen distance and linkage)
+    linkage-<kind>.npy        with a taxonomy: the tree of the label baseline ``confusion`` or
+                              ``cooccurrence`` (``core.taxonomy.linkage_from_matrix``), which
+                              the figures reuse
     memberships.npy           fuzzy c-means memberships (m x c) behind the failed groups
 
 ``groups.json`` (``"schema": "classsim.groups/1"``) is
@@ -56,6 +59,9 @@ from classsim_spark.io.taxonomy_file import read_taxonomy
 from classsim_spark.progress import PhaseTimer
 
 log = logging.getLogger("classsim")
+
+BASELINES = ("confusion", "cooccurrence")
+"""The label-based matrices whose trees the taxonomy agreement measures (when present)."""
 
 
 @dataclass
@@ -246,10 +252,15 @@ def analyze(
             t,
         )
 
-    taxonomy_report = None
+    taxonomy_report, baseline_trees = None, {}
     if tax is not None:
         with timer.phase("taxonomy agreement"):
-            taxonomy_report = _taxonomy_report(res, tax, seriations, t, taxonomy)
+            baseline_trees = {
+                kind: tax_mod.linkage_from_matrix(res.counts[kind], kind)
+                for kind in BASELINES
+                if kind in res.counts
+            }
+            taxonomy_report = _taxonomy_report(res, tax, seriations, t, taxonomy, baseline_trees)
 
     record = GroupsRecord(
         results={"n": res.run.n, "m": res.m, "transforms": res.transforms},
@@ -270,7 +281,7 @@ def analyze(
     analysis = Analysis(record, seriations, memberships)
     if write:
         with stage(path, "analyze"):
-            _write(res, analysis, alternatives, tax)
+            _write(res, analysis, alternatives, tax, baseline_trees)
         analysis.path = path
     return analysis
 
@@ -398,14 +409,10 @@ def _alternative_orders(res, tax, given_order_file, chosen, clip_negative) -> di
     return out
 
 
-def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> dict:
+def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path, baseline_trees) -> dict:
     distance = tax_mod.taxonomy_distance(tax)  # the same for every tree
     per_transform = {t: tax_mod.agreement(s.Z, tax, distance) for t, s in seriations.items()}
-    baselines = {
-        kind: tax_mod.agreement(tax_mod.linkage_from_matrix(res.counts[kind], kind), tax, distance)
-        for kind in ("confusion", "cooccurrence")
-        if kind in res.counts
-    }
+    baselines = {kind: tax_mod.agreement(Z, tax, distance) for kind, Z in baseline_trees.items()}
     return {
         "file": str(taxonomy_path),
         "matched_by": tax.matched_by,
@@ -416,10 +423,20 @@ def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path) -> d
     }
 
 
-def _write(res: SimilarityResult, analysis: Analysis, alternatives: dict, tax) -> None:
+def _write(
+    res: SimilarityResult, analysis: Analysis, alternatives: dict, tax, baseline_trees: dict
+) -> None:
     """Write the analysis's files; ``res`` remembers what they hold, so that the figures of the
-    same command (``classsim run``) parse none of them again."""
+    same command (``classsim run``) parse none of them again. A baseline tree of an earlier
+    analysis that this one did not compute is removed (the figures then compute their own)."""
     path, names = res.path, res.classes
+    for kind in BASELINES:
+        file = path / linkage_file(kind)
+        if kind in baseline_trees:
+            save_npy_atomically(file, baseline_trees[kind])
+            remember(res, file, baseline_trees[kind])
+        else:
+            file.unlink(missing_ok=True)
     for t, ser in analysis.seriations.items():
         save_npy_atomically(path / linkage_file(t), ser.Z)
         remember(res, path / linkage_file(t), ser.Z)

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from scipy.cluster.hierarchy import linkage
+from scipy.spatial.distance import squareform
 
 from classsim_spark.analysis import analyze
 from classsim_spark.core.findings import FlameRow
@@ -64,8 +66,14 @@ def test_demo_structure_is_recovered(demo_results):
     planted_split = set(answers["split_group"]["level2"])
     assert g["split_groups"] and set(g["split_groups"][0]["labels"]) == planted_split
 
-    # Baselines were computed from the label counts and are reported beside the similarity tree.
+    # Baselines were computed from the label counts and are reported beside the similarity tree;
+    # the confusion tree is kept for the figures (scipy on the same counts as the oracle).
     assert "confusion" in g["taxonomy"]["baselines"]
+    confusion = np.load(path / "confusion.npy")
+    D = 1.0 - (lambda R: (R + R.T) / 2)(confusion / confusion.sum(axis=1, keepdims=True))
+    np.fill_diagonal(D, 0.0)
+    want = linkage(squareform(D, checks=False), "average")
+    np.testing.assert_allclose(np.load(path / "linkage-confusion.npy"), want, atol=1e-12)
 
     for t in ("logit", "rank"):
         order = json.loads((path / f"order-{t}.json").read_text())
@@ -83,3 +91,4 @@ def test_demo_structure_is_recovered(demo_results):
     again = json.loads((path / "groups.json").read_text())
     assert (again["chosen"]["transform"], again["chosen"]["linkage"]) == ("rank", "average")
     assert again["taxonomy"] is None
+    assert not (path / "linkage-confusion.npy").exists()  # no stale tree beside a new analysis

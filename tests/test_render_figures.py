@@ -343,6 +343,7 @@ def test_render_parses_each_analysis_file_once(single, monkeypatch):
         "order-logit.json",
         "order-logit.json (as JSON)",
         "linkage-logit.npy",
+        "linkage-confusion.npy",  # the analysis's tree of the confusion baseline
         "classes.csv",
         "order-rank.json",  # the explorer offers every transform's orders
         "order-rank.json (as JSON)",

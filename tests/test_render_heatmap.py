@@ -349,10 +349,10 @@ def test_large_matrices_are_drawn_as_mean_colours_of_blocks(monkeypatch):
 
 
 def test_rgba_equals_matplotlib_colour_mapping():
-    M = _matrix(30, 7)
-    M[3, 4] = np.nan
+    M = _matrix(150, 7)  # more rows than are coloured at once
+    M[3, 4] = M[100, 5] = np.nan
     for kw in ({}, {"diverging": True, "contrast": 0.5}, {"cutoff": 0.0, "contrast": 2.0}):
-        lay = heatmap_layout(M, [str(i) for i in range(30)], **kw)
+        lay = heatmap_layout(M, [str(i) for i in range(150)], **kw)
         masked = np.ma.array(lay.matrix, mask=lay.hidden())
         want = lay.colormap()(lay.norm()(masked), bytes=True)  # matplotlib's own masked path
         np.testing.assert_array_equal(lay.rgba(), want)
@@ -498,3 +498,33 @@ def test_the_same_figure_gives_the_same_bytes(tmp_path, suffix):
     assert files[0] == files[1]
     if suffix == "svg":
         assert b"<dc:date>" not in files[0] and b'clip-path="url(#p' in files[0]
+
+
+@pytest.mark.parametrize(
+    ("m", "inches", "dpi"), [(50, (3, 3), 100), (37, (2.3, 4.1), 77), (200, (5, 5), 100)]
+)
+def test_cell_image_draws_the_pixels_imshow_draws(m, inches, dpi):
+    """The matrix artist samples cells by index; matplotlib's own image (interpolation "none",
+    nearest on Agg) is the oracle, at one or more pixels per cell."""
+    import matplotlib.pyplot as plt
+
+    from classsim_spark.render.heatmap import _cell_image
+
+    cells = np.random.default_rng(m).integers(0, 256, size=(m, m, 4), dtype=np.uint8)
+    cells[..., 3] = 255
+    extent = (-0.5, m - 0.5, m - 0.5, -0.5)
+    drawn = []
+    for ours in (False, True):
+        fig = plt.figure(figsize=inches, dpi=dpi)
+        ax = fig.add_axes((0.1, 0.12, 0.8, 0.77))
+        if ours:
+            ax.add_image(_cell_image(ax, cells, extent=extent, origin="upper"))
+        else:
+            ax.imshow(cells, interpolation="none", aspect="auto", extent=extent)
+        ax.set_xlim(-0.5, m - 0.5)
+        ax.set_ylim(m - 0.5, -0.5)
+        fig.canvas.draw()
+        drawn.append(np.asarray(fig.canvas.buffer_rgba()).copy())
+        plt.close(fig)
+    differ = np.any(drawn[0] != drawn[1], axis=2)
+    assert differ.sum() <= 1e-4 * differ.size  # pixel centres that fall on a cell edge

@@ -17,7 +17,7 @@ Layout (all readable without Spark)::
 
     groups.json               the analysis's findings (:mod:`classsim_spark.analysis`), with
     order-<t>.json            the orders and
-    linkage-<t>.npy           the tree of transform t,
+    linkage-<t>.npy           the tree of transform t (and of the label baselines),
     memberships.npy           the fuzzy memberships behind the failed groups
     figures/                  the figures (:mod:`classsim_spark.render.figures`)
     explorer.html             the interactive page (:mod:`classsim_spark.render.explorer`)

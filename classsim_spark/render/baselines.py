@@ -130,7 +130,9 @@ def confusion_layout(
     order = np.arange(m) if order is None else np.asarray(order, dtype=np.int64)
     if sorted(order.tolist()) != list(range(m)):
         raise ValueError("order is not a permutation of the classes")
-    own_linkage = linkage_from_matrix(C, "confusion")
+    own_linkage = read_linkage(result, "confusion")  # the analysis's, when it had a taxonomy
+    if own_linkage is None:
+        own_linkage = linkage_from_matrix(C, "confusion")
     own = leaves_list(own_linkage).astype(np.int64)
     D = without_diagonal(C)
     volume = D.sum(axis=0) + D.sum(axis=1)
