@@ -169,9 +169,13 @@ def analyze(
     names = res.classes
     tax = read_taxonomy(taxonomy, names, taxonomy_levels) if taxonomy else None
 
+    # Checked and copied once here; every function below is handed these (read-only) matrices.
+    matrices = {
+        t: seriation.validate_similarity(M, name=f"similarity-{t}") for t, M in res.matrices.items()
+    }
     with timer.phase("choose seriation") as info:
         chosen, candidates = seriation.choose(
-            res.matrices,
+            matrices,
             transforms=(transform,) if transform != "auto" else ("auto",),
             distances=(distance,),
             linkages=(linkage,),
@@ -192,12 +196,12 @@ def analyze(
                 linkage=chosen["linkage"],
                 clip_negative=clip_negative,
             )
-            for t, M in res.matrices.items()
+            for t, M in matrices.items()
         }
-        alternatives = _alternative_orders(res, tax, order_file, chosen, clip_negative)
+        alternatives = _alternative_orders(matrices, res, tax, order_file, chosen, clip_negative)
 
     t = chosen["transform"]
-    M, ser = res.matrices[t], seriations[t]
+    M, ser = matrices[t], seriations[t]
     Z, order = ser.Z, ser.order
     with timer.phase("structure") as info:
         block_list = structure.blocks(M, Z, order, names, taxonomy=tax.paths if tax else None)
@@ -315,7 +319,7 @@ def _stability(
     def resample(subset) -> tuple[int, dict]:
         """The findings of one subsample (its rows, and each kind's sets)."""
         moments = stability.resample_moments(parts, subset)
-        M = moments.correlation(policy).matrix
+        M = seriation.validate_similarity(moments.correlation(policy).matrix)
         ser = seriation.hclust(
             M,
             distance=chosen["distance"],
@@ -391,10 +395,12 @@ def _stability(
     return summary, scores
 
 
-def _alternative_orders(res, tax, given_order_file, chosen, clip_negative) -> dict[str, dict]:
+def _alternative_orders(
+    matrices, res, tax, given_order_file, chosen, clip_negative
+) -> dict[str, dict]:
     """Display orders besides the hclust one, per transform: spectral, taxonomy, given."""
-    out: dict[str, dict] = {t: {} for t in res.matrices}
-    for t, M in res.matrices.items():
+    out: dict[str, dict] = {t: {} for t in matrices}
+    for t, M in matrices.items():
         out[t]["spectral"] = seriation.spectral(M, clip_negative=True).to_json()
         if tax is not None:
             out[t]["taxonomy"] = seriation.taxonomy_order(

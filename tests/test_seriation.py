@@ -520,3 +520,24 @@ def test_choose_restrictions_and_skips(planted_choice):
         S.choose({"logit": matrices["logit"], "rank": matrices["rank"][:5, :5]})
     with pytest.raises(ValueError, match="non-empty dict"):
         S.choose({})
+
+
+def test_a_validated_matrix_is_checked_once():
+    """validate_similarity's result is read-only and passes through again without a copy; any
+    other array, even an equal one, is checked and copied."""
+    from classsim_spark.core.seriation import is_validated_similarity, validate_similarity
+    from classsim_spark.core.structure import _check_matrix
+
+    M = np.array([[1.0, 0.5], [0.5 + 1e-12, 1.0]])
+    V = validate_similarity(M)
+    assert V is not M and V[0, 1] == V[1, 0] and not V.flags.writeable
+    assert validate_similarity(V) is V and _check_matrix(V) is V and is_validated_similarity(V)
+    with pytest.raises(ValueError, match="read-only"):
+        V[0, 1] = 0.9
+    equal = V.copy()  # writeable, so it could change: checked again
+    assert not is_validated_similarity(equal) and validate_similarity(equal) is not equal
+    assert not is_validated_similarity(V[:1, :1]) and not is_validated_similarity(M)
+    bad = V.copy()
+    bad[0, 1] = 0.9
+    with pytest.raises(ValueError, match="not symmetric"):
+        validate_similarity(bad)

@@ -218,6 +218,14 @@ def test_near_duplicates_rank_identical_profiles_first():
     assert [d.class_ids for d in st.near_duplicates(M, list(map(str, range(len(M)))))] == [
         sorted([i, j])
     ]
+    # every candidate pair, its similarity and ids, against numpy's upper triangle
+    every = st.near_duplicates(M, list(map(str, range(len(M)))), 0.3, min_profile=-1, top=None)
+    iu, ju = np.triu_indices(len(M), 1)
+    above = M[iu, ju] >= 0.3
+    assert sorted(d.class_ids for d in every) == sorted(
+        map(list, zip(iu[above].tolist(), ju[above].tolist(), strict=True))
+    )
+    assert all(d.similarity == M[d.class_ids[0], d.class_ids[1]] for d in every)
 
 
 def test_stars_by_similarity_and_by_cooccurrence():
@@ -494,3 +502,37 @@ def test_robust_center_scale():
     assert st.robust_center_scale([2.0, 2.0, 2.0]) == (2.0, 0.0)
     c, s = st.robust_center_scale([0.0, 0.0, 0.0, 0.0, 1.0])  # MAD 0: falls back to the SD
     assert c == 0.0 and s == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("method", ["average", "single"])  # single: a chain-like tree
+def test_block_numbers_equal_numpy_on_the_members(method):
+    """Every block's means, central classes and level-1 modularity, recomputed from its member
+    ids with numpy (the tree's sums come from slices of the leaf-ordered matrix)."""
+    rng = np.random.default_rng(11)
+    m = 90
+    X = rng.normal(size=(400, 6)) @ rng.normal(size=(6, m)) + rng.normal(size=(400, m))
+    M = np.corrcoef(X, rowvar=False)
+    M = (M + M.T) / 2  # exactly symmetric, unit diagonal: a pair's two rows tie exactly
+    np.fill_diagonal(M, 1.0)
+    Z = linkage(squareform(1 - M, checks=False), method)
+    order = leaves_list(Z)[::-1]  # a display order other than the tree's own leaf order
+    bl = st.blocks(M, Z, order, [str(i) for i in range(m)])
+    assert bl
+    off = ~np.eye(m, dtype=bool)
+    pos = np.argsort(order)
+    for b in bl:
+        ids = np.array(b.member_ids)
+        inside = np.zeros(m, dtype=bool)
+        inside[ids] = True
+        assert b.within_mean == pytest.approx(M[np.ix_(ids, ids)][off[np.ix_(ids, ids)]].mean())
+        assert b.outside_mean == pytest.approx(M[np.ix_(ids, ~inside)].mean())
+        row_means = (M[np.ix_(ids, ids)].sum(axis=1) - 1.0) / (len(ids) - 1)
+        want = ids[np.lexsort((pos[ids], -row_means))][:3]
+        assert b.central == [str(i) for i in want]
+    W = np.where(off, np.maximum(M, 0.0), 0.0)
+    top = [np.array(b.member_ids) for b in bl if b.level == 1]
+    alone = set(range(m)) - {i for c in top for i in c}  # clusters of one class: no block
+    top += [np.array([i]) for i in sorted(alone)]
+    if len(top) > 1:
+        q = sum(W[np.ix_(c, c)].sum() / W.sum() - (W[c].sum() / W.sum()) ** 2 for c in top)
+        assert bl[0].modularity == pytest.approx(q, abs=1e-9)

