@@ -71,6 +71,11 @@ def test_independent_of_partitioning_and_merge_order(n, m, seed, cut_points):
     for i in order:
         merged = merged.merge(parts[i])
     assert_moments_of(merged, x)
+    # merge_all accumulates in place; empty parts (np.split's at repeated cuts) anywhere
+    at_once = Moments.merge_all([Moments.empty(m)] + [parts[i] for i in order])
+    assert_moments_of(at_once, x)
+    np.testing.assert_allclose(at_once.comoment, merged.comoment, rtol=1e-12, atol=1e-9)
+    assert at_once.comoment is not parts[order[0]].comoment  # the parts are left as they were
 
 
 def test_tiles_merge_like_the_whole_matrix():
