@@ -67,6 +67,7 @@ from classsim_spark.spark.sources import (
     open_input,
     unreadable_files_as_input_errors,
 )
+from classsim_spark.transform_choice import TransformChoice, choose_on_sample
 from classsim_spark.update import (
     UPDATE_SETTINGS,
     check_not_merged,
@@ -185,6 +186,7 @@ def similarity(
     by: str | None = None,
     windows_budget_gib: float = WINDOWS_BUDGET_GIB,
     engine: str = "auto",
+    transform_choice: TransformChoice | None = None,
 ) -> SimilarityResult:
     """Class-similarity matrices (Pearson correlation of class scores over samples).
 
@@ -274,6 +276,11 @@ def similarity(
         pyarrow (no ``where``, array or wide layout). ``auto`` (default): ``python`` for such
         input when no session is given, active or set up by ``spark-submit``, else ``spark``.
         The statistics are the same either way.
+    transform_choice : TransformChoice, optional
+        How the analysis that follows chooses its transform. With ``transforms="auto"`` above
+        :data:`AUTO_ALL_CELLS` scores of local Parquet and a criterion that looks at the data
+        (``normality>cophenetic``), the transform is chosen on a sample of rows before the
+        scan and the scan computes it alone (:mod:`classsim_spark.transform_choice`).
 
     Returns
     -------
@@ -349,7 +356,10 @@ def similarity(
         with timer.phase("read footers"), unreadable_files_as_input_errors():
             footers = describe_from_footers(data, spec, fmt, where, reader, labels, row_groups)
         if footers is not None:
-            transforms = auto_transforms(transforms, footers.rows * footers.layout.m)
+            cells = footers.rows * footers.layout.m
+            if _is_auto(transforms) and cells > AUTO_ALL_CELLS and transform_choice:
+                transforms = _chosen_on_sample(footers, score_spec, transform_choice, timer)
+            transforms = auto_transforms(transforms, cells)
             job, values = check(footers)
     transforms = auto_transforms(transforms, None)
     settings = _ScanSettings(transforms, score_spec, tile_size, sample_rows, by, values)
@@ -464,6 +474,23 @@ def auto_transforms(transforms: Sequence[str] | str, cells: int | None) -> tuple
         cells,
     )
     return ("logit",)
+
+
+def _chosen_on_sample(
+    footers: FooterInput, score_spec: ScoreSpec, choice: TransformChoice, timer: PhaseTimer
+) -> Sequence[str] | str:
+    """The one transform the analysis will choose, when its criterion looks at the data
+    (chosen on a sample of rows, logged); else still ``"auto"``."""
+    if not choice.needs_matrices:
+        return "auto"
+    with timer.phase("choose transform") as info, unreadable_files_as_input_errors():
+        chosen, info["note"] = choose_on_sample(footers, score_spec, choice)
+    log.info(
+        "transforms: %s alone (--transform all scans the three, each another pass of the "
+        "arithmetic)",
+        chosen,
+    )
+    return (chosen,)
 
 
 def _check_job(

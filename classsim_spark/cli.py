@@ -305,7 +305,27 @@ def run_similarity(config: dict, stages: tuple[str, ...] = ()):
     if kwargs["out"]:  # before a session starts: a refused output costs nothing
         check_writable(kwargs["out"], kwargs["overwrite"], inputs=local_paths(kwargs["data"]))
     return similarity(
-        **kwargs, spark=lambda: _spark_from(config), run_info={"config": config}, stages=stages
+        **kwargs,
+        spark=lambda: _spark_from(config),
+        run_info={"config": config},
+        stages=stages,
+        transform_choice=transform_choice(config["analysis"]),
+    )
+
+
+def transform_choice(analysis: dict):
+    """How the analysis of this configuration chooses its transform; None when it is fixed
+    (then the scan need not sample for it)."""
+    from classsim_spark.transform_choice import TransformChoice
+
+    if analysis["transform"] != "auto":
+        return None
+    return TransformChoice(
+        analysis["criterion"],
+        analysis["distance"],
+        analysis["linkage"],
+        analysis["clip_negative"],
+        analysis["seed"],
     )
 
 

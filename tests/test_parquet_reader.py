@@ -4,7 +4,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from classsim_spark.executor.parquet_reader import local_path, plan_units, read_units, row_groups
+from classsim_spark.executor.parquet_reader import (
+    ReadUnit,
+    local_path,
+    plan_units,
+    read_units,
+    row_groups,
+)
 
 
 def test_plan_units_balances_rows_and_covers_every_group_once():
@@ -44,3 +50,16 @@ def test_known_task_slots_give_whole_waves_of_balanced_units():
     big = [("f", g, 47_000) for g in range(22)]  # 1M x 527 = 545M cells: two waves of 2
     assert len(plan_units(big, m=527, slots=2)) == 4
     assert len(plan_units(groups[:1], m=2622, slots=8)) == 1  # never more units than groups
+
+
+def test_a_unit_with_a_head_reads_the_first_rows_of_each_group(tmp_path):
+    x = np.arange(1000 * 3, dtype=np.float64).reshape(1000, 3)
+    path = str(tmp_path / "f.parquet")
+    pq.write_table(pa.table({"scores": pa.array(list(x))}), path, row_group_size=300)
+    whole = ReadUnit(((path, 1), (path, 3)))
+    head = ReadUnit(((path, 1), (path, 3)), head=120)
+    got = pa.Table.from_batches(list(read_units([head], ["scores"], batch_rows=50)))
+    rows = np.array(got.column("scores").to_pylist())
+    np.testing.assert_array_equal(rows, x[np.r_[300:420, 900:1000]])  # group 3 holds 100
+    both = pa.Table.from_batches(list(read_units([whole, head], ["scores"], batch_rows=50)))
+    assert both.num_rows == 400 + 220  # the same file read whole and by its head

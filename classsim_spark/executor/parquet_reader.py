@@ -46,9 +46,11 @@ RowGroup = tuple[str, int, int]
 
 @dataclass(frozen=True)
 class ReadUnit:
-    """The row groups one task reads: ``(path, row_group_index)`` pairs."""
+    """The row groups one task reads: ``(path, row_group_index)`` pairs; with ``head``, only
+    the first ``head`` rows of each (a sample read without decoding whole row groups)."""
 
     groups: tuple[tuple[str, int], ...]
+    head: int | None = None
 
 
 def local_path(uri: str) -> str | None:
@@ -153,24 +155,41 @@ def read_units(
     from a file is taken from the file's path (``.../date=2026-01-05/part-0.parquet``), as
     text, as Spark's reader does for Hive-partitioned directories.
     """
-    by_file: dict[str, list[int]] = {}
+    by_file: dict[tuple[str, int | None], list[int]] = {}
     for unit in units:
         for path, g in unit.groups:
-            by_file.setdefault(path, []).append(g)
+            by_file.setdefault((path, unit.head), []).append(g)
     wanted = [c for c in partition_columns if c]
-    for path, groups in by_file.items():
+    for (path, head), groups in by_file.items():
         try:
             pf = open_parquet(path)
             available = set(pf.schema_arrow.names)  # schema_arrow is rebuilt on every access
             present = [c for c in columns if c in available]
             from_path = {c: partition_value(path, c) for c in wanted if c not in available}
-            for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=present):
+            for batch in _batches(pf, groups, present, batch_rows, head):
                 for name, value in from_path.items():
                     constant = pa.array([value] * batch.num_rows, type=pa.string())
                     batch = batch.append_column(name, constant)
                 yield batch
         except (OSError, pa.ArrowException) as err:
             raise UnreadableFileError(path, err) from err
+
+
+def _batches(
+    pf: pq.ParquetFile, groups: list[int], columns: list[str], batch_rows: int, head: int | None
+) -> Iterator[pa.RecordBatch]:
+    """The row groups' batches, or the first ``head`` rows of each group (read no further)."""
+    if head is None:
+        yield from pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns)
+        return
+    for g in groups:
+        left = head
+        size = min(batch_rows, head)
+        for batch in pf.iter_batches(batch_size=size, row_groups=[g], columns=columns):
+            yield batch.slice(0, left)
+            left -= min(left, batch.num_rows)
+            if not left:
+                break
 
 
 def partition_value(path: str, column: str) -> str | None:
