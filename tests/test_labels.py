@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from classsim_spark import load_results, similarity
-from classsim_spark.executor.labels import LabelCounts, LabelSpec, decode_labels
+from classsim_spark.executor.labels import LabelCounts, LabelSets, LabelSpec, decode_labels
 from classsim_spark.executor.validation import InvalidInputError, RowReport
 from classsim_spark.io.records import LabelsRecord
 
@@ -27,7 +27,10 @@ def test_decode_labels_hand_checked():
     multi, ok = decode_labels(
         batch, LabelSpec("labels", True), np.array([0, 1, 3]), ids[[0, 1, 3]], 3, report
     )
-    np.testing.assert_array_equal(multi[ok], [[1, 0, 1], [0, 0, 0]])
+    valid = multi[ok]  # each valid row's classes, the row of an unknown label left out
+    assert len(valid) == 2 and [valid[0].tolist(), valid[1].tolist()] == [[0, 2], []]
+    with pytest.raises(IndexError):
+        valid[2]
     assert report.examples == {"unknown_labels": ["13"]}
     counts = LabelCounts(3, multi=True)
     counts.update(multi[ok], np.zeros((2, 3)))
@@ -119,7 +122,8 @@ def test_cooccurrence_counted_from_label_pairs_equals_the_indicator_product():
     L[2] = 0.0
     L[2, 7] = 1.0
     counts = LabelCounts(m, multi=True)
-    counts.update(L[:250], None)
-    counts.update(L[250:], None)
+    for half in (L[:250], L[250:]):
+        rows, classes = np.nonzero(half)
+        counts.update(LabelSets(rows, classes, len(half)), None)
     np.testing.assert_array_equal(counts.pairs, (L.T @ L).astype(np.int64))
     np.testing.assert_array_equal(counts.frequencies, L.sum(axis=0).astype(np.int64))

@@ -21,7 +21,7 @@ import pyarrow as pa
 from classsim_spark.core.transforms import ScoreSpec, transform_block
 from classsim_spark.executor.arrow_schema import spark_ddl
 from classsim_spark.executor.batches import BatchLayout, decode_batch
-from classsim_spark.executor.labels import LabelSpec, decode_labels
+from classsim_spark.executor.labels import LabelSets, LabelSpec, decode_labels
 from classsim_spark.executor.parquet_reader import ReadUnit, read_units
 from classsim_spark.executor.validation import RowReport, check_scores
 
@@ -137,9 +137,9 @@ def _fold(batch, plan: ExamplesPlan, report: RowReport, first_row: int, best) ->
 def _labels_of(labels, i: int) -> tuple[int, ...] | None:
     if labels is None:
         return None
-    if labels.ndim == 1:
-        return (int(labels[i]),)
-    return tuple(int(j) for j in np.flatnonzero(labels[i]))
+    if isinstance(labels, LabelSets):
+        return tuple(int(j) for j in labels[i])
+    return (int(labels[i]),)
 
 
 def _row(pair: int, entry: tuple) -> dict:

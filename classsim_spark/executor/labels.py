@@ -6,8 +6,9 @@ what they miss, next to the score-based similarity:
 - class frequencies (positives per class);
 - single-label data: the confusion matrix, rows = true class, columns = top-1 prediction (the
   argmax of the scores; every transform is monotone within a row, so the raw scores suffice);
-- multi-label data: the co-occurrence matrix ``Y^T Y`` of the 0/1 label indicators, computed with
-  the same BLAS Gram as the similarity (its diagonal is the frequencies).
+- multi-label data: the co-occurrence matrix ``Y^T Y`` of the 0/1 label indicators (its
+  diagonal is the frequencies), counted from each row's pairs of labels
+  (:class:`LabelSets`, never a dense indicator).
 
 All are integer counts, so task partials merge by addition. Labels are class indices (integers)
 or class names (strings); anything outside the class list is an input problem of its row.
@@ -59,19 +60,55 @@ class LabelCounts:
     def pairs_name(self) -> str:
         return "cooccurrence" if self.multi else "confusion"
 
-    def update(self, labels: np.ndarray, scores: np.ndarray) -> None:
+    def update(self, labels: np.ndarray | LabelSets, scores: np.ndarray) -> None:
         """Count one block of valid rows (``labels`` as from :func:`decode_labels`)."""
         m = self.m
         if self.multi:
-            rows, classes = np.nonzero(labels)  # row-major: each row's labels together
+            rows, classes = labels.rows, labels.classes
             self.frequencies += np.bincount(classes, minlength=m)
-            codes = _pair_codes(rows, classes, labels.shape[0], m)
+            codes = _pair_codes(rows, classes, len(labels), m)
             found, counts = np.unique(codes, return_counts=True)
             self.pairs.flat[found] += counts
         else:
             self.frequencies += np.bincount(labels, minlength=m)
             pred = np.argmax(scores, axis=1)
             self.pairs += np.bincount(labels * m + pred, minlength=m * m).reshape(m, m)
+
+
+@dataclass(frozen=True)
+class LabelSets:
+    """The labels of ``n`` multi-label rows as ``(row, class)`` entries, sorted by row and
+    class, each label once per row: a few entries per row where a 0/1 indicator holds m.
+
+    Indexed like the rows' other arrays: by a boolean mask or increasing row numbers (the
+    rows kept, or one key's rows) it gives the :class:`LabelSets` of those rows, renumbered;
+    by one row number, that row's classes.
+
+    >>> sets = LabelSets(np.array([0, 0, 2]), np.array([1, 4, 3]), 3)
+    >>> sets[np.array([False, True, True])].rows.tolist(), sets[0].tolist()
+    ([1], [1, 4])
+    """
+
+    rows: np.ndarray
+    classes: np.ndarray
+    n: int
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, which):
+        if np.ndim(which) == 0:
+            if not 0 <= which < self.n:
+                raise IndexError(f"row {which} of {self.n}")
+            lo, hi = np.searchsorted(self.rows, [which, which + 1])
+            return self.classes[lo:hi]
+        which = np.asarray(which)
+        picked = np.flatnonzero(which) if which.dtype == bool else which
+        renumber = np.full(self.n, -1, dtype=np.int64)
+        renumber[picked] = np.arange(len(picked))
+        new = renumber[self.rows]
+        kept = new >= 0
+        return LabelSets(new[kept], self.classes[kept], len(picked))
 
 
 def _pair_codes(rows: np.ndarray, classes: np.ndarray, n: int, m: int) -> np.ndarray:
@@ -100,14 +137,14 @@ def decode_labels(
     ids: np.ndarray,
     m: int,
     report: RowReport,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray | LabelSets, np.ndarray]:
     """The labels of ``rows`` of ``batch`` as class indices.
 
     Returns
     -------
-    labels : ndarray
-        Single-label: int64 class index per row (-1 where invalid). Multi-label: a 0/1 float64
-        indicator matrix, shape (len(rows), m).
+    labels : ndarray or LabelSets
+        Single-label: int64 class index per row (-1 where invalid). Multi-label: each row's
+        classes (:class:`LabelSets`; none for an invalid row).
     ok : ndarray of bool, shape (len(rows),)
         Rows whose labels are valid; the others are counted in ``report``.
     """
@@ -121,11 +158,10 @@ def decode_labels(
         bad = np.zeros(len(rows), dtype=bool)
         bad[owner[bad_value]] = True
         report.add("unknown_labels", ids[bad & ~null])
-        indicator = np.zeros((len(rows), m))
-        indicator[owner[~bad_value], index[~bad_value]] = 1.0
         ok = ~null & ~bad
-        indicator[~ok] = 0.0
-        return indicator, ok
+        valid = ok[owner]  # a row with an unknown label has none counted
+        codes = np.unique(owner[valid] * m + index[valid])  # sorted; a repeated label once
+        return LabelSets(codes // m, codes % m, len(rows)), ok
     index, bad = _to_index(column, spec, m)
     bad &= ~null
     report.add("unknown_labels", ids[bad])
