@@ -191,6 +191,9 @@ def test_split_groups_find_the_planted_off_diagonal_block():
     assert best.p_normal < 1e-3 and best.top_blocks[0] != best.top_blocks[1]
     assert best.join_height == pytest.approx(Z[-1, 2]) or best.join_height > 0.9
     assert [g.z for g in sg] == sorted((g.z for g in sg), reverse=True)
+    for g in sg:  # each pair's mean, recomputed from its blocks' member ids
+        ids = [bl[i].member_ids for i in g.blocks]
+        assert g.mean_similarity == pytest.approx(M[np.ix_(*ids)].mean(), rel=1e-12)
     # without the planted block nothing stands out
     M0, *_ = nested_matrix(tops=4, mids=3, per=5, noise=0.03, seed=5)
     Z0, order0 = tree(M0)

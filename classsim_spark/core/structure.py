@@ -215,17 +215,6 @@ def _slice_sums(M: np.ndarray, rows: slice, cols: slice) -> tuple[float, float]:
     return total, positive
 
 
-def _rect_sums(M: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[float, float]:
-    """Sum of ``M`` and of ``max(M, 0)`` over ``rows x cols``, in bounded memory."""
-    step = max(1, _CHUNK // max(1, len(cols)))
-    total = positive = 0.0
-    for s in range(0, len(rows), step):
-        sub = M[np.ix_(rows[s : s + step], cols)]
-        total += float(sub.sum())
-        positive += float(np.maximum(sub, 0.0).sum())
-    return total, positive
-
-
 def _f(x) -> float | None:
     """Plain float for JSON; None for NaN and infinities."""
     x = float(x)
@@ -809,17 +798,33 @@ def _cross_pairs(
     M: np.ndarray, frontier: list[Block], top: np.ndarray
 ) -> tuple[list[tuple[Block, Block]], np.ndarray]:
     """The pairs of frontier blocks in different top-level blocks (two top-level blocks are no
-    pair: the tree already separates them), with the mean similarity between each pair."""
+    pair: the tree already separates them), with the mean similarity between each pair.
+
+    The sums over every pair of (disjoint) frontier blocks come from one product with their
+    sparse indicator ``H``, ``H M H^T``: one pass over ``M`` where a rectangle per pair
+    gathered ``M`` by class ids (at 2,622 classes 4,000 rectangles, 0.13 s per call).
+    """
+    k, m = len(frontier), len(M)
+    if k < 2:
+        return [], np.empty(0)
+    members = [np.asarray(b.member_ids) for b in frontier]
+    H = sparse.csr_matrix(
+        (
+            np.ones(sum(len(x) for x in members)),
+            (np.repeat(np.arange(k), [len(x) for x in members]), np.concatenate(members)),
+        ),
+        shape=(k, m),
+    )
+    block_sums = np.asarray((H @ M) @ H.T)
     pairs, sums = [], []
     for i, a in enumerate(frontier):
         ta = top[a.member_ids[0]]
-        ia = np.asarray(a.member_ids)
-        for b in frontier[i + 1 :]:
+        for j in range(i + 1, k):
+            b = frontier[j]
             if top[b.member_ids[0]] == ta or (a.level == 1 and b.level == 1):
                 continue
-            s, _ = _rect_sums(M, ia, np.asarray(b.member_ids))
             pairs.append((a, b))
-            sums.append(s / (a.size * b.size))
+            sums.append(block_sums[i, j] / (a.size * b.size))
     return pairs, np.asarray(sums)
 
 
