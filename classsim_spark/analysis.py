@@ -264,7 +264,7 @@ def analyze(
                 for kind in BASELINES
                 if kind in res.counts
             }
-            taxonomy_report = _taxonomy_report(res, tax, seriations, t, taxonomy, baseline_trees)
+            taxonomy_report = _taxonomy_report(tax, seriations, t, taxonomy, baseline_trees)
 
     record = GroupsRecord(
         results={"n": res.run.n, "m": res.m, "transforms": res.transforms},
@@ -415,7 +415,8 @@ def _alternative_orders(
     return out
 
 
-def _taxonomy_report(res, tax, seriations, chosen_transform, taxonomy_path, baseline_trees) -> dict:
+def _taxonomy_report(tax, seriations, chosen_transform, taxonomy_path, baseline_trees) -> dict:
+    """How well every tree (each transform's, each label baseline's) agrees with ``tax``."""
     distance = tax_mod.taxonomy_distance(tax)  # the same for every tree
     per_transform = {t: tax_mod.agreement(s.Z, tax, distance) for t, s in seriations.items()}
     baselines = {kind: tax_mod.agreement(Z, tax, distance) for kind, Z in baseline_trees.items()}
