@@ -356,10 +356,8 @@ def similarity(
         with timer.phase("read footers"), unreadable_files_as_input_errors():
             footers = describe_from_footers(data, spec, fmt, where, reader, labels, row_groups)
         if footers is not None:
-            cells = footers.rows * footers.layout.m
-            if _is_auto(transforms) and cells > AUTO_ALL_CELLS and transform_choice:
-                transforms = _chosen_on_sample(footers, score_spec, transform_choice, timer)
-            transforms = auto_transforms(transforms, cells)
+            pick = _on_sample(footers, score_spec, transform_choice, timer)
+            transforms = auto_transforms(transforms, footers.rows * footers.layout.m, pick)
             job, values = check(footers)
     transforms = auto_transforms(transforms, None)
     settings = _ScanSettings(transforms, score_spec, tile_size, sample_rows, by, values)
@@ -456,10 +454,13 @@ def _named_transforms(transforms: Sequence[str] | str) -> list[str]:
     return list(DEFAULT_TRANSFORMS) if list(transforms) == ["all"] else list(transforms)
 
 
-def auto_transforms(transforms: Sequence[str] | str, cells: int | None) -> tuple[str, ...]:
+def auto_transforms(
+    transforms: Sequence[str] | str, cells: int | None, pick: Callable[[], str] | None = None
+) -> tuple[str, ...]:
     """The transforms ``"auto"`` stands for, given how many scores the input holds (None:
     unknown, as for tables): every transform up to :data:`AUTO_ALL_CELLS` or when unknown,
-    else ``logit`` alone (logged, with how to ask for the others). Other values pass through.
+    else one (logged, with how to ask for the others): ``pick()``'s, when the analysis
+    chooses from the data, else ``logit``. Other values pass through.
 
     >>> auto_transforms("auto", 10_000 * 100), auto_transforms("auto", 225_000 * 3755)
     (('logit', 'probability', 'rank'), ('logit',))
@@ -468,29 +469,33 @@ def auto_transforms(transforms: Sequence[str] | str, cells: int | None) -> tuple
         return tuple(transforms)
     if cells is None or cells <= AUTO_ALL_CELLS:
         return DEFAULT_TRANSFORMS
+    chosen = pick() if pick is not None else "logit"
     log.info(
-        "transforms: logit alone for %d scores (the analysis and figures use it); "
-        "--transform all adds probability and rank, each about another scan's arithmetic",
+        "transforms: %s alone for %d scores (the one the analysis uses); --transform all "
+        "scans the three, each about another scan's arithmetic",
+        chosen,
         cells,
     )
-    return ("logit",)
-
-
-def _chosen_on_sample(
-    footers: FooterInput, score_spec: ScoreSpec, choice: TransformChoice, timer: PhaseTimer
-) -> Sequence[str] | str:
-    """The one transform the analysis will choose, when its criterion looks at the data
-    (chosen on a sample of rows, logged); else still ``"auto"``."""
-    if not choice.needs_matrices:
-        return "auto"
-    with timer.phase("choose transform") as info, unreadable_files_as_input_errors():
-        chosen, info["note"] = choose_on_sample(footers, score_spec, choice)
-    log.info(
-        "transforms: %s alone (--transform all scans the three, each another pass of the "
-        "arithmetic)",
-        chosen,
-    )
     return (chosen,)
+
+
+def _on_sample(
+    footers: FooterInput,
+    score_spec: ScoreSpec,
+    choice: TransformChoice | None,
+    timer: PhaseTimer,
+) -> Callable[[], str] | None:
+    """How :func:`auto_transforms` picks its one transform when the analysis chooses it from
+    the data: on a sample of rows (:mod:`classsim_spark.transform_choice`); else None."""
+    if choice is None or not choice.needs_matrices:
+        return None
+
+    def pick() -> str:
+        with timer.phase("choose transform") as info, unreadable_files_as_input_errors():
+            chosen, info["note"] = choose_on_sample(footers, score_spec, choice)
+        return chosen
+
+    return pick
 
 
 def _check_job(

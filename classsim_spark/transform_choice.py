@@ -85,7 +85,6 @@ def choose_on_sample(
     footers: FooterInput,
     score_spec: ScoreSpec,
     choice: TransformChoice,
-    zero_variance: str = "zero",
 ) -> tuple[str, str]:
     """The transform ``choice`` picks on a sample of the input's rows, and a note for the log.
 
@@ -96,10 +95,8 @@ def choose_on_sample(
     score_spec : ScoreSpec
         What the scores are (logits, probabilities) and their activation.
     choice : TransformChoice
-        The analysis's criterion and fixed dimensions.
-    zero_variance : {"zero", "error"}
-        Rule for classes constant in the sample (``"error"`` is applied as ``"zero"`` here:
-        the scan itself decides on the full data).
+        The analysis's criterion and fixed dimensions. Classes constant in the sample
+        correlate 0 with the others here; the scan applies the run's own rule to all rows.
 
     Returns
     -------
@@ -114,8 +111,7 @@ def choose_on_sample(
     moments = next(iter(statistics.values())).moments if statistics else {}
     if not moments or next(iter(moments.values())).n < 2:
         return "logit", "no valid rows in the sample: logit"
-    policy = "zero" if zero_variance == "error" else zero_variance
-    matrices = {t: moments[t].correlation(policy).matrix for t in TRANSFORMS}
+    matrices = {t: moments[t].correlation("zero").matrix for t in TRANSFORMS}
     # The criterion picks the transform before any tree: one distance and linkage suffice.
     fixed = seriation.FIXED_CHOICE
     chosen, candidates = seriation.choose(

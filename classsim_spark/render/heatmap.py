@@ -31,6 +31,8 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.image import AxesImage
+from matplotlib.transforms import Bbox, IdentityTransform
 
 from classsim_spark.core.stability import UNSTABLE_BELOW
 from classsim_spark.render.fonts import covers_layout, display_text
@@ -891,7 +893,7 @@ def _draw_panel(fig, layout: HeatmapLayout, x0: float, bottom: float) -> tuple[d
     return axes, texts
 
 
-def _cell_image(ax, cells: np.ndarray, **kwargs):
+class _CellImage(AxesImage):
     """An image artist of pre-coloured cells (``(h, w, 4)`` uint8) that raster backends draw
     by taking each output pixel's cell.
 
@@ -901,39 +903,40 @@ def _cell_image(ax, cells: np.ndarray, **kwargs):
     ``"none"`` means on raster backends. Vector backends (SVG, PDF) embed the cells
     unresampled, one image pixel per cell, as matplotlib does.
     """
-    from matplotlib.image import AxesImage
-    from matplotlib.transforms import Bbox, IdentityTransform
 
-    class CellImage(AxesImage):
-        def make_image(self, renderer, magnification=1.0, unsampled=False):
-            if unsampled:
-                return super().make_image(renderer, magnification, unsampled=True)
-            box = Bbox.intersection(self.get_window_extent(renderer), self.axes.bbox)
-            if box is None:
-                return None, 0, 0, None
-            # output pixels rounded to whole pixels as matplotlib's own images are
-            e = box.extents * magnification
-            x0, y0 = np.floor(e[0] + 0.5), np.ceil(e[1] - 0.5 - 1e-8)
-            x1, y1 = np.floor(e[2] + 0.5 + 1e-8), np.ceil(e[3] - 0.5)
-            if x1 <= x0 or y1 <= y0:
-                return None, 0, 0, None
-            # pixel centres; the renderer takes the array's first row as the lowest
-            xs = (x0 + np.arange(int(x1 - x0)) + 0.5) / magnification
-            ys = (y0 + np.arange(int(y1 - y0)) + 0.5) / magnification
-            to_data = self.axes.transData.inverted()
-            data_x = to_data.transform(np.column_stack([xs, np.full_like(xs, ys[0])]))[:, 0]
-            data_y = to_data.transform(np.column_stack([np.full_like(ys, xs[0]), ys]))[:, 1]
-            left, right, bottom, top = self.get_extent()
-            h, w = self._A.shape[:2]
-            cols = np.clip(np.floor((data_x - left) / (right - left) * w), 0, w - 1)
-            rows = np.clip(np.floor((data_y - top) / (bottom - top) * h), 0, h - 1)
-            cells = np.ma.getdata(self._A)  # indexing a masked array costs several times more
-            pixels = cells[rows.astype(np.intp)][:, cols.astype(np.intp)]
-            return pixels, x0 / magnification, y0 / magnification, IdentityTransform()
+    def make_image(self, renderer, magnification=1.0, unsampled=False):
+        if unsampled:
+            return super().make_image(renderer, magnification, unsampled=True)
+        box = Bbox.intersection(self.get_window_extent(renderer), self.axes.bbox)
+        if box is None:
+            return None, 0, 0, None
+        # output pixels rounded to whole pixels as matplotlib's own images are
+        e = box.extents * magnification
+        x0, y0 = np.floor(e[0] + 0.5), np.ceil(e[1] - 0.5 - 1e-8)
+        x1, y1 = np.floor(e[2] + 0.5 + 1e-8), np.ceil(e[3] - 0.5)
+        if x1 <= x0 or y1 <= y0:
+            return None, 0, 0, None
+        # pixel centres; the renderer takes the array's first row as the lowest
+        xs = (x0 + np.arange(int(x1 - x0)) + 0.5) / magnification
+        ys = (y0 + np.arange(int(y1 - y0)) + 0.5) / magnification
+        to_data = self.axes.transData.inverted()
+        data_x = to_data.transform(np.column_stack([xs, np.full_like(xs, ys[0])]))[:, 0]
+        data_y = to_data.transform(np.column_stack([np.full_like(ys, xs[0]), ys]))[:, 1]
+        left, right, bottom, top = self.get_extent()
+        h, w = self._A.shape[:2]
+        cols = np.clip(np.floor((data_x - left) / (right - left) * w), 0, w - 1)
+        rows = np.clip(np.floor((data_y - top) / (bottom - top) * h), 0, h - 1)
+        cells = np.ma.getdata(self._A)  # indexing a masked array costs several times more
+        pixels = cells[rows.astype(np.intp)][:, cols.astype(np.intp)]
+        return pixels, x0 / magnification, y0 / magnification, IdentityTransform()
 
-    image = CellImage(ax, interpolation="none", **kwargs)
+
+def _cell_image(ax, cells: np.ndarray, **kwargs) -> _CellImage:
+    """A :class:`_CellImage` of ``cells`` in ``ax`` (``kwargs``: extent, origin), clipped to
+    the axes as imshow's images are."""
+    image = _CellImage(ax, interpolation="none", **kwargs)
     image.set_data(cells)
-    image.set_clip_path(ax.patch)  # as imshow's images
+    image.set_clip_path(ax.patch)
     return image
 
 
