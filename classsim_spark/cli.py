@@ -839,7 +839,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_csv_list,
         metavar="FIGURES",
         help="comma-separated figures to write (default all): similarity, "
-        "similarity-taxonomy, distributions, frequencies, confusion, cooccurrence",
+        "similarity-cells, similarity-taxonomy, distributions, frequencies, confusion, "
+        "cooccurrence",
     )
     p.add_argument("--overwrite", action="store_const", const=True, help="replace existing figures")
     p.set_defaults(func=cmd_render)

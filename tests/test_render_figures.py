@@ -113,6 +113,38 @@ def test_written_png_pixels_map_back_to_the_matrix(single, tmp_path):
     assert f'width="{m}" height="{m}"' in svg  # the matrix is embedded at one pixel per cell
 
 
+def test_pooled_figure_gets_every_cell_beside_it(single, monkeypatch):
+    """Above MAX_IMAGE_SIDE classes the figure pools cells and similarity-cells.png holds the
+    matrix at one pixel per cell: each pixel inverts through the colormap to M in order (the
+    oracle: the matrix and order files); none is written up to MAX_IMAGE_SIDE or past
+    FULL_RESOLUTION_MAX."""
+    from classsim_spark.render import figures, heatmap
+
+    assert "similarity-cells" not in figure_makers(single)
+    monkeypatch.setattr(heatmap, "MAX_IMAGE_SIDE", 20)  # 48 classes: a pixel per 3 x 3 cells
+    out = render(single, overwrite=True, only=["similarity", "similarity-cells"], explorer=False)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "similarity-cells.png",
+        "similarity.png",
+        "similarity.svg",
+    ]
+    assert 'width="16" height="16"' in (out / "similarity.svg").read_text()
+    res = SimilarityResult.load(single)
+    groups = json.loads((single / "groups.json").read_text())
+    order = groups["order"]["order"]
+    M = res.matrix(groups["chosen"]["transform"])[np.ix_(order, order)]
+    img = mpimg.imread(out / "similarity-cells.png")
+    assert img.shape == (48, 48, 3)
+    lut = matplotlib.colormaps["viridis"](np.linspace(0, 1, 256))[:, :3]
+    got = np.argmin(((img[:, :, None, :] - lut) ** 2).sum(axis=-1), axis=-1)
+    off = ~np.eye(48, dtype=bool)
+    lo, hi = M[off].min(), M[off].max()
+    want = np.clip((M - lo) / (hi - lo), 0, 1) * 255
+    assert np.abs(got - want)[off].max() <= 2  # the colormap floors to one of 256 colours
+    monkeypatch.setattr(figures, "FULL_RESOLUTION_MAX", 47)
+    assert "similarity-cells" not in figure_makers(single)
+
+
 def test_options_reach_every_similarity_panel(single):
     chosen = SimilarityResult.load(single).classes[3]
     opts = RenderOptions(diverging=True, contrast=0.5, names_max=10, highlight=(chosen,))

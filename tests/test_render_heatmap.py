@@ -324,28 +324,31 @@ def test_place_labels_is_the_least_squares_placement(seed):
         place_labels([0.0, 0.5, 1.0], 1.0, 0.0, 1.5)
 
 
-def test_large_matrices_are_drawn_as_mean_colours_of_blocks(monkeypatch):
+@pytest.mark.parametrize(
+    "m, pool, side",
+    [(50, 4, 13), (147, 10, 15)],  # one strip, blocks of 4, the last of 2; three strips, last 7
+)
+def test_large_matrices_are_drawn_as_mean_colours_of_blocks(monkeypatch, m, pool, side):
     """Above MAX_IMAGE_SIDE classes each image pixel is the mean colour of f x f cells (the
-    oracle: the full image averaged block by block with numpy), and the figure stays that
-    many pixels wide."""
+    oracle: the full image averaged block by block with numpy), and the figure's matrix is a
+    device pixel per image pixel."""
     from classsim_spark.render import heatmap
 
     monkeypatch.setattr(heatmap, "MAX_IMAGE_SIDE", 16)
-    m = 50  # f = 4: blocks of 4, the last of 2
     M = _matrix(m, 9)
-    lay = heatmap_layout(M, [str(i) for i in range(m)], names_max=10, title="t")
-    assert lay.pool == 4
+    lay = heatmap_layout(M, [str(i) for i in range(m)], names_max=10, title="t", dpi=2.0)
+    assert lay.pool == pool
     full = lay.rgba().astype(float)
     image = lay.image()
-    assert image.shape == (13, 13, 4)
-    edges = list(range(0, m, 4)) + [m]
-    for i in range(13):
-        for j in range(13):
+    assert image.shape == (side, side, 4)
+    edges = list(range(0, m, pool)) + [m]
+    for i in range(side):
+        for j in range(side):
             block = full[edges[i] : edges[i + 1], edges[j] : edges[j + 1]]
             assert np.array_equal(image[i, j], np.round(block.mean(axis=(0, 1))))
-    assert lay.matrix_inches == max(6.0, 17 / lay.dpi)
+    assert lay.matrix_inches == max(6.0, (side + 1) / 2.0)
     fig = draw_heatmap(lay)
-    assert "mean of 4 x 4 cells" in fig.heatmap_axes["matrix"].get_title()
+    assert f"mean of {pool} x {pool} cells" in fig.heatmap_axes["matrix"].get_title()
 
 
 def test_rgba_equals_matplotlib_colour_mapping():

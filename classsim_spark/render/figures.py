@@ -5,6 +5,9 @@ Which figures exist depends on what the directory holds:
 =======================  ====================================================================
 ``similarity``           the chosen matrix in hclust order with dendrogram and structure
                          (spans, split and failed groups, near duplicates; Figs. 4b, 5)
+``similarity-cells``     the ``similarity`` figure's matrix at one pixel per cell, nothing else
+                         (PNG only); when the figure pools cells (above 2,048 classes) and
+                         m <= 4,096
 ``similarity-taxonomy``  the same matrix in taxonomy order (Fig. 2a) beside the hclust view
                          (Fig. 2b); when the analysis had a taxonomy
 ``distributions``        input values and off-diagonal similarities per transform (Fig. 1)
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -58,11 +62,13 @@ from classsim_spark.render.baselines import (  # noqa: E402
 from classsim_spark.render.distributions import distribution_figure  # noqa: E402
 from classsim_spark.render.frequencies import DEFAULT_COVERAGE, frequency_figure  # noqa: E402
 from classsim_spark.render.heatmap import (  # noqa: E402
+    FULL_RESOLUTION_MAX,
     NAMES_MAX,
     HeatmapLayout,
     draw_heatmap,
     draw_heatmaps,
     heatmap_layout,
+    image_pool,
     save_figure,
 )
 from classsim_spark.render.inputs import (  # noqa: E402
@@ -73,6 +79,7 @@ from classsim_spark.render.inputs import (  # noqa: E402
     read_linkage,
     read_orders,
 )
+from classsim_spark.render.png import encode_png  # noqa: E402
 
 log = logging.getLogger("classsim")
 
@@ -249,6 +256,17 @@ def similarity_heatmap(results, transform: str | None = None, **options):
     return draw_heatmap(similarity_layout(results, transform, "hclust", **options))
 
 
+def similarity_cells(results, transform: str | None = None, **options) -> np.ndarray:
+    """The matrix of :func:`similarity_heatmap` at one pixel per cell, in its order and
+    colours, without annotations: an ``(m, m, 4)`` uint8 image.
+
+    Above :data:`~classsim_spark.render.heatmap.MAX_IMAGE_SIDE` classes the figure shows each
+    pixel as the mean of several cells; this image keeps every cell, for zooming in an image
+    viewer or reading pixels back (``render`` writes it as ``similarity-cells.png``).
+    """
+    return similarity_layout(results, transform, "hclust", **options).rgba()
+
+
 def taxonomy_comparison(results, transform: str | None = None, **options):
     """One figure: the matrix in taxonomy order (Fig. 2a) beside the hclust view (Fig. 2b)."""
     return draw_heatmaps(
@@ -281,6 +299,8 @@ def figure_makers(results, options: RenderOptions | None = None) -> dict[str, Ca
     t = _transform(result, groups, o.transform)
     sim = o.similarity()
     makers: dict[str, Callable] = {"similarity": lambda: similarity_heatmap(result, t, **sim)}
+    if image_pool(result.m) > 1 and result.m <= FULL_RESOLUTION_MAX:
+        makers["similarity-cells"] = lambda: similarity_cells(result, t, **sim)
     tax_order = (read_orders(result, t).get("alternatives") or {}).get("taxonomy") or {}
     if tax_order.get("order") is not None and find_taxonomy(result, groups) is not None:
         makers["similarity-taxonomy"] = lambda: taxonomy_comparison(result, t, **sim)
@@ -298,14 +318,20 @@ PARALLEL_FROM_M = 1000
 """Smallest m at which ``render`` draws figures in parallel processes by default: below it a
 figure takes well under a second and starting a process costs more than it saves."""
 
-_COST = {"confusion": 3, "similarity-taxonomy": 2, "similarity": 1}
+_COST = {"confusion": 3, "similarity-taxonomy": 2, "similarity": 1, "similarity-cells": 0.5}
 """Matrix panels per figure: the parallel render starts the largest first."""
 
 
 def _draw_and_save(make: Callable, name: str, vector: str, out: str) -> tuple[int, int, float]:
-    """Draw one figure with ``make`` and write it; (width px, height px, seconds)."""
+    """Draw one figure with ``make`` and write it; (width px, height px, seconds).
+
+    ``make`` returns a Figure (written as PNG and ``vector``) or an image array (PNG only).
+    """
     start = time.perf_counter()
     fig = make()
+    if isinstance(fig, np.ndarray):
+        (Path(out) / f"{name}.png").write_bytes(encode_png(fig))
+        return fig.shape[1], fig.shape[0], time.perf_counter() - start
     try:
         for suffix in ("png", vector):
             save_figure(fig, Path(out) / f"{name}.{suffix}")

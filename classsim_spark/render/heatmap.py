@@ -66,10 +66,26 @@ NAME_INCHES = 3.0
 """Longest class name drawn (inches); longer names end in an ellipsis."""
 _COLOUR_ROWS = 64
 """Rows of the matrix coloured at once (see :meth:`HeatmapLayout.rgba`)."""
-MAX_IMAGE_SIDE = 4096
+MAX_IMAGE_SIDE = 2048
 """Most image pixels across a figure's matrix: above it each pixel shows the mean colour of
-f x f cells (f = ceil(m / 4096); at 10,000 classes a cell per pixel made a 383 MB PNG that
-took minutes). The explorer shows every cell at any m."""
+f x f cells (f = ceil(m / 2048)), so a figure stays an overview a screen or a page can show
+whole (at 3,755 classes one pixel per cell made 4,383 x 3,846 px figures, three panels wide for
+the confusion figure, that took most of a run's figure time). Every cell is in
+``similarity-cells.png`` up to :data:`FULL_RESOLUTION_MAX` classes and in the explorer at any m."""
+FULL_RESOLUTION_MAX = 4096
+"""Most classes for which a pooled figure gets a one-pixel-per-cell PNG beside it: at 10,000
+classes such a PNG is 100 million pixels that no viewer shows whole."""
+
+
+def image_pool(m: int) -> int:
+    """Cells per image pixel along each side of an m-class matrix in a figure (1 up to
+    :data:`MAX_IMAGE_SIDE` classes).
+
+    >>> image_pool(2048), image_pool(2049), image_pool(10_000)
+    (1, 2, 5)
+    """
+    return max(1, math.ceil(m / MAX_IMAGE_SIDE))
+
 
 _TEXT = {"parse_math": False, "usetex": False}
 
@@ -237,25 +253,25 @@ class HeatmapLayout:
 
     @property
     def pool(self) -> int:
-        """Cells per image pixel along each side (1 up to :data:`MAX_IMAGE_SIDE` classes)."""
-        return max(1, math.ceil(self.m / MAX_IMAGE_SIDE))
+        """Cells per image pixel along each side (:func:`image_pool`)."""
+        return image_pool(self.m)
 
     def image(self) -> np.ndarray:
         """What the figure draws: :meth:`rgba`, or above :data:`MAX_IMAGE_SIDE` classes its
         mean colour over blocks of :attr:`pool` x :attr:`pool` cells (the last blocks
-        smaller), computed a strip of rows at a time."""
+        smaller), computed a strip of whole blocks of rows at a time."""
         f, m = self.pool, self.m
         if f == 1:
             return self.rgba()
         k = math.ceil(m / f)
         out = np.empty((k, k, 4), dtype=np.uint8)
-        edges = np.arange(0, m, f)
-        for i, start in enumerate(edges):
-            strip = self.rgba(slice(start, start + f)).astype(np.float64).sum(axis=0)
-            sums = np.add.reduceat(strip, edges, axis=0)
-            width = np.diff(np.append(edges, m))
-            height = min(f, m - start)
-            out[i] = np.round(sums / (height * width)[:, None])
+        sizes = np.minimum(f, m - np.arange(0, m, f))  # cells in each block along a side
+        step = f * max(1, _COLOUR_ROWS // f)
+        for start in range(0, m, step):
+            sums = _run_sums(_run_sums(self.rgba(slice(start, start + step)), f, 0), f, 1)
+            first = start // f
+            cells = np.outer(sizes[first : first + len(sums)], sizes)
+            out[first : first + len(sums)] = np.round(sums / cells[..., None])
         return out
 
     # -- geometry (inches), shared by the drawing functions and the tests
@@ -312,6 +328,16 @@ class HeatmapLayout:
     def figsize(self) -> tuple[float, float]:
         fig = self.geometry()["figure"]
         return fig[2], fig[3]
+
+
+def _run_sums(a: np.ndarray, f: int, axis: int) -> np.ndarray:
+    """Sums of ``a`` over runs of ``f`` along ``axis`` (the last run shorter), in uint32."""
+    a = np.moveaxis(a, axis, 0)
+    whole = len(a) // f * f
+    runs = [a[:whole].reshape(len(a) // f, f, *a.shape[1:]).sum(axis=1, dtype=np.uint32)]
+    if whole < len(a):
+        runs.append(a[whole:].sum(axis=0, keepdims=True, dtype=np.uint32))
+    return np.moveaxis(np.concatenate(runs), 0, axis)
 
 
 # --------------------------------------------------------------------------- layout
@@ -636,7 +662,8 @@ def heatmap_layout(
         offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin, vmax=vmax, cutoff=cutoff
     )
     show = m <= names_max
-    side = max(6.0, 0.11 * m) if show else max(6.0, (min(m, MAX_IMAGE_SIDE) + 1) / dpi)
+    # a device pixel per image pixel (plus one, so that rounding never drops a row)
+    side = max(6.0, 0.11 * m) if show else max(6.0, (math.ceil(m / image_pool(m)) + 1) / dpi)
     layout = HeatmapLayout(
         order=o,
         matrix=M[np.ix_(o, o)],
