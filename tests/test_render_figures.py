@@ -213,11 +213,16 @@ def test_render_command_options_and_errors(single, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["similarity.pdf", "similarity.png"]
 
 
-def test_parallel_render_writes_the_same_files(single, tmp_path):
-    """Figures drawn in two spawned processes equal those drawn here, byte for byte (PNG); the
-    explorer page, written meanwhile in this process, equals the one written after them."""
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_parallel_render_writes_the_same_files(single, tmp_path, monkeypatch, method):
+    """Figures drawn in two forked or spawned processes equal those drawn here, byte for byte
+    (PNG); the explorer page, written meanwhile in this process, equals the one written after
+    them."""
     import shutil
 
+    from classsim_spark.render import figures
+
+    monkeypatch.setattr(figures, "_start_method", lambda: method)
     copy = tmp_path / "res"
     shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures", "explorer.html"))
     one = render(single, overwrite=True, workers=1)
@@ -230,6 +235,25 @@ def test_parallel_render_writes_the_same_files(single, tmp_path):
     meanwhile = (copy / "explorer.html").read_text()
     render(copy, overwrite=True, workers=1, only=["distributions"])
     assert (copy / "explorer.html").read_text() == meanwhile
+
+
+def test_figure_processes_fork_only_without_threads_or_spark():
+    """Forking copies whatever this process holds: only with no other thread and no Spark
+    session alive."""
+    import threading
+
+    from classsim_spark.render.figures import _start_method
+
+    if threading.active_count() == 1:  # pytest-xdist workers run a thread of their own
+        assert _start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):
@@ -252,8 +276,10 @@ def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):
     assert fig.heatmap_layout.log and fig.heatmap_layout.ticks.size > 0
 
 
-def test_unguarded_script_falls_back_to_drawing_in_process(single, tmp_path):
-    """Spawned children re-run a script without a main guard; render still finishes."""
+@pytest.mark.parametrize("with_thread", [False, True])
+def test_unguarded_script_draws_its_figures(single, tmp_path, with_thread):
+    """A script without a main guard: forked children draw its figures; spawned ones (the
+    script runs a thread) re-run it and fail, and render draws the figures in process."""
     import shutil
     import subprocess
     import sys
@@ -261,15 +287,19 @@ def test_unguarded_script_falls_back_to_drawing_in_process(single, tmp_path):
     copy = tmp_path / "res"
     shutil.copytree(single, copy, ignore=shutil.ignore_patterns("figures", "explorer.html"))
     script = tmp_path / "unguarded.py"
+    thread = (
+        "import threading, time\n"
+        "threading.Thread(target=lambda: time.sleep(600), daemon=True).start()\n"
+    )
     script.write_text(
-        "from classsim_spark.render.figures import render\n"
+        (thread if with_thread else "") + "from classsim_spark.render.figures import render\n"
         f"render({str(copy)!r}, workers=2, only=['similarity', 'distributions'])\n"
     )
     proc = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "drawing the figures in this process" in proc.stderr
+    assert ("drawing the figures in this process" in proc.stderr) == with_thread
     assert sorted(p.name for p in (copy / "figures").iterdir()) == [
         "distributions.png",
         "distributions.svg",

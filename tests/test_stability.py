@@ -210,7 +210,7 @@ def test_unstable_findings_are_drawn_dashed():
 # ------------------------------------------------------------------------------ Spark scan
 
 
-def test_scan_keeps_parts_equal_to_numpy(spark, tmp_path):
+def test_scan_keeps_parts_equal_to_numpy(spark, tmp_path, monkeypatch):
     rng = np.random.default_rng(4)
     x = (rng.normal(size=(4000, 30)) + rng.normal(size=(4000, 1))).astype(np.float32)
     import pandas as pd
@@ -232,8 +232,15 @@ def test_scan_keeps_parts_equal_to_numpy(spark, tmp_path):
         np.testing.assert_allclose(got.mean, ref.mean, atol=1e-12)
         np.testing.assert_allclose(got.comoment, ref.comoment, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(res.matrix("logit"), np.corrcoef(logit, rowvar=False), atol=1e-12)
+    from classsim_spark.io import results as results_module
+
+    reads = []
+    real = results_module.load_parts
+    monkeypatch.setattr(results_module, "load_parts", lambda f: reads.append(f) or real(f))
     loaded = SimilarityResult.load(out)
+    assert list(loaded.parts) == ["logit"] and reads == []  # read when first used, once
     assert [p.n for p in loaded.parts["logit"]] == res.run.parts.rows
+    assert loaded.parts["logit"] is loaded.parts["logit"] and len(reads) == 1
     np.testing.assert_array_equal(loaded.parts["logit"][2].comoment, res.parts["logit"][2].comoment)
     none = similarity(df, transforms=["rank"], stability_parts=0, spark=spark, sample_rows=0)
     assert none.parts == {} and none.run.parts is None

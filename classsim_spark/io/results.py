@@ -50,7 +50,7 @@ import shutil
 import socket
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,7 +149,8 @@ class SimilarityResult:
     parts : dict
         Transform -> its :class:`~classsim_spark.core.moments.Moments` in k disjoint parts of the
         rows (merging them gives ``moments``), for resampling without a second scan; empty
-        when the run kept none. ``run.parts`` says ``transform``, ``count`` and ``rows``.
+        when the run kept none. ``run.parts`` says ``transform``, ``count`` and ``rows``. A
+        loaded result reads them from their file when first used (:class:`PartsOnDisk`).
     windows : Windows or None
         The statistics per value of ``run.by``, with their arrays, when made by a scan with
         ``by`` (written into ``windows/``); a loaded result leaves them on disk
@@ -168,7 +169,7 @@ class SimilarityResult:
     path: Path | None = None
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     sample: np.ndarray | None = None
-    parts: dict[str, list[Moments]] = field(default_factory=dict)
+    parts: Mapping[str, list[Moments]] = field(default_factory=dict)
     windows: Windows | None = None
     files: dict[Path, tuple[tuple[int, int], object]] = field(
         default_factory=dict, repr=False, compare=False
@@ -255,8 +256,30 @@ class SimilarityResult:
         sample = np.load(sample_file, allow_pickle=False) if sample_file.is_file() else None
         parts = {}
         if run.parts is not None and (path / parts_file(run.parts.transform)).is_file():
-            parts[run.parts.transform] = load_parts(path / parts_file(run.parts.transform))
-        return cls(classes, moments, matrices, zero, run, path, counts, sample, parts)
+            parts[run.parts.transform] = path / parts_file(run.parts.transform)
+        return cls(classes, moments, matrices, zero, run, path, counts, sample, PartsOnDisk(parts))
+
+
+class PartsOnDisk(Mapping):
+    """Transform -> its per-part :class:`Moments`, read from the ``parts-<t>.npz`` file when
+    first asked for and kept: only the analysis's stability needs them, and they are k m x m
+    matrices (3 x 113 MB at 3,755 classes) that figures and the explorer would read for
+    nothing."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self._files = dict(files)
+        self._read: dict[str, list[Moments]] = {}
+
+    def __getitem__(self, transform: str) -> list[Moments]:
+        if transform not in self._read:
+            self._read[transform] = load_parts(self._files[transform])
+        return self._read[transform]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
 
 
 def read_run(path: str | Path) -> tuple[RunRecord, list[str]]:
