@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -56,6 +58,7 @@ from classsim_spark.io.results import (
     order_file as order_file_name,
 )
 from classsim_spark.io.taxonomy_file import read_taxonomy
+from classsim_spark.processes import can_fork
 from classsim_spark.progress import PhaseTimer
 
 log = logging.getLogger("classsim")
@@ -316,6 +319,8 @@ def _stability(
         "trees": [],
     }
 
+    reference = stability.cophenetic(Z)
+
     def resample(subset) -> tuple[int, dict]:
         """The findings of one subsample (its rows, and each kind's sets)."""
         moments = stability.resample_moments(parts, subset)
@@ -330,7 +335,7 @@ def _stability(
         b = structure.blocks(M, ser.Z, ser.order, names)
         member_sets = {x.id: frozenset(x.member_ids) for x in b}
         one = {
-            "trees": ser.Z,
+            "trees": stability.tree_agreement(reference, ser.Z),
             "blocks": list(member_sets.values()),
             "splits": [
                 (member_sets[s.blocks[0]], member_sets[s.blocks[1]])
@@ -349,14 +354,7 @@ def _stability(
             one["failed"] = [frozenset(g.member_ids) for g in groups_r]
         return moments.n, one
 
-    # Resamples are independent: one thread per core (numpy and BLAS release the GIL), each
-    # with one BLAS thread; the results are kept in the subsets' order.
-    workers = min(len(subsets), os.cpu_count() or 1)
-    with (
-        threadpool_limits(1 if workers > 1 else None, user_api="blas"),
-        ThreadPoolExecutor(workers) as pool,
-    ):
-        done = list(pool.map(resample, subsets))
+    done = _map_resamples(resample, subsets)
     rows = [n for n, _ in done]
     for _, one in done:
         for key, value in one.items():
@@ -385,7 +383,7 @@ def _stability(
         "parts_per_resample": len(subsets[0]),
         "resamples": len(subsets),
         "rows_per_resample": {"min": int(min(rows)), "max": int(max(rows))},
-        "tree": stability.tree_stability(Z, found["trees"]),
+        "tree": float(np.mean(found["trees"])),
         "top_level_blocks": float(np.mean(top)) if top else None,
         "unstable_below": stability.UNSTABLE_BELOW,
         "unstable": {
@@ -393,6 +391,43 @@ def _stability(
         },
     }
     return summary, scores
+
+
+_RESAMPLE: Callable | None = None
+"""In a forked resample process: the parent's resample function (see :func:`_map_resamples`)."""
+
+
+def _start_resample_process(resample: Callable) -> None:
+    global _RESAMPLE
+    _RESAMPLE = resample
+    threadpool_limits(1, user_api="blas")
+
+
+def _run_resample(subset):
+    return _RESAMPLE(subset)
+
+
+def _map_resamples(resample: Callable, subsets: list) -> list:
+    """``[resample(s) for s in subsets]``, one worker per core, each with one BLAS thread.
+
+    The workers are forked processes where :func:`classsim_spark.processes.can_fork` allows
+    (most of a resample's analysis holds the GIL: two threads took as long as one), else
+    threads of this process (a Spark driver).
+    """
+    workers = min(len(subsets), os.cpu_count() or 1)
+    if workers > 1 and can_fork():
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_resample_process,
+            initargs=(resample,),
+        ) as pool:
+            return list(pool.map(_run_resample, subsets))
+    with (
+        threadpool_limits(1 if workers > 1 else None, user_api="blas"),
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        return list(pool.map(resample, subsets))
 
 
 def _alternative_orders(

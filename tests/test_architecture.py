@@ -20,11 +20,12 @@ LAYERS: dict[str, set[str]] = {
     "errors": set(),
     "signals": set(),
     "progress": set(),
+    "processes": set(),
     "core": {"errors"},
     "executor": {"core", "errors"},
     "io": {"core", "errors", "signals"},
     "spark": {"executor", "core", "io", "errors", "signals", "progress"},
-    "render": {"io", "core", "errors"},
+    "render": {"io", "core", "errors", "processes"},
 }
 """Layer -> the layers it may import (besides itself). Modules not named here (``analysis``,
 ``api``, ``cli``, ``demo``, the package's face) sit on top and may import any layer."""

@@ -237,45 +237,6 @@ def test_parallel_render_writes_the_same_files(single, tmp_path, monkeypatch, me
     assert (copy / "explorer.html").read_text() == meanwhile
 
 
-def test_figure_processes_fork_only_without_threads_or_spark():
-    """Forking copies whatever this process holds: only with no other thread and no Spark
-    session alive."""
-    import threading
-
-    from classsim_spark.render.figures import _start_method
-
-    if threading.active_count() == 1:  # pytest-xdist workers run a thread of their own
-        assert _start_method() == "fork"
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert _start_method() == "spawn"
-    finally:
-        stop.set()
-        other.join()
-
-
-def test_every_figure_is_a_function_of_a_results_path(single, tmp_path):
-    from matplotlib.figure import Figure
-
-    import classsim_spark as cs
-
-    f = cs.figures
-    for make in (
-        f.similarity_heatmap,
-        f.taxonomy_comparison,
-        f.distribution_figure,
-        f.frequency_figure,
-        f.confusion_figure,
-    ):
-        assert isinstance(make(single), Figure), make.__name__
-    assert isinstance(f.confusion_figure(str(single), log=True), Figure)
-    multi = _analysed(tmp_path, multi_label=True)
-    fig = f.cooccurrence_figure(multi, log=True)
-    assert fig.heatmap_layout.log and fig.heatmap_layout.ticks.size > 0
-
-
 @pytest.mark.parametrize("with_thread", [False, True])
 def test_unguarded_script_draws_its_figures(single, tmp_path, with_thread):
     """A script without a main guard: forked children draw its figures; spawned ones (the

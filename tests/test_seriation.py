@@ -84,7 +84,12 @@ def test_validate_similarity_cleans_rounding():
 
 
 def test_validate_in_row_blocks(generic, monkeypatch):
+    """Checked and averaged a tile pair at a time; the same bits as numpy's whole-matrix
+    average, and the same messages when a later tile pair fails (pairs before it averaged)."""
+    from classsim_spark.core import symmetric
+
     monkeypatch.setattr(S, "_ROWS", 7)  # 40 classes: six blocks, the last one short
+    monkeypatch.setattr(symmetric, "TILE", 6)  # seven tiles a side, the last one short
     rng = np.random.default_rng(8)
     noisy = generic + rng.uniform(-1e-10, 1e-10, size=generic.shape)
     out = S.validate_similarity(noisy)
@@ -99,6 +104,29 @@ def test_validate_in_row_blocks(generic, monkeypatch):
     bad[33, 2] = np.inf
     with pytest.raises(ValueError, match=r"1 non-finite entries, e.g. M\[33, 2\]"):
         S.validate_similarity(bad)
+    bad = generic.copy()
+    bad[31, 32] = bad[32, 31] = 1.2
+    with pytest.raises(ValueError, match=r"\[-1, 1\]: M\[31, 32\] = 1.2"):
+        S.validate_similarity(bad)
+
+
+def test_correlation_symmetrised_by_tiles_equals_numpy(monkeypatch):
+    """Moments.correlation averages r with its transpose tile by tile: bit for bit numpy's
+    whole-matrix (r + r.T) / 2 of the same products, clipped."""
+    from classsim_spark.core import symmetric
+    from classsim_spark.core.moments import Moments
+
+    x = np.random.default_rng(3).normal(size=(60, 45)) @ np.random.default_rng(4).normal(
+        size=(45, 45)
+    )
+    mo = Moments.from_block(x)
+    inv = 1.0 / np.sqrt(np.diag(mo.comoment))
+    r = mo.comoment * inv[:, None] * inv[None, :]
+    expected = np.clip((r + r.T) / 2.0, -1.0, 1.0)
+    np.fill_diagonal(expected, 1.0)
+    for tile in (7, 45, 128):
+        monkeypatch.setattr(symmetric, "TILE", tile)
+        assert np.array_equal(mo.correlation().matrix, expected)
 
 
 def test_normality_matches_scipy_moments(generic):

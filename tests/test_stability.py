@@ -103,14 +103,33 @@ def test_matching_by_hand():
     assert st.item_stability([(0, 1), (2, 3)], found) == [0.75, 0.25]
 
 
-def test_tree_stability():
+def test_tree_agreement():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(20, 3))
     Z = hierarchy.linkage(x, "average")
-    assert st.tree_stability(Z, [Z, Z]) == pytest.approx(1.0)
+    assert st.tree_agreement(st.cophenetic(Z), Z) == pytest.approx(1.0)
     other = hierarchy.linkage(rng.normal(size=(20, 3)), "average")
     expected = np.corrcoef(hierarchy.cophenet(Z), hierarchy.cophenet(other))[0, 1]
-    assert st.tree_stability(Z, [Z, other]) == pytest.approx((1 + expected) / 2)
+    assert st.tree_agreement(st.cophenetic(Z), other) == pytest.approx(expected)
+
+
+def test_set_stability_equals_python_sets():
+    """The membership-product Jaccard indices equal frozenset arithmetic, bit for bit, on
+    random nested and overlapping sets (the oracle: max of jaccard() per resample, averaged)."""
+    rng = np.random.default_rng(5)
+
+    def random_sets(k):
+        return [
+            frozenset(rng.choice(60, size=rng.integers(1, 30), replace=False)) for _ in range(k)
+        ]
+
+    sets = random_sets(15)
+    resampled = [random_sets(int(rng.integers(0, 12))) for _ in range(9)]
+    want = [
+        float(np.mean([max((st.jaccard(s, c) for c in r), default=0.0) for r in resampled]))
+        for s in sets
+    ]
+    assert st.set_stability(sets, resampled) == want
 
 
 # ------------------------------------------------------------------------------ analysis
@@ -155,6 +174,32 @@ def test_resamples_in_threads_give_what_one_thread_gives(demo_analysis, monkeypa
     assert serial["stability"] == threaded["stability"]
     for key in ("blocks", "split_groups", "failed_groups", "near_duplicates", "stars"):
         assert [f["stability"] for f in serial[key]] == [f["stability"] for f in threaded[key]]
+
+
+def test_resamples_in_forked_processes_give_what_threads_give(demo_analysis, tmp_path, monkeypatch):
+    """A bare process forks its resample workers (no thread, no Spark session); their
+    stabilities equal those of resamples run in threads here."""
+    import shutil
+    import subprocess
+    import sys
+
+    import classsim_spark.analysis as analysis_module
+
+    path, _, _ = demo_analysis
+    monkeypatch.setattr(analysis_module, "can_fork", lambda: False)
+    threaded = analyze(path, write=False).groups
+    copy = tmp_path / "res"
+    shutil.copytree(path, copy)
+    code = (
+        "import sys; from classsim_spark.analysis import analyze; "
+        "from classsim_spark.processes import can_fork; assert can_fork(); "
+        "analyze(sys.argv[1], overwrite=True)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(copy)], check=True, timeout=600)
+    forked = json.loads((copy / "groups.json").read_text())
+    assert forked["stability"] == threaded["stability"]
+    for key in ("blocks", "split_groups", "failed_groups", "near_duplicates", "stars"):
+        assert [f["stability"] for f in forked[key]] == [f["stability"] for f in threaded[key]]
 
 
 def test_structure_in_noise_is_unstable():

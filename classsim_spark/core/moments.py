@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from classsim_spark.core.symmetric import average_with_transpose
 from classsim_spark.errors import ClasssimError
 
 ZERO_VARIANCE_POLICIES: tuple[str, ...] = ("zero", "error")
@@ -176,8 +177,9 @@ class Moments:
         ss = np.diag(self.comoment).copy()
         ss[constant] = 1.0
         inv_sd = 1.0 / np.sqrt(ss)
-        r = self.comoment * inv_sd[:, None] * inv_sd[None, :]
-        r = np.clip((r + r.T) / 2.0, -1.0, 1.0)
+        r = self.comoment * inv_sd[:, None]
+        r *= inv_sd[None, :]
+        average_with_transpose(r)  # (r + r.T) / 2 clipped to [-1, 1], tile by tile
         r[constant, :] = 0.0
         r[:, constant] = 0.0
         np.fill_diagonal(r, 1.0)

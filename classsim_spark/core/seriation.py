@@ -45,6 +45,8 @@ from scipy.cluster import hierarchy
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist, squareform
 
+from classsim_spark.core.symmetric import average_with_transpose
+
 LINKAGES: tuple[str, ...] = ("complete", "average", "single", "weighted", "ward", "centroid")
 DISTANCES: tuple[str, ...] = ("1-r", "profile")
 METHODS: tuple[str, ...] = ("hclust", "spectral", "taxonomy", "given")
@@ -155,7 +157,32 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
     m = a.shape[0]
     if m < 2:
         raise ValueError(f"{name} must have at least 2 classes, got {m}")
-    # Checked in blocks of rows, so that m ~ 20k needs no m x m temporaries.
+    # checked and averaged in one pass; the first failing tile pair sends us to the checks
+    # below, which name the problem (the pairs averaged before it all passed them)
+    if not average_with_transpose(a, tol=SYMMETRY_ATOL):
+        _raise_invalid(a, name)
+    _check_unit_diagonal(a, name)
+    np.fill_diagonal(a, 1.0)
+    a.flags.writeable = False
+    _VALIDATED[id(a)] = a
+    return a
+
+
+def _check_unit_diagonal(a: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` unless every diagonal entry of ``a`` is 1 within the tolerance."""
+    diag = np.abs(np.diagonal(a) - 1.0)
+    if diag.max() > SYMMETRY_ATOL:
+        i = int(np.argmax(diag))
+        raise ValueError(
+            f"{name} must have a unit diagonal (a correlation matrix): {name}[{i}, {i}] = "
+            f"{float(a[i, i])!r}"
+        )
+
+
+def _raise_invalid(a: np.ndarray, name: str) -> None:
+    """Raise the ``ValueError`` that says why ``a`` is not a similarity matrix."""
+    m = a.shape[0]
+    # in blocks of rows, so that m ~ 20k needs no m x m temporaries
     for i0 in range(0, m, _ROWS):
         blk = a[i0 : i0 + _ROWS]
         bad = ~np.isfinite(blk)
@@ -163,13 +190,7 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
             i, j = np.argwhere(bad)[0]
             total = int(np.sum(~np.isfinite(a)))
             raise ValueError(f"{name} has {total} non-finite entries, e.g. {name}[{i0 + i}, {j}]")
-    diag = np.abs(np.diagonal(a) - 1.0)
-    if diag.max() > SYMMETRY_ATOL:
-        i = int(np.argmax(diag))
-        raise ValueError(
-            f"{name} must have a unit diagonal (a correlation matrix): {name}[{i}, {i}] = "
-            f"{a[i, i]!r}"
-        )
+    _check_unit_diagonal(a, name)
     for i0 in range(0, m, _ROWS):
         blk, cols = a[i0 : i0 + _ROWS], a[:, i0 : i0 + _ROWS].T
         asym = np.abs(blk - cols)
@@ -185,18 +206,9 @@ def validate_similarity(M, name: str = "M") -> np.ndarray:
             i = int(np.argmax(out))
             j = int(np.argmax(np.abs(blk[i])))
             raise ValueError(
-                f"{name} entries must lie in [-1, 1]: {name}[{i0 + i}, {j}] = {blk[i, j]!r}"
+                f"{name} entries must lie in [-1, 1]: {name}[{i0 + i}, {j}] = {float(blk[i, j])!r}"
             )
-    for i0 in range(0, m, _ROWS):  # upper block row and its mirror, averaged in place
-        i1 = min(i0 + _ROWS, m)
-        avg = (a[i0:i1, i0:] + a[i0:, i0:i1].T) / 2.0
-        np.clip(avg, -1.0, 1.0, out=avg)
-        a[i0:i1, i0:] = avg
-        a[i0:, i0:i1] = avg.T
-    np.fill_diagonal(a, 1.0)
-    a.flags.writeable = False
-    _VALIDATED[id(a)] = a
-    return a
+    raise AssertionError(f"{name}: a tile pair failed the checks but no entry does")
 
 
 def _check_choice(value, allowed: tuple[str, ...], what: str) -> str:

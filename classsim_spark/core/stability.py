@@ -15,7 +15,7 @@ by how well the resamples reproduce it:
 - an *item* (a near-duplicate pair, a star class): the share of resamples that find it again
   (:func:`item_stability`);
 - the *tree as a whole*: the mean correlation of its cophenetic distances with those of each
-  resample's tree (:func:`tree_stability`).
+  resample's tree (:func:`tree_agreement`).
 
 Every number lies in [0, 1] (the tree's in [-1, 1]); 1 means every resample found the same.
 Subsamples hold about half the rows, so the numbers describe findings that hold on half the
@@ -101,17 +101,40 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     return len(a & b) / union if union else 1.0
 
 
-def _best(target: frozenset, candidates: Sequence[frozenset]) -> float:
-    return max((jaccard(target, c) for c in candidates), default=0.0)
-
-
 def set_stability(
     sets: Sequence[frozenset], resampled: Sequence[Sequence[frozenset]]
 ) -> list[float]:
-    """Per set, its best Jaccard index with the sets of each resample, averaged."""
+    """Per set, its best Jaccard index with the sets of each resample, averaged.
+
+    The sets are sets of class ids; all their intersections with one resample's sets come from
+    one product of membership matrices (a hundred blocks against a hundred, twenty times, was
+    0.6 s of Python set operations at 2,622 classes).
+    """
     if not resampled:
         return [math.nan] * len(sets)
-    return [float(np.mean([_best(s, r) for r in resampled])) for s in sets]
+    if not sets:
+        return []
+    m = 1 + max(max(s, default=-1) for group in (sets, *resampled) for s in group)
+    members = _membership(sets, m)
+    sizes = members.sum(axis=1)
+    best = np.zeros((len(sets), len(resampled)))
+    for k, found in enumerate(resampled):
+        if not found:
+            continue
+        other = _membership(found, m)
+        common = members @ other.T
+        union = sizes[:, None] + other.sum(axis=1)[None, :] - common
+        scores = np.divide(common, union, out=np.ones_like(common), where=union > 0)
+        best[:, k] = scores.max(axis=1)
+    return [float(np.mean(row)) for row in best]
+
+
+def _membership(sets: Sequence[frozenset], m: int) -> np.ndarray:
+    """``(len(sets), m)`` float64 0/1 matrix: row i marks the members of ``sets[i]``."""
+    out = np.zeros((len(sets), m))
+    for i, s in enumerate(sets):
+        out[i, list(s)] = 1.0
+    return out
 
 
 def split_stability(
@@ -142,10 +165,21 @@ def item_stability(items: Sequence, resampled: Sequence[set]) -> list[float]:
     return [sum(item in r for r in resampled) / len(resampled) for item in items]
 
 
-def tree_stability(Z: np.ndarray, resampled: Sequence[np.ndarray]) -> float:
-    """Mean Pearson correlation between the cophenetic distances of ``Z`` and of each
-    resample's tree over the same classes."""
-    if not resampled:
-        return math.nan
-    reference = hierarchy.cophenet(np.asarray(Z, dtype=np.float64))
-    return float(np.mean([np.corrcoef(reference, hierarchy.cophenet(r))[0, 1] for r in resampled]))
+def cophenetic(Z: np.ndarray) -> np.ndarray:
+    """The condensed cophenetic distances (merge heights) of a tree: what
+    :func:`tree_agreement` compares resampled trees with."""
+    return hierarchy.cophenet(np.asarray(Z, dtype=np.float64))
+
+
+def tree_agreement(reference: np.ndarray, Z: np.ndarray) -> float:
+    """Pearson correlation between a tree's cophenetic distances ``reference``
+    (:func:`cophenetic`) and those of the tree ``Z`` over the same classes. The tree's
+    stability is its mean over the resamples, each computed where its resample is.
+
+    Examples
+    --------
+    >>> Z = hierarchy.linkage([[0.0], [1.0], [5.0]], "average")
+    >>> tree_agreement(cophenetic(Z), Z)
+    1.0
+    """
+    return float(np.corrcoef(reference, cophenetic(Z))[0, 1])

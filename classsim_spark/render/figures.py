@@ -29,8 +29,6 @@ import logging
 import multiprocessing
 import os
 import re
-import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -55,6 +53,7 @@ from classsim_spark.io.results import (  # noqa: E402
     stage,
     stage_done,
 )
+from classsim_spark.processes import can_fork  # noqa: E402
 from classsim_spark.render import fonts  # noqa: E402
 from classsim_spark.render.baselines import (  # noqa: E402
     confusion_layout,
@@ -372,23 +371,9 @@ def _draw_and_save_from(
 
 
 def _start_method() -> str:
-    """How figure processes start: ``fork`` when this process holds nothing a child must not
-    share -- no other Python thread, no Spark session (a classic session's JVM gateway, a Spark
-    Connect channel) -- else ``spawn``.
-
-    A forked child draws at once with this process's modules and loaded results; a spawned one
-    imports and loads them again first (about 2 s each at 2,622 classes, on a figure phase of
-    5 s).
-    """
-    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return "spawn"
-    classic = sys.modules.get("pyspark.core.context")
-    if classic is not None and classic.SparkContext._active_spark_context is not None:
-        return "spawn"
-    connect = sys.modules.get("pyspark.sql.connect.session")
-    if connect is not None and connect.SparkSession._default_session is not None:
-        return "spawn"
-    return "fork"
+    """How figure processes start: forked where :func:`classsim_spark.processes.can_fork`
+    allows, else spawned (importing and loading the results again)."""
+    return "fork" if can_fork() else "spawn"
 
 
 def _in_processes(
