@@ -351,6 +351,36 @@ def test_large_matrices_are_drawn_as_mean_colours_of_blocks(monkeypatch, m, pool
     assert f"mean of {pool} x {pool} cells" in fig.heatmap_axes["matrix"].get_title()
 
 
+def test_pooled_counts_show_their_largest_value(monkeypatch):
+    """A count matrix pooled f x f shows each block's largest count (a lone confusion keeps
+    its colour instead of fading into three background cells); the oracle: matplotlib's
+    colour of numpy's block maximum, hidden (background) where the block holds no count."""
+    from classsim_spark.render import heatmap
+
+    monkeypatch.setattr(heatmap, "MAX_IMAGE_SIDE", 16)
+    m = 50  # blocks of 4, the last of 2
+    rng = np.random.default_rng(4)
+    C = np.zeros((m, m))
+    C[rng.integers(0, m, 40), rng.integers(0, m, 40)] = rng.integers(1, 30, 40)
+    names = [str(i) for i in range(m)]
+    lay = heatmap_layout(C, names, cmap="plasma", cutoff=1.0, pool_by="max", title="counts")
+    image = lay.image()
+    edges = list(range(0, m, 4)) + [m]
+    peaks = np.array(
+        [
+            [lay.matrix[edges[i] : edges[i + 1], edges[j] : edges[j + 1]].max() for j in range(13)]
+            for i in range(13)
+        ]
+    )
+    want = lay.colormap()(lay.norm()(np.ma.array(peaks, mask=peaks < 1.0)), bytes=True)
+    np.testing.assert_array_equal(image, want)
+    assert (peaks >= 1).sum() >= 20  # lone counts in most non-empty blocks
+    fig = draw_heatmap(lay)
+    assert "largest of 4 x 4 cells" in fig.heatmap_axes["matrix"].get_title()
+    with pytest.raises(ValueError, match="pool_by"):
+        heatmap_layout(C, [str(i) for i in range(m)], pool_by="median")
+
+
 def test_rgba_equals_matplotlib_colour_mapping():
     M = _matrix(150, 7)  # more rows than are coloured at once
     M[3, 4] = M[100, 5] = np.nan

@@ -40,8 +40,15 @@ confusion among thousands of classes still shows."""
 
 
 def _counts(log: bool) -> dict:
-    """:func:`heatmap_layout` options of a count matrix (zeros below the cut-off of 1)."""
-    return {"log": log, "cmap": COUNT_CMAP, "cutoff": 1.0, "colorbar_label": "samples"}
+    """:func:`heatmap_layout` options of a count matrix (zeros below the cut-off of 1; a pixel
+    covering several cells shows the largest count, so a single one stays visible)."""
+    return {
+        "log": log,
+        "cmap": COUNT_CMAP,
+        "cutoff": 1.0,
+        "colorbar_label": "samples",
+        "pool_by": "max",
+    }
 
 
 def without_diagonal(C) -> np.ndarray:

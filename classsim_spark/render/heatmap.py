@@ -146,6 +146,10 @@ class HeatmapLayout:
     matrix_inches : float
         Side of the matrix (inches), chosen so that each class gets >= 1 pixel at ``dpi``.
     dpi : float
+    pool_by : {"mean", "max"}
+        What a pixel shows when it covers several cells (:attr:`pool` > 1): their mean colour
+        (similarities), or the colour of their largest value (counts: one confusion among
+        thousands stays as dark as it is).
     notes : list of str
         What could not be drawn and why.
     """
@@ -177,6 +181,7 @@ class HeatmapLayout:
     colorbar_label: str = ""
     matrix_inches: float = 6.0
     dpi: float = 100.0
+    pool_by: str = "mean"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -230,7 +235,11 @@ class HeatmapLayout:
 
     def rgba(self, rows: slice = slice(None)) -> np.ndarray:
         """The matrix (or some of its ``rows``) as an ``(m, m, 4)`` uint8 image: what the
-        matrix area shows, pixel by cell.
+        matrix area shows, pixel by cell."""
+        return self._colours(self.matrix[rows])
+
+    def _colours(self, matrix: np.ndarray) -> np.ndarray:
+        """``matrix`` (values on this layout's scale) as uint8 RGBA colours.
 
         Coloured a few rows at a time on plain arrays: matplotlib's colormap makes several
         passes over its input, which at m in the thousands run from memory ten times slower
@@ -241,7 +250,6 @@ class HeatmapLayout:
 
         norm, cmap = self.norm(), matplotlib.colormaps[self.cmap]
         background = np.round(np.array(to_rgba(self.background)) * 255).astype(np.uint8)
-        matrix = self.matrix[rows]
         image = np.empty(matrix.shape + (4,), dtype=np.uint8)
         for start in range(0, len(matrix), _COLOUR_ROWS):
             strip = slice(start, start + _COLOUR_ROWS)
@@ -257,9 +265,10 @@ class HeatmapLayout:
         return image_pool(self.m)
 
     def image(self) -> np.ndarray:
-        """What the figure draws: :meth:`rgba`, or above :data:`MAX_IMAGE_SIDE` classes its
-        mean colour over blocks of :attr:`pool` x :attr:`pool` cells (the last blocks
-        smaller), computed a strip of whole blocks of rows at a time."""
+        """What the figure draws: :meth:`rgba`, or above :data:`MAX_IMAGE_SIDE` classes one
+        pixel per block of :attr:`pool` x :attr:`pool` cells (the last blocks smaller) --
+        their mean colour, or the colour of their largest value (:attr:`pool_by`) -- computed
+        a strip of whole blocks of rows at a time."""
         f, m = self.pool, self.m
         if f == 1:
             return self.rgba()
@@ -268,8 +277,14 @@ class HeatmapLayout:
         sizes = np.minimum(f, m - np.arange(0, m, f))  # cells in each block along a side
         step = f * max(1, _COLOUR_ROWS // f)
         for start in range(0, m, step):
-            sums = _run_sums(_run_sums(self.rgba(slice(start, start + step)), f, 0), f, 1)
             first = start // f
+            if self.pool_by == "max":
+                strip = self.matrix[start : start + step]
+                peaks = _runs(_runs(strip, f, 0, _largest), f, 1, _largest)
+                out[first : first + len(peaks)] = self._colours(peaks)
+                continue
+            strip = self.rgba(slice(start, start + step))
+            sums = _runs(_runs(strip, f, 0, _total), f, 1, _total)
             cells = np.outer(sizes[first : first + len(sums)], sizes)
             out[first : first + len(sums)] = np.round(sums / cells[..., None])
         return out
@@ -330,13 +345,22 @@ class HeatmapLayout:
         return fig[2], fig[3]
 
 
-def _run_sums(a: np.ndarray, f: int, axis: int) -> np.ndarray:
-    """Sums of ``a`` over runs of ``f`` along ``axis`` (the last run shorter), in uint32."""
+def _total(a: np.ndarray, axis: int) -> np.ndarray:
+    return a.sum(axis=axis, dtype=np.uint32)
+
+
+def _largest(a: np.ndarray, axis: int) -> np.ndarray:
+    return a.max(axis=axis)
+
+
+def _runs(a: np.ndarray, f: int, axis: int, reduce) -> np.ndarray:
+    """``reduce(block, axis)`` (:func:`_total`, :func:`_largest`) over runs of ``f`` along
+    ``axis`` of ``a`` (the last run shorter)."""
     a = np.moveaxis(a, axis, 0)
     whole = len(a) // f * f
-    runs = [a[:whole].reshape(len(a) // f, f, *a.shape[1:]).sum(axis=1, dtype=np.uint32)]
+    runs = [reduce(a[:whole].reshape(len(a) // f, f, *a.shape[1:]), 1)]
     if whole < len(a):
-        runs.append(a[whole:].sum(axis=0, keepdims=True, dtype=np.uint32))
+        runs.append(reduce(a[whole:], 0)[None])
     return np.moveaxis(np.concatenate(runs), 0, axis)
 
 
@@ -593,6 +617,7 @@ def heatmap_layout(
     dpi: float = 100.0,
     title: str = "",
     colorbar_label: str = "",
+    pool_by: str = "mean",
 ) -> HeatmapLayout:
     """Compute what a matrix heatmap shows (no drawing).
 
@@ -634,6 +659,8 @@ def heatmap_layout(
     ticks : sequence of class names or ids, optional
         Classes marked with tick marks on the matrix edges (default: the star classes of
         ``groups``).
+    pool_by : {"mean", "max"}
+        What a pixel covering several cells shows (:attr:`HeatmapLayout.pool_by`).
 
     Returns
     -------
@@ -657,6 +684,8 @@ def heatmap_layout(
         raise ValueError("contrast must be > 0")
     if log and diverging:
         raise ValueError("a colour scale cannot be both log and diverging")
+    if pool_by not in ("mean", "max"):
+        raise ValueError(f"pool_by must be 'mean' or 'max', got {pool_by!r}")
     o = _norm_order(order, m)
     lo, hi = _limits(
         offdiag_extremes(M), diverging=diverging, log=log, vmin=vmin, vmax=vmax, cutoff=cutoff
@@ -682,6 +711,7 @@ def heatmap_layout(
         colorbar_label=colorbar_label,
         matrix_inches=side,
         dpi=dpi,
+        pool_by=pool_by,
     )
     pos = np.empty(m, dtype=np.int64)
     pos[o] = np.arange(m)
@@ -1026,7 +1056,8 @@ def _draw_matrix(ax, layout: HeatmapLayout) -> None:
     if layout.title:
         title = layout.title
         if layout.pool > 1:
-            title += f" (a pixel: mean of {layout.pool} x {layout.pool} cells)"
+            how = "mean" if layout.pool_by == "mean" else "largest"
+            title += f" (a pixel: {how} of {layout.pool} x {layout.pool} cells)"
         ax.set_title(shorten(title, 10, layout.matrix_inches + 1.0), fontsize=10, **_TEXT)
 
 
