@@ -333,9 +333,10 @@ def _draw_and_save(make: Callable, name: str, vector: str, out: str) -> tuple[in
     """
     start = time.perf_counter()
     fig = make()
-    if isinstance(fig, np.ndarray):
-        (Path(out) / f"{name}.png").write_bytes(encode_png(fig))
-        return fig.shape[1], fig.shape[0], time.perf_counter() - start
+    if isinstance(fig, np.ndarray):  # an image: its pixels are the file
+        pixels = fig
+        (Path(out) / f"{name}.png").write_bytes(encode_png(pixels))
+        return pixels.shape[1], pixels.shape[0], time.perf_counter() - start
     try:
         for suffix in ("png", vector):
             save_figure(fig, Path(out) / f"{name}.{suffix}")
