@@ -415,7 +415,14 @@ def _map_resamples(resample: Callable, subsets: list) -> list:
     threads of this process (a Spark driver).
     """
     workers = min(len(subsets), os.cpu_count() or 1)
-    if workers > 1 and can_fork():
+    forked = workers > 1 and can_fork()
+    log.info(
+        "stability: %d resamples, %d at a time in %s",
+        len(subsets),
+        workers,
+        "forked processes" if forked else "threads" if workers > 1 else "this thread",
+    )
+    if forked:
         with ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
