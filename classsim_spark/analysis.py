@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from classsim_spark import processes
 from classsim_spark.core import seriation, stability, structure
 from classsim_spark.core import taxonomy as tax_mod
 from classsim_spark.io.order_file import read_order_file
@@ -58,7 +58,6 @@ from classsim_spark.io.results import (
     order_file as order_file_name,
 )
 from classsim_spark.io.taxonomy_file import read_taxonomy
-from classsim_spark.processes import can_fork
 from classsim_spark.progress import PhaseTimer
 
 log = logging.getLogger("classsim")
@@ -393,18 +392,9 @@ def _stability(
     return summary, scores
 
 
-_RESAMPLE: Callable | None = None
-"""In a forked resample process: the parent's resample function (see :func:`_map_resamples`)."""
-
-
-def _start_resample_process(resample: Callable) -> None:
-    global _RESAMPLE
-    _RESAMPLE = resample
-    threadpool_limits(1, user_api="blas")
-
-
 def _run_resample(subset):
-    return _RESAMPLE(subset)
+    """One resample in a forked process, by the function its parent handed it."""
+    return processes.handed()(subset)
 
 
 def _map_resamples(resample: Callable, subsets: list) -> list:
@@ -415,7 +405,7 @@ def _map_resamples(resample: Callable, subsets: list) -> list:
     threads of this process (a Spark driver).
     """
     workers = min(len(subsets), os.cpu_count() or 1)
-    forked = workers > 1 and can_fork()
+    forked = workers > 1 and processes.can_fork()
     log.info(
         "stability: %d resamples, %d at a time in %s",
         len(subsets),
@@ -423,12 +413,7 @@ def _map_resamples(resample: Callable, subsets: list) -> list:
         "forked processes" if forked else "threads" if workers > 1 else "this thread",
     )
     if forked:
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_start_resample_process,
-            initargs=(resample,),
-        ) as pool:
+        with processes.pool(workers, "fork", resample, threadpool_limits, (1, "blas")) as pool:
             return list(pool.map(_run_resample, subsets))
     with (
         threadpool_limits(1 if workers > 1 else None, user_api="blas"),

@@ -12,6 +12,9 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 
 def can_fork() -> bool:
@@ -35,3 +38,42 @@ def can_fork() -> bool:
         return False
     connect = sys.modules.get("pyspark.sql.connect.session")
     return connect is None or connect.SparkSession._default_session is None
+
+
+_HANDED: Any = None
+"""In a forked child of :func:`pool`: what its parent handed it."""
+
+
+def _receive(handed: Any, initializer: Callable | None, initargs: tuple) -> None:
+    global _HANDED
+    _HANDED = handed
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def handed() -> Any:
+    """In a child of :func:`pool`: what the parent handed it (forked children only; None in
+    spawned children and in the parent)."""
+    return _HANDED
+
+
+def pool(
+    workers: int,
+    method: str,
+    handed: Any = None,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+) -> ProcessPoolExecutor:
+    """``workers`` child processes started by ``method`` (``"fork"``, where :func:`can_fork`
+    allows it, or ``"spawn"``).
+
+    Forked children receive ``handed`` as it is -- closures, loaded results, never pickled --
+    and read it with :func:`handed`; spawned ones get None. ``initializer(*initargs)`` runs in
+    every child (pickled when spawned).
+    """
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_receive,
+        initargs=(handed if method == "fork" else None, initializer, initargs),
+    )

@@ -186,7 +186,7 @@ def test_resamples_in_forked_processes_give_what_threads_give(demo_analysis, tmp
     import classsim_spark.analysis as analysis_module
 
     path, _, _ = demo_analysis
-    monkeypatch.setattr(analysis_module, "can_fork", lambda: False)
+    monkeypatch.setattr(analysis_module.processes, "can_fork", lambda: False)
     threaded = analyze(path, write=False).groups
     copy = tmp_path / "res"
     shutil.copytree(path, copy)

@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import multiprocessing
 import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +40,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import classsim_spark.processes as processes  # noqa: E402
 from classsim_spark.io.records import GroupsRecord  # noqa: E402
 from classsim_spark.io.results import (  # noqa: E402
     EXPLORER_FILE,
@@ -53,7 +52,6 @@ from classsim_spark.io.results import (  # noqa: E402
     stage,
     stage_done,
 )
-from classsim_spark.processes import can_fork  # noqa: E402
 from classsim_spark.render import fonts  # noqa: E402
 from classsim_spark.render.baselines import (  # noqa: E402
     confusion_layout,
@@ -346,17 +344,6 @@ def _draw_and_save(make: Callable, name: str, vector: str, out: str) -> tuple[in
     return w, h, time.perf_counter() - start
 
 
-_FORKED_MAKERS: dict[str, Callable] | None = None
-"""In a forked figure process: the parent's figure makers, results loaded (see
-:func:`_start_method`)."""
-
-
-def _start_figure_process(warned: str, makers: dict[str, Callable] | None) -> None:
-    global _FORKED_MAKERS
-    fonts.mark_warned(warned)
-    _FORKED_MAKERS = makers
-
-
 @functools.lru_cache(maxsize=1)
 def _makers_in_process(path: str, options: RenderOptions | None) -> dict[str, Callable]:
     """:func:`figure_makers` of a results directory, loaded once per spawned figure process
@@ -369,14 +356,14 @@ def _draw_and_save_from(
 ) -> tuple[int, int, float]:
     """:func:`_draw_and_save` in a figure process: with the parent's makers when forked, else
     loading the results directory itself."""
-    makers = _FORKED_MAKERS or _makers_in_process(path, options)
+    makers = processes.handed() or _makers_in_process(path, options)
     return _draw_and_save(makers[name], name, vector, out)
 
 
 def _start_method() -> str:
     """How figure processes start: forked where :func:`classsim_spark.processes.can_fork`
     allows, else spawned (importing and loading the results again)."""
-    return "fork" if can_fork() else "spawn"
+    return "fork" if processes.can_fork() else "spawn"
 
 
 def _in_processes(
@@ -395,14 +382,9 @@ def _in_processes(
     Forked where that is safe (:func:`_start_method`), else spawned: the parent may be a Spark
     driver holding a JVM gateway or a Spark Connect channel.
     """
-    method = _start_method()
+    warned = (fonts.warned_characters(),)
     try:
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context(method),
-            initializer=_start_figure_process,
-            initargs=(fonts.warned_characters(), makers if method == "fork" else None),
-        ) as pool:
+        with processes.pool(workers, _start_method(), makers, fonts.mark_warned, warned) as pool:
             futures = {
                 n: pool.submit(_draw_and_save_from, path, n, options, vector, out)
                 for n in sorted(names, key=lambda n: -_COST.get(n, 0))
@@ -490,7 +472,7 @@ def render(
             raise FigureError(f"figures {unknown or only} not available here; available: {names}")
         names = [n for n in names if n in only]
     if workers == "auto":
-        parallel = result.m >= PARALLEL_FROM_M or can_fork()
+        parallel = result.m >= PARALLEL_FROM_M or processes.can_fork()
         workers = (os.cpu_count() or 1) if parallel else 1
     if not isinstance(workers, int) or workers < 1:
         raise FigureError(f"workers must be an integer >= 1 or 'auto', got {workers!r}")
