@@ -330,11 +330,11 @@ def _draw_and_save(make: Callable, name: str, vector: str, out: str) -> tuple[in
     ``make`` returns a Figure (written as PNG and ``vector``) or an image array (PNG only).
     """
     start = time.perf_counter()
-    fig = make()
-    if isinstance(fig, np.ndarray):  # an image: its pixels are the file
-        pixels = fig
-        (Path(out) / f"{name}.png").write_bytes(encode_png(pixels))
-        return pixels.shape[1], pixels.shape[0], time.perf_counter() - start
+    made = make()
+    if isinstance(made, np.ndarray):  # an image: its pixels are the file
+        (Path(out) / f"{name}.png").write_bytes(encode_png(made))
+        return made.shape[1], made.shape[0], time.perf_counter() - start
+    fig = made
     try:
         for suffix in ("png", vector):
             save_figure(fig, Path(out) / f"{name}.{suffix}")

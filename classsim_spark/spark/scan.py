@@ -96,10 +96,11 @@ def merge_partitions(plan: ScanPlan, keys: int, budget: int) -> int:
 
 
 MERGE_BATCH_BYTES = 32 << 20
-"""Most bytes of rows in one Arrow batch of the merge and of the collect. The JVM builds a
-batch in buffers that double as they fill (a batch of 300 MB of tiles peaked at 805 MB and ran a
-5 GiB heap out at 10,000 classes), so batches stay small; a row larger than this travels
-alone."""
+"""Most bytes of rows in one Arrow batch the JVM builds for the merge: a group's partials (one
+row per task, so hundreds on a cluster) on their way to the Python worker, and the merged rows
+over Spark Connect. The JVM builds a batch in buffers that double as they fill (a batch of
+300 MB of tiles peaked at 805 MB at 10,000 classes), so batches stay small; a row larger than
+this travels alone."""
 
 
 def largest_row_bytes(plan: ScanPlan) -> int:
@@ -113,8 +114,8 @@ def merge_batch_rows(plan: ScanPlan, budget: int) -> int:
     """Rows per Arrow batch (``spark.sql.execution.arrow.maxRecordsPerBatch``) so that a batch
     holds at most :data:`MERGE_BATCH_BYTES` (or ``budget``) of rows, at least one.
 
-    Arrow batches sent to Python are cut by rows: without this a batch held a whole
-    partition's tiles.
+    Spark cuts Arrow batches by rows (10,000 by default); without this one batch could hold
+    every task's tile of a group, or a whole partition's tiles.
     """
     return max(1, min(MERGE_BATCH_BYTES, budget) // max(1, largest_row_bytes(plan)))
 
